@@ -1,0 +1,35 @@
+//! Settings of the HTTP API (`API_*` variables; see the README's configuration table).
+
+use chat_core::env::{millis_or, var_or};
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Largest request body accepted; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// Longest chat message, in characters; longer ones get 413.
+    pub max_message_chars: usize,
+    /// How long a command waits for the projector to apply its event (read-your-writes),
+    /// and how long `minSeq` may wait.
+    pub projection_wait: Duration,
+}
+
+impl ApiConfig {
+    pub fn from_env() -> anyhow::Result<Self> {
+        Ok(Self {
+            max_body_bytes: var_or("API_MAX_BODY_BYTES", 64 * 1024usize)?,
+            max_message_chars: var_or("API_MAX_MESSAGE_CHARS", 4_000usize)?,
+            projection_wait: millis_or("API_PROJECTION_WAIT_MS", 5_000)?,
+        })
+    }
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+            max_message_chars: 4_000,
+            projection_wait: Duration::from_secs(5),
+        }
+    }
+}

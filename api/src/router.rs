@@ -1,0 +1,67 @@
+//! Every HTTP route of the api, in one table. The router is built from this table and the
+//! OpenAPI document is tested against it, so the two cannot drift apart.
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+
+use crate::error::ApiError;
+use crate::routes::{accounts, health, messages, openapi, rooms, status};
+use crate::state::ApiState;
+
+/// One route: its method and path as the OpenAPI document names them, and its handler.
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub handler: MethodRouter<ApiState>,
+}
+
+fn route(method: &'static str, path: &'static str, handler: MethodRouter<ApiState>) -> Route {
+    Route { method, path, handler }
+}
+
+/// The route table. Paths use axum's `{param}` syntax, the same as OpenAPI's.
+pub fn routes() -> Vec<Route> {
+    vec![
+        route("GET", "/healthz", get(health::healthz)),
+        route("GET", "/readyz", get(health::readyz)),
+        route("GET", "/openapi.json", get(openapi::document)),
+        route("POST", "/auth/register", post(accounts::register)),
+        route("POST", "/auth/login", post(accounts::login)),
+        route("POST", "/rooms", post(rooms::create_room)),
+        route("GET", "/rooms", get(rooms::list_rooms)),
+        route("POST", "/rooms/{roomId}/join", post(rooms::join_room)),
+        route("POST", "/rooms/{roomId}/leave", post(rooms::leave_room)),
+        route("POST", "/dms", post(rooms::open_direct)),
+        route("POST", "/sendMessage", post(messages::send_message)),
+        route("GET", "/getMessages", get(messages::get_messages)),
+        route("POST", "/updateStatus", post(status::update_status)),
+        route("GET", "/getStatus", get(status::get_status)),
+    ]
+}
+
+/// The api's router, with the body limit and JSON answers for unknown routes and methods.
+pub fn router(state: ApiState) -> Router {
+    let limit = state.config.max_body_bytes;
+    let mut router = Router::new();
+    for r in routes() {
+        router = router.route(r.path, r.handler);
+    }
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("not_found", "no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
+}

@@ -1,0 +1,230 @@
+//! `POST /sendMessage` and `GET /getMessages`.
+//!
+//! A send is stored in JetStream (PubAck awaited) before it is answered; its `timestamp` is
+//! the server's receive time, the sender's own clock is kept as `clientTimestamp`. The same
+//! `clientMsgId` from the same sender in the same room yields the same message: inside
+//! JetStream's duplicate window through `Nats-Msg-Id`, later through the read model.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chat_core::eventlog::{PublishOptions, StreamKind};
+use chat_core::readmodel::RoomAccess;
+use chat_schemas::events::{Envelope, EventBody};
+use chat_schemas::http::{MessageAccepted, MessagePage, MessageView, SendMessage};
+use chat_schemas::{ClientMsgId, MessageId, RoomId, UserId};
+use serde::Deserialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::error::ApiError;
+use crate::extract::{AuthUser, JsonBody, QueryParams};
+use crate::state::ApiState;
+use crate::validate::{
+    client_msg_id, format_time, int_param, parse_room_id, required_str, room_id, timestamp, user_id,
+};
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 500;
+
+pub async fn send_message(
+    State(state): State<ApiState>,
+    AuthUser(caller): AuthUser,
+    JsonBody(body): JsonBody<SendMessage>,
+) -> Result<(StatusCode, Json<MessageAccepted>), ApiError> {
+    let room = room_id(&body.room_id, "roomId")?;
+    let message = required_str(&body.message, "message")?;
+    let sender = user_id(&body.sender_id, "senderId")?;
+    let client_time = timestamp(&body.timestamp, "timestamp")?;
+    let client_msg_id = client_msg_id(&body.client_msg_id)?;
+    if message.chars().count() > state.config.max_message_chars {
+        return Err(ApiError::too_large(
+            "message_too_large",
+            format!("message must be at most {} characters", state.config.max_message_chars),
+        ));
+    }
+    if sender != caller {
+        return Err(ApiError::forbidden("sender_mismatch", "senderId must be your own user id"));
+    }
+    require_member(&state, &room, caller).await?;
+
+    if let Some(id) = &client_msg_id {
+        if let Some(earlier) = find_by_client_msg_id(&state, &room, caller, id).await? {
+            return Ok((StatusCode::CREATED, Json(earlier)));
+        }
+    }
+    let message_id = MessageId::generate();
+    let event = Envelope::room(
+        caller,
+        room.clone(),
+        EventBody::MessagePosted {
+            message_id,
+            message: message.to_owned(),
+            client_timestamp: Some(client_time),
+            client_msg_id: client_msg_id.as_ref().map(|c| c.as_str().to_owned()),
+        },
+    );
+    let options = PublishOptions {
+        msg_id: client_msg_id.map(|c| format!("msg:{room}:{caller}:{}", c.as_str())),
+        expect_new_subject: false,
+    };
+    let published = state.publish(&event, options).await?;
+    let accepted = if published.duplicate {
+        // A retry inside the duplicate window: answer with the original message.
+        original_at(&state, published.seq).await?
+    } else {
+        MessageAccepted {
+            message_id: message_id.to_string(),
+            room_id: room.to_string(),
+            seq: published.seq,
+            timestamp: format_time(event.occurred_at),
+        }
+    };
+    Ok((StatusCode::CREATED, Json(accepted)))
+}
+
+/// Query parameters of `GET /getMessages`, as text so each can be named when wrong.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageQuery {
+    room_id: Option<String>,
+    limit: Option<String>,
+    since: Option<String>,
+    before_seq: Option<String>,
+    after_seq: Option<String>,
+    min_seq: Option<String>,
+}
+
+/// Oldest first. Without cursors: the most recent `limit`. With `afterSeq` or `since`: the
+/// first `limit` after them. With `beforeSeq` only: the last `limit` before it.
+pub async fn get_messages(
+    State(state): State<ApiState>,
+    AuthUser(caller): AuthUser,
+    QueryParams(q): QueryParams<MessageQuery>,
+) -> Result<Json<MessagePage>, ApiError> {
+    let room = match q.room_id.as_deref() {
+        None | Some("") => return Err(ApiError::bad_request("missing_field", "roomId is required")),
+        Some(raw) => parse_room_id(raw, "roomId")?,
+    };
+    let limit = int_param(q.limit.as_deref(), "limit", 1..=MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT);
+    let before = int_param(q.before_seq.as_deref(), "beforeSeq", 1..=i64::MAX)?;
+    let after = int_param(q.after_seq.as_deref(), "afterSeq", 0..=i64::MAX)?;
+    let min_seq = int_param(q.min_seq.as_deref(), "minSeq", 0..=i64::MAX)?;
+    let since = q
+        .since
+        .as_deref()
+        .map(|s| {
+            OffsetDateTime::parse(s, &Rfc3339)
+                .map_err(|_| ApiError::bad_request("invalid_parameter", "since must be an RFC 3339 time"))
+        })
+        .transpose()?;
+
+    let mut projected = 0;
+    if let Some(min) = min_seq {
+        projected = state.wait_for_projection(StreamKind::Rooms, min as u64).await?;
+        if projected < min as u64 {
+            return Err(ApiError::unavailable(
+                "projection_behind",
+                format!("history has reached seq {projected}, not yet {min}; retry shortly"),
+            ));
+        }
+    }
+    require_member(&state, &room, caller).await?;
+
+    let ascending = after.is_some() || since.is_some();
+    let room_key = room.as_str().to_owned();
+    let stream = state.log.settings().name(StreamKind::Rooms).to_owned();
+    let (mut rows, checkpoint) = state
+        .read
+        .with_client(|c| async move {
+            let sql = format!(
+                "SELECT message_id, sender_id, body, sent_at, client_timestamp, seq, edited_at, deleted \
+                 FROM messages WHERE room_id = $1 \
+                   AND ($2::bigint IS NULL OR seq > $2) \
+                   AND ($3::bigint IS NULL OR seq < $3) \
+                   AND ($4::timestamptz IS NULL OR sent_at > $4) \
+                 ORDER BY seq {} LIMIT $5",
+                if ascending { "ASC" } else { "DESC" }
+            );
+            let rows = c.query(&sql, &[&room_key, &after, &before, &since, &limit]).await?;
+            let checkpoint = c
+                .query_opt("SELECT last_seq FROM projector_checkpoints WHERE stream = $1", &[&stream])
+                .await?
+                .map(|r| r.get::<_, i64>(0))
+                .unwrap_or(0);
+            Ok((rows, checkpoint))
+        })
+        .await?;
+    if !ascending {
+        rows.reverse();
+    }
+    let messages = rows
+        .iter()
+        .map(|r| MessageView {
+            message_id: r.get::<_, uuid::Uuid>(0).to_string(),
+            room_id: room.to_string(),
+            sender_id: r.get::<_, uuid::Uuid>(1).to_string(),
+            message: r.get(2),
+            timestamp: format_time(r.get(3)),
+            client_timestamp: r.get::<_, Option<OffsetDateTime>>(4).map(format_time),
+            seq: r.get(5),
+            edited_at: r.get::<_, Option<OffsetDateTime>>(6).map(format_time),
+            deleted: r.get(7),
+        })
+        .collect();
+    Ok(Json(MessagePage {
+        messages,
+        projected_seq: checkpoint.max(projected as i64),
+    }))
+}
+
+pub async fn require_member(state: &ApiState, room: &RoomId, user: UserId) -> Result<(), ApiError> {
+    match state.read.room_access(room, user).await? {
+        RoomAccess::Member => Ok(()),
+        RoomAccess::NoSuchRoom => Err(ApiError::not_found("room_not_found", "no such room")),
+        RoomAccess::NotMember { .. } => Err(ApiError::forbidden("not_a_member", "you are not a member of this room")),
+    }
+}
+
+async fn find_by_client_msg_id(
+    state: &ApiState,
+    room: &RoomId,
+    sender: UserId,
+    id: &ClientMsgId,
+) -> Result<Option<MessageAccepted>, ApiError> {
+    let (room_key, id) = (room.as_str().to_owned(), id.as_str().to_owned());
+    let row = state
+        .read
+        .with_client(|c| async move {
+            Ok(c.query_opt(
+                "SELECT message_id, seq, sent_at FROM messages \
+                 WHERE room_id = $1 AND sender_id = $2 AND client_msg_id = $3",
+                &[&room_key, &sender.0, &id],
+            )
+            .await?)
+        })
+        .await?;
+    Ok(row.map(|r| MessageAccepted {
+        message_id: r.get::<_, uuid::Uuid>(0).to_string(),
+        room_id: room.to_string(),
+        seq: r.get::<_, i64>(1) as u64,
+        timestamp: format_time(r.get(2)),
+    }))
+}
+
+async fn original_at(state: &ApiState, seq: u64) -> Result<MessageAccepted, ApiError> {
+    let original = state
+        .log
+        .read_event(StreamKind::Rooms, seq)
+        .await
+        .map_err(|e| ApiError::unavailable("event_log_unavailable", e.to_string()))?;
+    match (&original.body, &original.room_id) {
+        (EventBody::MessagePosted { message_id, .. }, Some(room)) => Ok(MessageAccepted {
+            message_id: message_id.to_string(),
+            room_id: room.to_string(),
+            seq,
+            timestamp: format_time(original.occurred_at),
+        }),
+        _ => Err(ApiError::internal(format!("duplicate ack points at seq {seq}, not a message"))),
+    }
+}

@@ -1,0 +1,8 @@
+//! Handlers, one file per resource.
+
+pub mod accounts;
+pub mod health;
+pub mod messages;
+pub mod openapi;
+pub mod rooms;
+pub mod status;

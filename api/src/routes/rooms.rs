@@ -1,0 +1,267 @@
+//! Rooms: `POST /rooms`, `POST /rooms/{roomId}/join`, `POST /rooms/{roomId}/leave`,
+//! `GET /rooms`, `POST /dms`. Creation and membership are events on the room's subject;
+//! each command waits for its projection so the caller can use the room at once.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chat_core::eventlog::{PublishError, PublishOptions};
+use chat_core::readmodel::RoomAccess;
+use chat_schemas::events::{Envelope, EventBody, RoomKind, Visibility};
+use chat_schemas::http::{CreateRoom, OpenDirect, RoomList, RoomRef, RoomSummary};
+use chat_schemas::{RoomId, UserId};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use crate::error::ApiError;
+use crate::extract::{AuthUser, JsonBody};
+use crate::state::ApiState;
+use crate::validate::{format_time, parse_room_id, parse_user_id, required_str, user_id};
+
+/// Most members a room may be created with.
+pub const MAX_INITIAL_MEMBERS: usize = 1_000;
+pub const MAX_ROOM_NAME_CHARS: usize = 100;
+
+pub async fn create_room(
+    State(state): State<ApiState>,
+    AuthUser(caller): AuthUser,
+    JsonBody(body): JsonBody<CreateRoom>,
+) -> Result<(StatusCode, Json<RoomRef>), ApiError> {
+    let name = required_str(&body.name, "name")?.trim().to_owned();
+    if name.chars().count() > MAX_ROOM_NAME_CHARS {
+        return Err(ApiError::bad_request(
+            "invalid_name",
+            format!("name must be at most {MAX_ROOM_NAME_CHARS} characters"),
+        ));
+    }
+    let visibility = match &body.visibility {
+        Value::Null => Visibility::Public,
+        Value::String(v) if v == "public" => Visibility::Public,
+        Value::String(v) if v == "private" => Visibility::Private,
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_visibility",
+                "visibility must be \"public\" or \"private\"",
+            ))
+        }
+    };
+    let members = member_list(&body.members, caller)?;
+    ensure_users_exist(&state, &members).await?;
+
+    let room = RoomId::generate();
+    let event = Envelope::room(
+        caller,
+        room.clone(),
+        EventBody::RoomCreated {
+            name,
+            visibility,
+            kind: RoomKind::Group,
+            members,
+        },
+    );
+    let options = PublishOptions {
+        msg_id: Some(format!("create:{room}")),
+        expect_new_subject: true,
+    };
+    let published = state.publish_and_project(&event, options).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(RoomRef {
+            room_id: room.to_string(),
+            seq: Some(published.seq),
+        }),
+    ))
+}
+
+pub async fn join_room(
+    State(state): State<ApiState>,
+    AuthUser(caller): AuthUser,
+    Path(room): Path<String>,
+) -> Result<Json<RoomRef>, ApiError> {
+    let room = parse_room_id(&room, "roomId")?;
+    match state.read.room_access(&room, caller).await? {
+        RoomAccess::NoSuchRoom => Err(room_not_found()),
+        RoomAccess::Member => Ok(Json(RoomRef {
+            room_id: room.to_string(),
+            seq: None,
+        })),
+        RoomAccess::NotMember { visibility, kind } if visibility != "public" || kind != "group" => Err(
+            ApiError::forbidden("room_private", "this room is private; a member must add you"),
+        ),
+        RoomAccess::NotMember { .. } => {
+            let event = Envelope::room(caller, room.clone(), EventBody::MemberJoined { user_id: caller });
+            let published = state.publish_and_project(&event, PublishOptions::default()).await?;
+            Ok(Json(RoomRef {
+                room_id: room.to_string(),
+                seq: Some(published.seq),
+            }))
+        }
+    }
+}
+
+/// Leaving is idempotent: leaving a room you are not in answers 200 without an event.
+pub async fn leave_room(
+    State(state): State<ApiState>,
+    AuthUser(caller): AuthUser,
+    Path(room): Path<String>,
+) -> Result<Json<RoomRef>, ApiError> {
+    let room = parse_room_id(&room, "roomId")?;
+    match state.read.room_access(&room, caller).await? {
+        RoomAccess::NoSuchRoom => Err(room_not_found()),
+        RoomAccess::NotMember { .. } => Ok(Json(RoomRef {
+            room_id: room.to_string(),
+            seq: None,
+        })),
+        RoomAccess::Member => {
+            let event = Envelope::room(caller, room.clone(), EventBody::MemberLeft { user_id: caller });
+            let published = state.publish_and_project(&event, PublishOptions::default()).await?;
+            Ok(Json(RoomRef {
+                room_id: room.to_string(),
+                seq: Some(published.seq),
+            }))
+        }
+    }
+}
+
+pub async fn list_rooms(
+    State(state): State<ApiState>,
+    AuthUser(caller): AuthUser,
+) -> Result<Json<RoomList>, ApiError> {
+    let rows = state
+        .read
+        .with_client(|c| async move {
+            Ok(c.query(
+                "SELECT r.room_id, r.name, r.visibility, r.kind, r.created_by, r.created_at, \
+                        (SELECT count(*) FROM room_members x WHERE x.room_id = r.room_id), r.last_seq \
+                 FROM rooms r JOIN room_members m ON m.room_id = r.room_id AND m.user_id = $1 \
+                 ORDER BY r.last_seq DESC",
+                &[&caller.0],
+            )
+            .await?)
+        })
+        .await?;
+    let rooms = rows
+        .iter()
+        .map(|r| RoomSummary {
+            room_id: r.get(0),
+            name: r.get(1),
+            visibility: r.get(2),
+            kind: r.get(3),
+            created_by: r.get::<_, uuid::Uuid>(4).to_string(),
+            created_at: format_time(r.get(5)),
+            member_count: r.get(6),
+            last_seq: r.get(7),
+        })
+        .collect();
+    Ok(Json(RoomList { rooms }))
+}
+
+/// The one direct-message room of the caller and `userId`: 201 when this call created it,
+/// 200 when it already existed (also when two calls race: the stream admits one creation).
+pub async fn open_direct(
+    State(state): State<ApiState>,
+    AuthUser(caller): AuthUser,
+    JsonBody(body): JsonBody<OpenDirect>,
+) -> Result<(StatusCode, Json<RoomRef>), ApiError> {
+    let other = user_id(&body.user_id, "userId")?;
+    if other == caller {
+        return Err(ApiError::bad_request("invalid_user_id", "you cannot open a direct room with yourself"));
+    }
+    ensure_users_exist(&state, &[other]).await?;
+    let room = RoomId::direct(caller, other);
+    let existing = RoomRef {
+        room_id: room.to_string(),
+        seq: None,
+    };
+    if state.read.room_access(&room, caller).await? != RoomAccess::NoSuchRoom {
+        return Ok((StatusCode::OK, Json(existing)));
+    }
+    let event = Envelope::room(
+        caller,
+        room.clone(),
+        EventBody::RoomCreated {
+            name: String::new(),
+            visibility: Visibility::Private,
+            kind: RoomKind::Direct,
+            members: vec![other],
+        },
+    );
+    let options = PublishOptions {
+        msg_id: Some(format!("create:{room}")),
+        expect_new_subject: true,
+    };
+    match state.publish_and_project(&event, options).await {
+        Ok(p) if !p.duplicate => Ok((
+            StatusCode::CREATED,
+            Json(RoomRef {
+                room_id: room.to_string(),
+                seq: Some(p.seq),
+            }),
+        )),
+        Ok(_) | Err(ApiError { code: "already_exists", .. }) => {
+            wait_until_room_exists(&state, &room, caller).await?;
+            Ok((StatusCode::OK, Json(existing)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn room_not_found() -> ApiError {
+    ApiError::not_found("room_not_found", "no such room")
+}
+
+/// The `members` field: absent, or an array of user ids; the creator is implied.
+fn member_list(value: &Value, creator: UserId) -> Result<Vec<UserId>, ApiError> {
+    let items = match value {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(items) => items,
+        _ => return Err(ApiError::bad_request("invalid_members", "members must be an array of user ids")),
+    };
+    if items.len() > MAX_INITIAL_MEMBERS {
+        return Err(ApiError::bad_request(
+            "invalid_members",
+            format!("at most {MAX_INITIAL_MEMBERS} members at creation"),
+        ));
+    }
+    let mut set = BTreeSet::new();
+    for item in items {
+        let raw = item
+            .as_str()
+            .ok_or_else(|| ApiError::bad_request("invalid_members", "members must be an array of user ids"))?;
+        set.insert(parse_user_id(raw, "members[]")?);
+    }
+    set.remove(&creator);
+    Ok(set.into_iter().collect())
+}
+
+async fn ensure_users_exist(state: &ApiState, users: &[UserId]) -> Result<(), ApiError> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<uuid::Uuid> = users.iter().map(|u| u.0).collect();
+    let wanted = ids.len() as i64;
+    let found: i64 = state
+        .read
+        .with_client(|c| async move {
+            Ok(c.query_one("SELECT count(*) FROM accounts WHERE user_id = ANY($1)", &[&ids])
+                .await?
+                .get(0))
+        })
+        .await?;
+    if found != wanted {
+        return Err(ApiError::not_found("user_not_found", "one or more users do not exist"));
+    }
+    Ok(())
+}
+
+async fn wait_until_room_exists(state: &ApiState, room: &RoomId, caller: UserId) -> Result<(), ApiError> {
+    let deadline = Instant::now() + state.config.projection_wait;
+    while state.read.room_access(room, caller).await? == RoomAccess::NoSuchRoom {
+        if Instant::now() >= deadline {
+            return Err(ApiError::from(PublishError::Unavailable("room not projected in time".into())));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
+}

@@ -1,0 +1,98 @@
+//! `POST /updateStatus` and `GET /getStatus`. A status change is an event on the user's
+//! subject; `typing` names a room the user is in and lapses by itself after a few seconds
+//! (the projector stores when). `getStatus` shows `typingIn` only to members of that room.
+
+use axum::extract::State;
+use axum::Json;
+use chat_core::eventlog::PublishOptions;
+use chat_schemas::events::{Envelope, EventBody, Status};
+use chat_schemas::http::{StatusAccepted, StatusView, UpdateStatus};
+use serde::Deserialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::error::ApiError;
+use crate::extract::{AuthUser, JsonBody, QueryParams};
+use crate::routes::messages::require_member;
+use crate::state::ApiState;
+use crate::validate::{format_time, parse_user_id, required_str, room_id, user_id};
+
+pub async fn update_status(
+    State(state): State<ApiState>,
+    AuthUser(caller): AuthUser,
+    JsonBody(body): JsonBody<UpdateStatus>,
+) -> Result<Json<StatusAccepted>, ApiError> {
+    let user = user_id(&body.user_id, "userId")?;
+    let raw = required_str(&body.status, "status")?;
+    let status = Status::parse(raw).ok_or_else(|| {
+        ApiError::bad_request("invalid_status", "status must be online, away, offline or typing")
+    })?;
+    if user != caller {
+        return Err(ApiError::forbidden("user_mismatch", "userId must be your own user id"));
+    }
+    let room = match (status, &body.room_id) {
+        (Status::Typing, Value::Null) => {
+            return Err(ApiError::bad_request("missing_field", "roomId is required with status typing"))
+        }
+        (Status::Typing, value) => {
+            let room = room_id(value, "roomId")?;
+            require_member(&state, &room, caller).await?;
+            Some(room)
+        }
+        // A room with another status has no meaning; it is ignored.
+        _ => None,
+    };
+    let event = Envelope::user(caller, caller, EventBody::StatusChanged { status, room_id: room });
+    state.publish_and_project(&event, PublishOptions::default()).await?;
+    Ok(Json(StatusAccepted {
+        user_id: user.to_string(),
+        status: status.as_str().to_owned(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusQuery {
+    user_id: Option<String>,
+}
+
+pub async fn get_status(
+    State(state): State<ApiState>,
+    AuthUser(caller): AuthUser,
+    QueryParams(q): QueryParams<StatusQuery>,
+) -> Result<Json<StatusView>, ApiError> {
+    let user = match q.user_id.as_deref() {
+        None | Some("") => return Err(ApiError::bad_request("missing_field", "userId is required")),
+        Some(raw) => parse_user_id(raw, "userId")?,
+    };
+    let row = state
+        .read
+        .with_client(|c| async move {
+            Ok(c.query_opt(
+                "SELECT p.status, p.last_seen, \
+                        CASE WHEN p.typing_until > now() AND EXISTS ( \
+                               SELECT 1 FROM room_members m \
+                               WHERE m.room_id = p.typing_in AND m.user_id = $2) \
+                             THEN p.typing_in END \
+                 FROM accounts a LEFT JOIN presence p ON p.user_id = a.user_id \
+                 WHERE a.user_id = $1",
+                &[&user.0, &caller.0],
+            )
+            .await?)
+        })
+        .await?
+        .ok_or_else(|| ApiError::not_found("user_not_found", "no such user"))?;
+    let base: Option<String> = row.get(0);
+    let typing_in: Option<String> = row.get(2);
+    let status = match (&typing_in, base) {
+        (Some(_), _) => "typing".to_owned(),
+        (None, Some(s)) => s,
+        (None, None) => "offline".to_owned(),
+    };
+    Ok(Json(StatusView {
+        user_id: user.to_string(),
+        status,
+        last_seen: row.get::<_, Option<OffsetDateTime>>(1).map(format_time),
+        typing_in,
+    }))
+}

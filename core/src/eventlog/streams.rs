@@ -1,0 +1,187 @@
+//! The two streams, created idempotently at start-up and read back to verify.
+//!
+//! - **rooms** (`CHAT_ROOMS`): `chat.room.<roomId>`, file storage, kept for ever (history is
+//!   rebuilt from it), RePublished to `live.room.<roomId>`.
+//! - **users** (`CHAT_USERS`): `chat.user.<userId>`, file storage, short retention (status is
+//!   folded into Postgres; only recent changes matter for live delivery), RePublished to
+//!   `live.user.<userId>`.
+//!
+//! The server this project runs on may be older than the client library: a setting it does
+//! not know is dropped without an error. So after creating or updating a stream we read its
+//! configuration back and stop start-up on any difference.
+
+use anyhow::{bail, Context as _};
+use async_nats::jetstream::{
+    self,
+    stream::{Config, DiscardPolicy, Republish, RetentionPolicy, StorageType},
+};
+use std::time::Duration;
+
+use super::subjects;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamKind {
+    Rooms,
+    Users,
+}
+
+/// Names and limits of the streams (`NATS_*` variables).
+#[derive(Debug, Clone)]
+pub struct StreamSettings {
+    pub rooms_stream: String,
+    pub users_stream: String,
+    /// R1 on one node, R3 on a cluster.
+    pub replicas: usize,
+    /// Window in which a repeated `Nats-Msg-Id` is recognised as a duplicate.
+    pub duplicate_window: Duration,
+    /// How long status events are kept.
+    pub users_max_age: Duration,
+    /// How many status events per user are kept.
+    pub users_max_per_subject: i64,
+}
+
+impl StreamSettings {
+    pub fn from_env() -> anyhow::Result<Self> {
+        use crate::env::var_or;
+        Ok(Self {
+            rooms_stream: var_or("NATS_ROOMS_STREAM", "CHAT_ROOMS".to_string())?,
+            users_stream: var_or("NATS_USERS_STREAM", "CHAT_USERS".to_string())?,
+            replicas: var_or("NATS_REPLICAS", 1usize)?,
+            duplicate_window: Duration::from_secs(var_or("NATS_DUPLICATE_WINDOW_SECS", 120u64)?),
+            users_max_age: Duration::from_secs(var_or("NATS_USERS_MAX_AGE_SECS", 86_400u64)?),
+            users_max_per_subject: var_or("NATS_USERS_MAX_PER_SUBJECT", 100i64)?,
+        })
+    }
+
+    pub fn name(&self, kind: StreamKind) -> &str {
+        match kind {
+            StreamKind::Rooms => &self.rooms_stream,
+            StreamKind::Users => &self.users_stream,
+        }
+    }
+
+    /// The configuration we want the server to hold for `kind`.
+    pub fn config_for(&self, kind: StreamKind) -> Config {
+        let (subject_prefix, live_prefix) = match kind {
+            StreamKind::Rooms => (subjects::ROOM_PREFIX, subjects::LIVE_ROOM_PREFIX),
+            StreamKind::Users => (subjects::USER_PREFIX, subjects::LIVE_USER_PREFIX),
+        };
+        let (max_age, max_per_subject) = match kind {
+            StreamKind::Rooms => (Duration::ZERO, -1),
+            StreamKind::Users => (self.users_max_age, self.users_max_per_subject),
+        };
+        Config {
+            name: self.name(kind).to_string(),
+            subjects: vec![format!("{subject_prefix}.*")],
+            storage: StorageType::File,
+            retention: RetentionPolicy::Limits,
+            discard: DiscardPolicy::Old,
+            max_age,
+            max_messages_per_subject: max_per_subject,
+            duplicate_window: self.duplicate_window,
+            num_replicas: self.replicas,
+            allow_direct: true,
+            republish: Some(Republish {
+                source: format!("{subject_prefix}.*"),
+                destination: format!("{live_prefix}.*"),
+                headers_only: false,
+            }),
+            ..Default::default()
+        }
+    }
+}
+
+/// Creates or updates the stream to `wanted`, then verifies what the server stored.
+pub async fn ensure(js: &jetstream::Context, wanted: &Config) -> anyhow::Result<()> {
+    match js.get_stream(&wanted.name).await {
+        Ok(mut stream) => {
+            let current = stream.info().await?.config.clone();
+            if !differences(wanted, &current).is_empty() {
+                js.update_stream(wanted.clone())
+                    .await
+                    .with_context(|| format!("updating stream {}", wanted.name))?;
+            }
+        }
+        Err(_) => {
+            js.create_stream(wanted.clone())
+                .await
+                .with_context(|| format!("creating stream {}", wanted.name))?;
+        }
+    }
+    let mut stream = js
+        .get_stream(&wanted.name)
+        .await
+        .with_context(|| format!("reading back stream {}", wanted.name))?;
+    let stored = stream.info().await?.config.clone();
+    let diffs = differences(wanted, &stored);
+    if !diffs.is_empty() {
+        bail!(
+            "stream {} does not hold the configuration we asked for (is the NATS server too \
+             old for a setting, or was the stream changed by hand?): {}",
+            wanted.name,
+            diffs.join("; ")
+        );
+    }
+    tracing::info!(stream = %wanted.name, "stream verified");
+    Ok(())
+}
+
+/// Every setting we rely on whose stored value differs from the wanted one.
+pub fn differences(wanted: &Config, stored: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    macro_rules! check {
+        ($field:ident) => {
+            if wanted.$field != stored.$field {
+                out.push(format!(
+                    "{}: wanted {:?}, server has {:?}",
+                    stringify!($field),
+                    wanted.$field,
+                    stored.$field
+                ));
+            }
+        };
+    }
+    check!(subjects);
+    check!(storage);
+    check!(retention);
+    check!(discard);
+    check!(max_age);
+    check!(max_messages_per_subject);
+    check!(duplicate_window);
+    check!(num_replicas);
+    check!(allow_direct);
+    check!(republish);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> StreamSettings {
+        StreamSettings {
+            rooms_stream: "R".into(),
+            users_stream: "U".into(),
+            replicas: 1,
+            duplicate_window: Duration::from_secs(120),
+            users_max_age: Duration::from_secs(60),
+            users_max_per_subject: 10,
+        }
+    }
+
+    #[test]
+    fn a_dropped_republish_is_reported() {
+        let wanted = settings().config_for(StreamKind::Rooms);
+        let mut stored = wanted.clone();
+        stored.republish = None;
+        let diffs = differences(&wanted, &stored);
+        assert_eq!(diffs.len(), 1);
+        assert!(diffs[0].starts_with("republish"));
+    }
+
+    #[test]
+    fn identical_configs_have_no_differences() {
+        let wanted = settings().config_for(StreamKind::Users);
+        assert!(differences(&wanted, &wanted.clone()).is_empty());
+    }
+}

@@ -1,0 +1,25 @@
+//! Subject names. Stored events live under `chat.`, their RePublish copies (the live
+//! fan-out path gateways subscribe to) under `live.`. Tokens come from parsed ids only.
+
+use chat_schemas::{RoomId, UserId};
+
+pub const ROOM_PREFIX: &str = "chat.room";
+pub const USER_PREFIX: &str = "chat.user";
+pub const LIVE_ROOM_PREFIX: &str = "live.room";
+pub const LIVE_USER_PREFIX: &str = "live.user";
+
+pub fn room(room_id: &RoomId) -> String {
+    format!("{ROOM_PREFIX}.{room_id}")
+}
+
+pub fn user(user_id: UserId) -> String {
+    format!("{USER_PREFIX}.{user_id}")
+}
+
+pub fn live_room(room_id: &RoomId) -> String {
+    format!("{LIVE_ROOM_PREFIX}.{room_id}")
+}
+
+pub fn live_user(user_id: UserId) -> String {
+    format!("{LIVE_USER_PREFIX}.{user_id}")
+}

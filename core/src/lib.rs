@@ -1,0 +1,17 @@
+//! Shared runtime pieces of the chat services.
+//!
+//! - [`env`]: typed configuration read from environment variables.
+//! - [`eventlog`]: the JetStream streams (created and verified), publishing, reading back.
+//! - [`database`]: the Postgres pool, migrations, and how database failures are classified.
+//! - [`tokens`]: issuing and verifying the HS256 access tokens.
+//! - [`readmodel`]: the read-model queries several services need (membership, progress).
+//! - [`shutdown`]: the stop signal (SIGINT, SIGTERM).
+//! - [`telemetry`]: log set-up.
+
+pub mod database;
+pub mod env;
+pub mod eventlog;
+pub mod readmodel;
+pub mod shutdown;
+pub mod telemetry;
+pub mod tokens;

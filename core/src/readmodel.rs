@@ -1,0 +1,110 @@
+//! Read-model queries that more than one service needs: may this user use this room, and
+//! how far has the projector got (for read-your-writes waits).
+//!
+//! Every query is bounded by the configured database timeout, so a stalled Postgres turns
+//! into [`DbError::Unavailable`] rather than a hung request.
+
+use chat_schemas::{RoomId, UserId};
+use deadpool_postgres::Pool;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use crate::database::DbError;
+
+/// What a user may do with a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomAccess {
+    NoSuchRoom,
+    Member,
+    NotMember { visibility: String, kind: String },
+}
+
+#[derive(Clone)]
+pub struct ReadModel {
+    pool: Pool,
+    timeout: Duration,
+}
+
+impl ReadModel {
+    pub fn new(pool: Pool, timeout: Duration) -> Self {
+        Self { pool, timeout }
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Runs `f` with a pooled connection, bounded by the database timeout.
+    pub async fn with_client<T, F, Fut>(&self, f: F) -> Result<T, DbError>
+    where
+        F: FnOnce(deadpool_postgres::Object) -> Fut,
+        Fut: Future<Output = Result<T, DbError>>,
+    {
+        tokio::time::timeout(self.timeout, async {
+            let client = self.pool.get().await?;
+            f(client).await
+        })
+        .await?
+    }
+
+    pub async fn room_access(&self, room: &RoomId, user: UserId) -> Result<RoomAccess, DbError> {
+        let room = room.as_str().to_owned();
+        self.with_client(|c| async move {
+            let row = c
+                .query_opt(
+                    "SELECT r.visibility, r.kind, \
+                            EXISTS(SELECT 1 FROM room_members m \
+                                   WHERE m.room_id = r.room_id AND m.user_id = $2) \
+                     FROM rooms r WHERE r.room_id = $1",
+                    &[&room, &user.0],
+                )
+                .await?;
+            Ok(match row {
+                None => RoomAccess::NoSuchRoom,
+                Some(row) if row.get::<_, bool>(2) => RoomAccess::Member,
+                Some(row) => RoomAccess::NotMember {
+                    visibility: row.get(0),
+                    kind: row.get(1),
+                },
+            })
+        })
+        .await
+    }
+
+    /// The last stream sequence the projector applied for `stream` (0 before any).
+    pub async fn checkpoint(&self, stream: &str) -> Result<u64, DbError> {
+        let stream = stream.to_owned();
+        self.with_client(|c| async move {
+            let row = c
+                .query_opt(
+                    "SELECT last_seq FROM projector_checkpoints WHERE stream = $1",
+                    &[&stream],
+                )
+                .await?;
+            Ok(row.map(|r| r.get::<_, i64>(0) as u64).unwrap_or(0))
+        })
+        .await
+    }
+
+    /// Waits until the projector has applied `stream` up to `seq`, at most `bound`.
+    /// Answers the checkpoint reached; the caller compares it with `seq`.
+    pub async fn wait_for_projection(
+        &self,
+        stream: &str,
+        seq: u64,
+        bound: Duration,
+    ) -> Result<u64, DbError> {
+        let deadline = Instant::now() + bound;
+        let mut pause = Duration::from_millis(2);
+        loop {
+            let reached = self.checkpoint(stream).await?;
+            if reached >= seq || Instant::now() >= deadline {
+                return Ok(reached);
+            }
+            // Polling is cheap (a primary-key read) and only happens while someone waits.
+            tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now())))
+                .await;
+            pause = (pause * 2).min(Duration::from_millis(25));
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Access tokens: HS256 JWTs with `sub` (user id), `iat`, `exp`, `iss` and `aud`, all
+//! required and checked. Only HS256 is accepted, so `alg: none` and algorithm-confusion
+//! tokens fail verification.
+
+use anyhow::bail;
+use chat_schemas::UserId;
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// `JWT_SECRET` (or `JWT_SECRET_FILE`), `JWT_ISSUER`, `JWT_AUDIENCE`, `JWT_TTL_SECS`.
+#[derive(Clone)]
+pub struct TokenConfig {
+    pub secret: String,
+    pub issuer: String,
+    pub audience: String,
+    pub ttl: Duration,
+}
+
+impl std::fmt::Debug for TokenConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenConfig")
+            .field("secret", &"<redacted>")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("ttl", &self.ttl)
+            .finish()
+    }
+}
+
+impl TokenConfig {
+    pub const MIN_SECRET_BYTES: usize = 32;
+
+    pub fn from_env() -> anyhow::Result<Self> {
+        use crate::env::var_or;
+        let config = Self {
+            secret: crate::env::secret("JWT_SECRET")?,
+            issuer: var_or("JWT_ISSUER", "chat".to_string())?,
+            audience: var_or("JWT_AUDIENCE", "chat-clients".to_string())?,
+            ttl: Duration::from_secs(var_or("JWT_TTL_SECS", 86_400u64)?),
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.secret.len() < Self::MIN_SECRET_BYTES {
+            bail!(
+                "the JWT secret must be at least {} bytes",
+                Self::MIN_SECRET_BYTES
+            );
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    iat: u64,
+    exp: u64,
+    iss: String,
+    aud: String,
+}
+
+/// Why a token was refused. The message is safe to show; the token never is.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token is not valid: {0}")]
+    Invalid(String),
+}
+
+/// Issues and verifies tokens; cheap to clone.
+#[derive(Clone)]
+pub struct Tokens {
+    inner: Arc<Keys>,
+}
+
+struct Keys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+    ttl: Duration,
+}
+
+impl Tokens {
+    pub fn new(config: &TokenConfig) -> anyhow::Result<Self> {
+        config.check()?;
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[&config.issuer]);
+        validation.set_audience(&[&config.audience]);
+        validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
+        validation.validate_nbf = true;
+        // Clocks of one deployment agree closely; a small leeway only absorbs rounding.
+        validation.leeway = 2;
+        Ok(Self {
+            inner: Arc::new(Keys {
+                encoding: EncodingKey::from_secret(config.secret.as_bytes()),
+                decoding: DecodingKey::from_secret(config.secret.as_bytes()),
+                validation,
+                issuer: config.issuer.clone(),
+                audience: config.audience.clone(),
+                ttl: config.ttl,
+            }),
+        })
+    }
+
+    pub fn issue(&self, user: UserId) -> anyhow::Result<String> {
+        let now = unix_now();
+        let claims = Claims {
+            sub: user.to_string(),
+            iat: now,
+            exp: now + self.inner.ttl.as_secs(),
+            iss: self.inner.issuer.clone(),
+            aud: self.inner.audience.clone(),
+        };
+        Ok(encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.inner.encoding,
+        )?)
+    }
+
+    pub fn verify(&self, token: &str) -> Result<UserId, TokenError> {
+        let data = decode::<Claims>(token, &self.inner.decoding, &self.inner.validation)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                other => TokenError::Invalid(format!("{other:?}")),
+            })?;
+        UserId::parse(&data.claims.sub)
+            .map_err(|_| TokenError::Invalid("subject is not a user id".into()))
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(ttl: u64) -> Tokens {
+        Tokens::new(&TokenConfig {
+            secret: "s".repeat(40),
+            issuer: "chat".into(),
+            audience: "chat-clients".into(),
+            ttl: Duration::from_secs(ttl),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn an_issued_token_verifies_to_its_user() {
+        let t = tokens(60);
+        let user = UserId::generate();
+        assert_eq!(t.verify(&t.issue(user).unwrap()).unwrap(), user);
+    }
+
+    #[test]
+    fn a_token_of_another_secret_is_refused() {
+        let other = Tokens::new(&TokenConfig {
+            secret: "x".repeat(40),
+            issuer: "chat".into(),
+            audience: "chat-clients".into(),
+            ttl: Duration::from_secs(60),
+        })
+        .unwrap();
+        let token = other.issue(UserId::generate()).unwrap();
+        assert!(tokens(60).verify(&token).is_err());
+    }
+
+    #[test]
+    fn a_short_secret_is_refused_at_start_up() {
+        let config = TokenConfig {
+            secret: "short".into(),
+            issuer: "i".into(),
+            audience: "a".into(),
+            ttl: Duration::from_secs(1),
+        };
+        assert!(Tokens::new(&config).is_err());
+    }
+}

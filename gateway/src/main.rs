@@ -1,0 +1,27 @@
+//! `gateway`: the WebSocket gateway alone, for scaled-out deployments.
+
+use anyhow::Context;
+use chat_core::{database, eventlog, readmodel::ReadModel, tokens};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    chat_core::telemetry::init_logging();
+    let addr = chat_core::env::var_or("GATEWAY_HTTP_ADDR", "127.0.0.1:8082".to_string())?;
+    let db_config = database::DatabaseConfig::from_env()?;
+    let pool = database::pool(&db_config)?;
+    let log = eventlog::EventLog::connect(&eventlog::NatsConfig::from_env()?, "gateway").await?;
+    log.ensure_streams().await.context("verifying streams")?;
+    let state = chat_gateway::GatewayState {
+        read: ReadModel::new(pool, db_config.timeout),
+        log,
+        tokens: tokens::Tokens::new(&tokens::TokenConfig::from_env()?)?,
+    };
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    tracing::info!(%addr, "gateway listening");
+    axum::serve(listener, chat_gateway::router(state))
+        .with_graceful_shutdown(chat_core::shutdown::signal())
+        .await?;
+    Ok(())
+}

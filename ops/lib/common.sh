@@ -1,0 +1,68 @@
+# shellcheck shell=bash
+# Shared helpers for the ops scripts: repo root, logging, package and toolchain checks.
+# Sourced, not executed. Sets ROOT (repo root) and DATA_DIR (ROOT/.data, git-ignored).
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
+# shellcheck disable=SC2034
+DATA_DIR="$ROOT/.data"
+# shellcheck disable=SC2034
+OPS_COMMON_LOADED=1
+_APT_UPDATED=0
+
+if [ -t 2 ]; then _C_B=$'\033[1;34m' _C_Y=$'\033[1;33m' _C_R=$'\033[1;31m' _C_G=$'\033[1;32m' _C_0=$'\033[0m'
+else _C_B='' _C_Y='' _C_R='' _C_G='' _C_0=''; fi
+log() { printf '%s==>%s %s\n' "$_C_B" "$_C_0" "$*" >&2; }
+warn() { printf '%swarning:%s %s\n' "$_C_Y" "$_C_0" "$*" >&2; }
+die() { printf '%serror:%s %s\n' "$_C_R" "$_C_0" "$*" >&2; exit 1; }
+banner() { printf '\n%s===== %s =====%s\n' "$_C_G" "$*" "$_C_0" >&2; }
+
+# Newest Postgres bin dir (e.g. /usr/lib/postgresql/15/bin), or "" if none.
+pg_bin_dir() {
+  local d
+  d=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  if [ -d "$d" ]; then echo "$d"; fi
+}
+
+# Path of nats-server, or "" if none.
+nats_bin() {
+  if command -v nats-server 2>/dev/null; then return 0; fi
+  if [ -x /usr/sbin/nats-server ]; then echo /usr/sbin/nats-server; fi
+}
+
+# apt-get install, running apt-get update at most once per script run.
+apt_install() {
+  [ "$(id -u)" = 0 ] || die "need root to install packages: $*"
+  if [ "$_APT_UPDATED" = 0 ]; then
+    log "apt-get update"
+    apt-get update -qq
+    _APT_UPDATED=1
+  fi
+  log "installing: $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
+}
+
+# Install nats-server, postgresql, postgresql-client, curl if their binaries are missing.
+ensure_packages() {
+  local missing=() bin
+  bin=$(pg_bin_dir)
+  [ -n "$(nats_bin)" ] || missing+=(nats-server)
+  if [ -z "$bin" ] || [ ! -x "$bin/initdb" ] || [ ! -x "$bin/pg_ctl" ]; then missing+=(postgresql); fi
+  if [ -z "$bin" ] || [ ! -x "$bin/psql" ]; then missing+=(postgresql-client); fi
+  command -v curl >/dev/null || missing+=(curl)
+  if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
+  id postgres >/dev/null 2>&1 || die "user 'postgres' missing (package postgresql should create it)"
+}
+
+# Fail clearly unless cargo (and the given cargo subcommands, e.g. fmt clippy) work.
+ensure_rust() {
+  local sub
+  if ! command -v cargo >/dev/null && [ -x "${HOME:-/root}/.cargo/bin/cargo" ]; then
+    PATH="${HOME:-/root}/.cargo/bin:$PATH"
+  fi
+  command -v cargo >/dev/null ||
+    die "cargo not found: install Rust (https://rustup.rs) and put ~/.cargo/bin on PATH"
+  for sub in "$@"; do
+    cargo "$sub" --version >/dev/null 2>&1 ||
+      die "'cargo $sub' not available (try: rustup component add ${sub/fmt/rustfmt})"
+  done
+}

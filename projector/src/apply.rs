@@ -1,0 +1,172 @@
+//! What each event does to the read models. Every statement is idempotent for its
+//! sequence (inserts ignore conflicts, updates set values), so applying an event twice
+//! changes nothing; the checkpoint makes it not happen in the first place.
+
+use chat_core::database::DbError;
+use chat_schemas::events::{Envelope, EventBody, Status};
+use deadpool_postgres::Transaction;
+use time::Duration;
+
+/// How long a `typing` status holds unless refreshed.
+pub const TYPING_TTL: Duration = Duration::seconds(5);
+
+pub async fn apply_event(tx: &Transaction<'_>, seq: i64, event: &Envelope) -> Result<(), DbError> {
+    match (&event.room_id, &event.user_id) {
+        (Some(room), _) => apply_room_event(tx, seq, room.as_str(), event).await,
+        (None, Some(_)) => apply_user_event(tx, seq, event).await,
+        (None, None) => {
+            tracing::error!(seq, "event names neither a room nor a user; skipped");
+            Ok(())
+        }
+    }
+}
+
+async fn apply_room_event(
+    tx: &Transaction<'_>,
+    seq: i64,
+    room: &str,
+    event: &Envelope,
+) -> Result<(), DbError> {
+    let at = event.occurred_at;
+    let actor = event.actor.0;
+    match &event.body {
+        EventBody::RoomCreated {
+            name,
+            visibility,
+            kind,
+            members,
+        } => {
+            tx.execute(
+                "INSERT INTO rooms (room_id, name, visibility, kind, created_by, created_at, \
+                                    created_seq, last_seq) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (room_id) DO NOTHING",
+                &[&room, name, &visibility.as_str(), &kind.as_str(), &actor, &at, &seq],
+            )
+            .await?;
+            let add = tx
+                .prepare_cached(
+                    "INSERT INTO room_members (room_id, user_id, joined_at, joined_seq) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                )
+                .await?;
+            tx.execute(&add, &[&room, &actor, &at, &seq]).await?;
+            for member in members {
+                tx.execute(&add, &[&room, &member.0, &at, &seq]).await?;
+            }
+        }
+        EventBody::MemberJoined { user_id } => {
+            tx.execute(
+                "INSERT INTO room_members (room_id, user_id, joined_at, joined_seq) \
+                 SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM rooms WHERE room_id = $1) \
+                 ON CONFLICT DO NOTHING",
+                &[&room, &user_id.0, &at, &seq],
+            )
+            .await?;
+        }
+        EventBody::MemberLeft { user_id } => {
+            tx.execute(
+                "DELETE FROM room_members WHERE room_id = $1 AND user_id = $2",
+                &[&room, &user_id.0],
+            )
+            .await?;
+        }
+        EventBody::MessagePosted {
+            message_id,
+            message,
+            client_timestamp,
+            client_msg_id,
+        } => {
+            let insert = tx
+                .prepare_cached(
+                    "INSERT INTO messages (message_id, room_id, seq, sender_id, body, sent_at, \
+                                           client_timestamp, client_msg_id) \
+                     SELECT $1, $2, $3, $4, $5, $6, $7, $8 \
+                     WHERE EXISTS (SELECT 1 FROM rooms WHERE room_id = $2) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .await?;
+            tx.execute(
+                &insert,
+                &[
+                    &message_id.0,
+                    &room,
+                    &seq,
+                    &actor,
+                    message,
+                    &at,
+                    client_timestamp,
+                    client_msg_id,
+                ],
+            )
+            .await?;
+            // A message ends its sender's typing in that room.
+            tx.execute(
+                "UPDATE presence SET typing_in = NULL, typing_until = NULL \
+                 WHERE user_id = $1 AND typing_in = $2",
+                &[&actor, &room],
+            )
+            .await?;
+        }
+        EventBody::MessageEdited {
+            message_id,
+            message,
+        } => {
+            tx.execute(
+                "UPDATE messages SET body = $3, edited_at = $4 \
+                 WHERE message_id = $1 AND room_id = $2 AND sender_id = $5 AND NOT deleted",
+                &[&message_id.0, &room, message, &at, &actor],
+            )
+            .await?;
+        }
+        EventBody::MessageDeleted { message_id } => {
+            tx.execute(
+                "UPDATE messages SET body = '', deleted = true, edited_at = $3 \
+                 WHERE message_id = $1 AND room_id = $2 AND sender_id = $4",
+                &[&message_id.0, &room, &at, &actor],
+            )
+            .await?;
+        }
+        EventBody::StatusChanged { .. } => {
+            tracing::error!(seq, "status event on a room subject; skipped");
+            return Ok(());
+        }
+    }
+    let touch = tx
+        .prepare_cached("UPDATE rooms SET last_seq = $2 WHERE room_id = $1 AND last_seq < $2")
+        .await?;
+    tx.execute(&touch, &[&room, &seq]).await?;
+    Ok(())
+}
+
+async fn apply_user_event(tx: &Transaction<'_>, seq: i64, event: &Envelope) -> Result<(), DbError> {
+    let EventBody::StatusChanged { status, room_id } = &event.body else {
+        tracing::error!(seq, "non-status event on a user subject; skipped");
+        return Ok(());
+    };
+    let user = event.user_id.map(|u| u.0);
+    let at = event.occurred_at;
+    if *status == Status::Typing {
+        let room = room_id.as_ref().map(|r| r.as_str().to_owned());
+        let until = at + TYPING_TTL;
+        // Typing implies presence: an offline user who types is online.
+        tx.execute(
+            "INSERT INTO presence (user_id, status, last_seen, typing_in, typing_until, updated_seq) \
+             VALUES ($1, 'online', $2, $3, $4, $5) \
+             ON CONFLICT (user_id) DO UPDATE SET \
+               status = CASE WHEN presence.status = 'offline' THEN 'online' ELSE presence.status END, \
+               last_seen = $2, typing_in = $3, typing_until = $4, updated_seq = $5",
+            &[&user, &at, &room, &until, &seq],
+        )
+        .await?;
+    } else {
+        tx.execute(
+            "INSERT INTO presence (user_id, status, last_seen, typing_in, typing_until, updated_seq) \
+             VALUES ($1, $2, $3, NULL, NULL, $4) \
+             ON CONFLICT (user_id) DO UPDATE SET \
+               status = $2, last_seen = $3, typing_in = NULL, typing_until = NULL, updated_seq = $4",
+            &[&user, &status.as_str(), &at, &seq],
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! One batch, one transaction: lock the stream's checkpoint row, apply every event above
+//! it, move the checkpoint, commit. Replays and concurrent projectors are harmless because
+//! events at or below the locked checkpoint are skipped.
+
+use bytes::Bytes;
+use chat_core::database::DbError;
+use chat_schemas::events::Envelope;
+use deadpool_postgres::Pool;
+
+use crate::apply::apply_event;
+
+/// An event as read from the stream.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub seq: u64,
+    pub payload: Bytes,
+}
+
+pub async fn load_checkpoint(pool: &Pool, stream: &str) -> Result<u64, DbError> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt(
+            "SELECT last_seq FROM projector_checkpoints WHERE stream = $1",
+            &[&stream],
+        )
+        .await?;
+    Ok(row.map(|r| r.get::<_, i64>(0) as u64).unwrap_or(0))
+}
+
+pub async fn apply_batch(pool: &Pool, stream: &str, batch: &[StoredEvent]) -> Result<(), DbError> {
+    let Some(last) = batch.last() else {
+        return Ok(());
+    };
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    tx.execute(
+        "INSERT INTO projector_checkpoints (stream, last_seq) VALUES ($1, 0) \
+         ON CONFLICT (stream) DO NOTHING",
+        &[&stream],
+    )
+    .await?;
+    let committed: i64 = tx
+        .query_one(
+            "SELECT last_seq FROM projector_checkpoints WHERE stream = $1 FOR UPDATE",
+            &[&stream],
+        )
+        .await?
+        .get(0);
+    let committed = committed as u64;
+    if last.seq <= committed {
+        return Ok(()); // all already applied (replay after a crash, or a racing projector)
+    }
+    for event in batch.iter().filter(|e| e.seq > committed) {
+        match serde_json::from_slice::<Envelope>(&event.payload) {
+            Ok(envelope) => apply_event(&tx, event.seq as i64, &envelope).await?,
+            // An event this build cannot read must not stop the stream for ever; it stays
+            // in JetStream, and `rebuild` with a fixed build applies it.
+            Err(e) => tracing::error!(stream, seq = event.seq, error = %e, "unreadable event skipped"),
+        }
+    }
+    tx.execute(
+        "UPDATE projector_checkpoints SET last_seq = $2, updated_at = now() WHERE stream = $1",
+        &[&stream, &(last.seq as i64)],
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::debug!(stream, events = batch.len(), last = last.seq, "batch applied");
+    Ok(())
+}

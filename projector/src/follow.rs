@@ -1,0 +1,118 @@
+//! Following one stream: an ordered consumer from `checkpoint + 1`, events gathered into
+//! batches of what is already buffered (up to `max_batch`), each batch applied by
+//! [`crate::batch::apply_batch`].
+//!
+//! Failures never skip an event: a batch that failed because Postgres is down is retried
+//! as it is until it commits; a consumer that broke (NATS restarted) is recreated from the
+//! committed checkpoint.
+
+use chat_core::database::DbError;
+use chat_core::eventlog::{EventLog, StreamKind};
+use deadpool_postgres::Pool;
+use futures::{FutureExt, StreamExt};
+use std::time::Duration;
+
+use crate::batch::{apply_batch, load_checkpoint, StoredEvent};
+use crate::ProjectorConfig;
+
+/// Follows `kind` for ever.
+pub async fn follow(log: EventLog, pool: Pool, kind: StreamKind, config: ProjectorConfig) {
+    let stream_name = log.settings().name(kind).to_string();
+    let mut backoff = Backoff::default();
+    loop {
+        match follow_once(&log, &pool, &stream_name, &config).await {
+            Ok(()) => backoff.reset(),
+            Err(e) => {
+                tracing::warn!(stream = %stream_name, error = %e, "projector will retry");
+                backoff.wait().await;
+            }
+        }
+    }
+}
+
+/// One life of a consumer: from the committed checkpoint until an error.
+async fn follow_once(
+    log: &EventLog,
+    pool: &Pool,
+    stream_name: &str,
+    config: &ProjectorConfig,
+) -> anyhow::Result<()> {
+    let start = load_checkpoint(pool, stream_name).await? + 1;
+    let stream = log.jetstream().get_stream_no_info(stream_name).await?;
+    let consumer = stream
+        .create_consumer(async_nats::jetstream::consumer::push::OrderedConfig {
+            deliver_subject: log.client().new_inbox(),
+            deliver_policy: async_nats::jetstream::consumer::DeliverPolicy::ByStartSequence {
+                start_sequence: start,
+            },
+            ..Default::default()
+        })
+        .await?;
+    let mut messages = consumer.messages().await?;
+    tracing::info!(stream = %stream_name, from = start, "projector following");
+
+    loop {
+        let Some(first) = messages.next().await else {
+            anyhow::bail!("consumer ended");
+        };
+        let mut batch = vec![to_stored(first?)?];
+        // Take what has already arrived, without waiting, so that a burst becomes one
+        // transaction and a single event is applied at once.
+        while batch.len() < config.max_batch {
+            match messages.next().now_or_never() {
+                Some(Some(next)) => batch.push(to_stored(next?)?),
+                _ => break,
+            }
+        }
+        commit_until_done(pool, stream_name, &batch).await?;
+    }
+}
+
+fn to_stored(message: async_nats::jetstream::Message) -> anyhow::Result<StoredEvent> {
+    let seq = message
+        .info()
+        .map_err(|e| anyhow::anyhow!("message without stream info: {e}"))?
+        .stream_sequence;
+    Ok(StoredEvent {
+        seq,
+        payload: message.message.payload.clone(),
+    })
+}
+
+/// Applies one batch, retrying while Postgres is unavailable. A non-transient database
+/// error is returned: the consumer restarts from the checkpoint.
+async fn commit_until_done(
+    pool: &Pool,
+    stream_name: &str,
+    batch: &[StoredEvent],
+) -> anyhow::Result<()> {
+    let mut backoff = Backoff::default();
+    loop {
+        match apply_batch(pool, stream_name, batch).await {
+            Ok(()) => return Ok(()),
+            Err(DbError::Unavailable(e)) => {
+                tracing::warn!(stream = %stream_name, error = %e, "Postgres unavailable; batch will be retried");
+                backoff.wait().await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Exponential pause between retries, 50 ms up to 2 s.
+#[derive(Default)]
+struct Backoff {
+    attempts: u32,
+}
+
+impl Backoff {
+    async fn wait(&mut self) {
+        let ms = (50u64 << self.attempts.min(6)).min(2_000);
+        self.attempts += 1;
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+
+    fn reset(&mut self) {
+        self.attempts = 0;
+    }
+}

@@ -1,0 +1,218 @@
+//! The event envelope: every durable fact of the platform, as stored in JetStream.
+//!
+//! Room events live on `chat.room.<roomId>`, user-status events on `chat.user.<userId>`.
+//! The envelope is JSON: `{eventId, type, v, occurredAt, actor, roomId | userId, data}`.
+//! `v` is the payload version of `type`; a reader that meets a newer version than it knows
+//! stops instead of guessing.
+
+use crate::ids::{MessageId, RoomId, UserId};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The payload version this build writes and understands.
+pub const EVENT_VERSION: u16 = 1;
+
+/// One stored event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Envelope {
+    pub event_id: Uuid,
+    #[serde(flatten)]
+    pub body: EventBody,
+    pub v: u16,
+    #[serde(with = "time::serde::rfc3339")]
+    pub occurred_at: OffsetDateTime,
+    /// The user whose action this is.
+    pub actor: UserId,
+    /// The room the event belongs to (room events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room_id: Option<RoomId>,
+    /// The user the event is about (status events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+}
+
+impl Envelope {
+    /// A new room event stamped with the server's clock.
+    pub fn room(actor: UserId, room_id: RoomId, body: EventBody) -> Self {
+        Self::new(actor, Some(room_id), None, body)
+    }
+
+    /// A new user-status event stamped with the server's clock.
+    pub fn user(actor: UserId, user_id: UserId, body: EventBody) -> Self {
+        Self::new(actor, None, Some(user_id), body)
+    }
+
+    fn new(actor: UserId, room_id: Option<RoomId>, user_id: Option<UserId>, body: EventBody) -> Self {
+        Self {
+            event_id: Uuid::now_v7(),
+            body,
+            v: EVENT_VERSION,
+            occurred_at: now_millis(),
+            actor,
+            room_id,
+            user_id,
+        }
+    }
+}
+
+/// The server clock, cut to milliseconds so that what Postgres and JSON carry round-trips.
+pub fn now_millis() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000)
+        .unwrap_or(now)
+}
+
+/// Who may join a room without an invitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    #[default]
+    Public,
+    Private,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Private => "private",
+        }
+    }
+}
+
+/// A group room or the direct-message room of two users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RoomKind {
+    Group,
+    Direct,
+}
+
+impl RoomKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoomKind::Group => "group",
+            RoomKind::Direct => "direct",
+        }
+    }
+}
+
+/// A user's presence as a client sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Online,
+    Away,
+    Offline,
+    Typing,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Online => "online",
+            Status::Away => "away",
+            Status::Offline => "offline",
+            Status::Typing => "typing",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "online" => Some(Status::Online),
+            "away" => Some(Status::Away),
+            "offline" => Some(Status::Offline),
+            "typing" => Some(Status::Typing),
+            _ => None,
+        }
+    }
+}
+
+/// What happened. Serialised as `"type": "...", "data": {...}` in the envelope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum EventBody {
+    #[serde(rename = "room.created", rename_all = "camelCase")]
+    RoomCreated {
+        name: String,
+        visibility: Visibility,
+        kind: RoomKind,
+        /// Members besides the creator, who is always one.
+        members: Vec<UserId>,
+    },
+    #[serde(rename = "member.joined", rename_all = "camelCase")]
+    MemberJoined { user_id: UserId },
+    #[serde(rename = "member.left", rename_all = "camelCase")]
+    MemberLeft { user_id: UserId },
+    #[serde(rename = "message.posted", rename_all = "camelCase")]
+    MessagePosted {
+        message_id: MessageId,
+        message: String,
+        /// The sender's own clock, kept as given (RFC 3339).
+        #[serde(with = "time::serde::rfc3339::option", default)]
+        client_timestamp: Option<OffsetDateTime>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_msg_id: Option<String>,
+    },
+    #[serde(rename = "message.edited", rename_all = "camelCase")]
+    MessageEdited { message_id: MessageId, message: String },
+    #[serde(rename = "message.deleted", rename_all = "camelCase")]
+    MessageDeleted { message_id: MessageId },
+    #[serde(rename = "status.changed", rename_all = "camelCase")]
+    StatusChanged {
+        status: Status,
+        /// The room a `typing` status is about.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room_id: Option<RoomId>,
+    },
+}
+
+impl EventBody {
+    /// The `type` tag, for logs and metrics.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            EventBody::RoomCreated { .. } => "room.created",
+            EventBody::MemberJoined { .. } => "member.joined",
+            EventBody::MemberLeft { .. } => "member.left",
+            EventBody::MessagePosted { .. } => "message.posted",
+            EventBody::MessageEdited { .. } => "message.edited",
+            EventBody::MessageDeleted { .. } => "message.deleted",
+            EventBody::StatusChanged { .. } => "status.changed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_envelope_round_trips_through_json_with_a_flat_type() {
+        let env = Envelope::room(
+            UserId::generate(),
+            RoomId::parse("r1").unwrap(),
+            EventBody::MessagePosted {
+                message_id: MessageId::generate(),
+                message: "<b>hi</b> '; drop table x; --".into(),
+                client_timestamp: Some(now_millis()),
+                client_msg_id: Some("c-1".into()),
+            },
+        );
+        let json = serde_json::to_value(&env).unwrap();
+        assert_eq!(json["type"], "message.posted");
+        assert_eq!(json["roomId"], "r1");
+        assert_eq!(json["v"], 1);
+        assert!(json.get("userId").is_none());
+        let back: Envelope = serde_json::from_value(json).unwrap();
+        assert_eq!(back, env);
+    }
+
+    #[test]
+    fn an_unknown_event_type_is_an_error_not_a_default() {
+        let raw = r#"{"eventId":"0190c1c6-7c3a-7000-8000-000000000000","type":"x.y","data":{},
+            "v":1,"occurredAt":"2026-01-01T00:00:00Z","actor":"0190c1c6-7c3a-7000-8000-000000000001"}"#;
+        assert!(serde_json::from_str::<Envelope>(raw).is_err());
+    }
+}

@@ -1,0 +1,149 @@
+//! Request and response bodies of the HTTP API (the seed API and its companions).
+//! Field names and shapes of the seed calls are fixed; see the README and `/openapi.json`.
+//!
+//! Requests are deserialised into "raw" forms (`serde_json::Value` fields, missing ones
+//! `null`) so that the api answers each missing, empty or wrongly typed field with its own
+//! error code and message instead of a generic parse error.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `POST /auth/register` and `POST /auth/login`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Credentials {
+    pub username: Value,
+    pub password: Value,
+}
+
+/// Answer to register (201) and login (200).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    pub user_id: String,
+    pub token: String,
+}
+
+/// `POST /rooms`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CreateRoom {
+    pub name: Value,
+    pub visibility: Value,
+    pub members: Value,
+}
+
+/// Answer to a command that created or changed a room.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomRef {
+    pub room_id: String,
+    /// Stream sequence of the event, usable as `minSeq`; absent when nothing changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+}
+
+/// One room in `GET /rooms`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomSummary {
+    pub room_id: String,
+    pub name: String,
+    pub visibility: String,
+    pub kind: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub member_count: i64,
+    /// Sequence of the room's latest event.
+    pub last_seq: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RoomList {
+    pub rooms: Vec<RoomSummary>,
+}
+
+/// `POST /dms`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenDirect {
+    pub user_id: Value,
+}
+
+/// `POST /sendMessage`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+#[serde(rename_all = "camelCase")]
+pub struct SendMessage {
+    pub room_id: Value,
+    pub message: Value,
+    pub sender_id: Value,
+    pub timestamp: Value,
+    pub client_msg_id: Value,
+}
+
+/// Answer to `POST /sendMessage`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageAccepted {
+    pub message_id: String,
+    pub room_id: String,
+    pub seq: u64,
+    pub timestamp: String,
+}
+
+/// One message in `GET /getMessages`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageView {
+    pub message_id: String,
+    pub room_id: String,
+    pub sender_id: String,
+    pub message: String,
+    pub timestamp: String,
+    pub client_timestamp: Option<String>,
+    pub seq: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessagePage {
+    pub messages: Vec<MessageView>,
+    /// How far the read model has applied the room stream: a message with a larger `seq`
+    /// may exist but is not visible yet.
+    pub projected_seq: i64,
+}
+
+/// `POST /updateStatus`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateStatus {
+    pub user_id: Value,
+    pub status: Value,
+    pub room_id: Value,
+}
+
+/// Answer to `POST /updateStatus`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusAccepted {
+    pub user_id: String,
+    pub status: String,
+}
+
+/// Answer to `GET /getStatus`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusView {
+    pub user_id: String,
+    pub status: String,
+    pub last_seen: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typing_in: Option<String>,
+}

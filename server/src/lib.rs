@@ -1,0 +1,115 @@
+//! The all-in-one server: the api and gateway routers on one port, and the projector as a
+//! task of the same process. It is the single-machine default that `ops/up` starts; the
+//! separate `api`, `gateway` and `projector` binaries are for scaling out.
+//!
+//! [`Application::build`] connects, migrates, verifies the streams and binds;
+//! [`Application::run_until_stopped`] serves until the shutdown future resolves.
+
+use anyhow::Context;
+use chat_core::database::{self, DatabaseConfig};
+use chat_core::eventlog::{EventLog, NatsConfig};
+use chat_core::readmodel::ReadModel;
+use chat_core::tokens::{TokenConfig, Tokens};
+use std::future::Future;
+use std::net::SocketAddr;
+
+/// Everything the all-in-one server reads from the environment.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// `CHAT_HTTP_ADDR`, default `127.0.0.1:8080`; port 0 picks a free one.
+    pub http_addr: String,
+    pub nats: NatsConfig,
+    pub database: DatabaseConfig,
+    pub tokens: TokenConfig,
+    pub api: chat_api::ApiConfig,
+    pub projector: chat_projector::ProjectorConfig,
+}
+
+impl ServerConfig {
+    pub fn from_env() -> anyhow::Result<Self> {
+        Ok(Self {
+            http_addr: chat_core::env::var_or("CHAT_HTTP_ADDR", "127.0.0.1:8080".to_string())?,
+            nats: NatsConfig::from_env()?,
+            database: DatabaseConfig::from_env()?,
+            tokens: TokenConfig::from_env()?,
+            api: chat_api::ApiConfig::from_env()?,
+            projector: chat_projector::ProjectorConfig::from_env()?,
+        })
+    }
+}
+
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    log: EventLog,
+    pool: deadpool_postgres::Pool,
+    projector: chat_projector::ProjectorConfig,
+}
+
+impl Application {
+    pub async fn build(config: ServerConfig) -> anyhow::Result<Self> {
+        let pool = database::pool(&config.database)?;
+        database::migrate(&pool).await?;
+        let log = EventLog::connect(&config.nats, "chat-server").await?;
+        log.ensure_streams().await.context("verifying streams")?;
+        let tokens = Tokens::new(&config.tokens)?;
+        let read = ReadModel::new(pool.clone(), config.database.timeout);
+
+        let api = chat_api::router(chat_api::ApiState {
+            read: read.clone(),
+            log: log.clone(),
+            tokens: tokens.clone(),
+            config: config.api.clone(),
+        });
+        let gateway = chat_gateway::router(chat_gateway::GatewayState {
+            read,
+            log: log.clone(),
+            tokens,
+        });
+        let listener = tokio::net::TcpListener::bind(&config.http_addr)
+            .await
+            .with_context(|| format!("binding {}", config.http_addr))?;
+        Ok(Self {
+            listener,
+            router: gateway.merge(api),
+            log,
+            pool,
+            projector: config.projector,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    /// Serves HTTP and runs the projector until `shutdown` resolves.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let projector = tokio::spawn(chat_projector::run(
+            self.log,
+            self.pool,
+            self.projector,
+            wait_for_stop(stop_rx.clone()),
+        ));
+        tracing::info!(addr = %self.listener.local_addr()?, "chat server listening");
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stop_tx.send(true);
+            })
+            .await;
+        let _ = projector.await;
+        served.context("serving HTTP")
+    }
+}
+
+async fn wait_for_stop(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}

@@ -1,0 +1,10 @@
+//! `chat-server`: gateway, projector and api in one process. Configuration from the
+//! environment (see the README's configuration table).
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    chat_core::telemetry::init_logging();
+    let config = chat_server::ServerConfig::from_env()?;
+    let app = chat_server::Application::build(config).await?;
+    app.run_until_stopped(chat_core::shutdown::signal()).await
+}
