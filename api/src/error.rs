@@ -72,7 +72,10 @@ impl From<DbError> for ApiError {
         match err {
             DbError::Unavailable(e) => {
                 tracing::warn!(error = %e, "database unavailable");
-                Self::unavailable("database_unavailable", "the database is unavailable; retry shortly")
+                Self::unavailable(
+                    "database_unavailable",
+                    "the database is unavailable; retry shortly",
+                )
             }
             DbError::Other(e) => Self::internal(e),
         }
@@ -86,12 +89,10 @@ impl From<PublishError> for ApiError {
                 tracing::warn!(error = %e, "event log unavailable");
                 Self::unavailable(
                     "event_log_unavailable",
-                    "the event log is unavailable; nothing was stored, retry shortly",
+                    "the event log is unavailable; retry shortly (a retry with the same clientMsgId is safe)",
                 )
             }
-            PublishError::SubjectNotEmpty => {
-                Self::conflict("already_exists", "it already exists")
-            }
+            PublishError::SubjectNotEmpty => Self::conflict("already_exists", "it already exists"),
             PublishError::Rejected(e) => Self::internal(e),
         }
     }

@@ -3,7 +3,7 @@
 //! authenticated caller.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::{header, request::Parts, StatusCode};
 use chat_core::tokens::TokenError;
 use chat_schemas::UserId;
@@ -28,13 +28,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             }
         })?;
         if bytes.is_empty() {
-            return Err(ApiError::bad_request("invalid_json", "a JSON body is required"));
+            return Err(ApiError::bad_request(
+                "invalid_json",
+                "a JSON body is required",
+            ));
         }
         let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
             ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
         })?;
         if !value.is_object() {
-            return Err(ApiError::bad_request("invalid_body", "the body must be a JSON object"));
+            return Err(ApiError::bad_request(
+                "invalid_body",
+                "the body must be a JSON object",
+            ));
         }
         serde_json::from_value(value)
             .map(JsonBody)
@@ -56,28 +62,61 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
     }
 }
 
-/// The caller, from `Authorization: Bearer <token>`.
+/// The `{roomId}` path segment, parsed; a bad one answers in the API's error format.
+pub struct RoomPath(pub chat_schemas::RoomId);
+
+impl<S: Send + Sync> FromRequestParts<S> for RoomPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::bad_request("invalid_room_id", e.body_text()))?;
+        crate::validate::parse_room_id(&raw, "roomId").map(RoomPath)
+    }
+}
+
+/// The caller, from `Authorization: Bearer <token>` (the scheme in any case).
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser(pub UserId);
 
 impl FromRequestParts<ApiState> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("missing_token", "an Authorization: Bearer token is required"))?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ApiState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+            ApiError::unauthorized(
+                "missing_token",
+                "an Authorization: Bearer token is required",
+            )
+        })?;
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|h| h.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::unauthorized("invalid_token", "the Authorization header must be 'Bearer <token>'"))?;
-        state.tokens.verify(token).map(AuthUser).map_err(|e| match e {
-            TokenError::Expired => ApiError::unauthorized("token_expired", "the token has expired; log in again"),
-            TokenError::Invalid(_) => ApiError::unauthorized("invalid_token", "the token is not valid"),
-        })
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "invalid_token",
+                    "the Authorization header must be 'Bearer <token>'",
+                )
+            })?;
+        state
+            .tokens
+            .verify(token)
+            .map(AuthUser)
+            .map_err(|e| match e {
+                TokenError::Expired => {
+                    ApiError::unauthorized("token_expired", "the token has expired; log in again")
+                }
+                TokenError::Invalid(_) => {
+                    ApiError::unauthorized("invalid_token", "the token is not valid")
+                }
+            })
     }
 }

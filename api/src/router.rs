@@ -17,7 +17,11 @@ pub struct Route {
 }
 
 fn route(method: &'static str, path: &'static str, handler: MethodRouter<ApiState>) -> Route {
-    Route { method, path, handler }
+    Route {
+        method,
+        path,
+        handler,
+    }
 }
 
 /// The route table. Paths use axum's `{param}` syntax, the same as OpenAPI's.

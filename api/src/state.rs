@@ -20,7 +20,11 @@ pub struct ApiState {
 
 impl ApiState {
     /// Stores a room or user event (its subject follows from the envelope).
-    pub async fn publish(&self, event: &Envelope, options: PublishOptions) -> Result<Published, ApiError> {
+    pub async fn publish(
+        &self,
+        event: &Envelope,
+        options: PublishOptions,
+    ) -> Result<Published, ApiError> {
         let (subject, _) = subject_of(event)?;
         Ok(self.log.publish(subject, event, options).await?)
     }
@@ -28,7 +32,11 @@ impl ApiState {
     /// Stores the event and waits until the read models show it, so the caller can act on
     /// it at once (send to a room just created or joined, read a status just set). If the
     /// projector is slower than the bound the command still succeeded: it is stored.
-    pub async fn publish_and_project(&self, event: &Envelope, options: PublishOptions) -> Result<Published, ApiError> {
+    pub async fn publish_and_project(
+        &self,
+        event: &Envelope,
+        options: PublishOptions,
+    ) -> Result<Published, ApiError> {
         let (subject, kind) = subject_of(event)?;
         let published = self.log.publish(subject, event, options).await?;
         self.wait_for_projection(kind, published.seq).await?;
@@ -43,7 +51,12 @@ impl ApiState {
             .wait_for_projection(stream, seq, self.config.projection_wait)
             .await?;
         if reached < seq {
-            tracing::warn!(stream, seq, reached, "projection slower than the wait bound");
+            tracing::warn!(
+                stream,
+                seq,
+                reached,
+                "projection slower than the wait bound"
+            );
         }
         Ok(reached)
     }

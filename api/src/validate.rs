@@ -8,15 +8,26 @@ use time::OffsetDateTime;
 
 use crate::error::ApiError;
 
-/// A required, non-blank string.
+/// A required, non-blank string without NUL characters (which Postgres cannot store).
 pub fn required_str<'a>(value: &'a Value, field: &str) -> Result<&'a str, ApiError> {
     match value {
-        Value::Null => Err(ApiError::bad_request("missing_field", format!("{field} is required"))),
-        Value::String(s) if s.trim().is_empty() => {
-            Err(ApiError::bad_request("empty_field", format!("{field} must not be empty")))
-        }
+        Value::Null => Err(ApiError::bad_request(
+            "missing_field",
+            format!("{field} is required"),
+        )),
+        Value::String(s) if s.trim().is_empty() => Err(ApiError::bad_request(
+            "empty_field",
+            format!("{field} must not be empty"),
+        )),
+        Value::String(s) if s.contains('\0') => Err(ApiError::bad_request(
+            "invalid_field",
+            format!("{field} must not contain NUL characters"),
+        )),
         Value::String(s) => Ok(s),
-        _ => Err(ApiError::bad_request("invalid_field", format!("{field} must be a string"))),
+        _ => Err(ApiError::bad_request(
+            "invalid_field",
+            format!("{field} must be a string"),
+        )),
     }
 }
 
@@ -47,8 +58,9 @@ pub fn parse_user_id(raw: &str, field: &str) -> Result<UserId, ApiError> {
 pub fn client_msg_id(value: &Value) -> Result<Option<ClientMsgId>, ApiError> {
     optional_str(value, "clientMsgId")?
         .map(|raw| {
-            ClientMsgId::parse(raw)
-                .map_err(|e| ApiError::bad_request("invalid_client_msg_id", format!("clientMsgId {e}")))
+            ClientMsgId::parse(raw).map_err(|e| {
+                ApiError::bad_request("invalid_client_msg_id", format!("clientMsgId {e}"))
+            })
         })
         .transpose()
 }
@@ -62,18 +74,27 @@ pub fn timestamp(value: &Value, field: &str) -> Result<OffsetDateTime, ApiError>
         )
     };
     match value {
-        Value::Null => Err(ApiError::bad_request("missing_field", format!("{field} is required"))),
+        Value::Null => Err(ApiError::bad_request(
+            "missing_field",
+            format!("{field} is required"),
+        )),
         Value::String(s) => OffsetDateTime::parse(s, &Rfc3339).map_err(|_| bad()),
         Value::Number(n) => n
             .as_i64()
-            .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok())
+            .and_then(|ms| {
+                OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+            })
             .ok_or_else(bad),
         _ => Err(bad()),
     }
 }
 
 /// A query parameter parsed as an integer in `range`.
-pub fn int_param(raw: Option<&str>, field: &str, range: std::ops::RangeInclusive<i64>) -> Result<Option<i64>, ApiError> {
+pub fn int_param(
+    raw: Option<&str>,
+    field: &str,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<Option<i64>, ApiError> {
     let Some(raw) = raw else { return Ok(None) };
     raw.parse::<i64>()
         .ok()
@@ -82,7 +103,11 @@ pub fn int_param(raw: Option<&str>, field: &str, range: std::ops::RangeInclusive
         .ok_or_else(|| {
             ApiError::bad_request(
                 "invalid_parameter",
-                format!("{field} must be an integer from {} to {}", range.start(), range.end()),
+                format!(
+                    "{field} must be an integer from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
             )
         })
 }
@@ -98,9 +123,18 @@ mod tests {
 
     #[test]
     fn each_kind_of_bad_string_has_its_own_code() {
-        assert_eq!(required_str(&Value::Null, "x").unwrap_err().code, "missing_field");
-        assert_eq!(required_str(&json!("  "), "x").unwrap_err().code, "empty_field");
-        assert_eq!(required_str(&json!(3), "x").unwrap_err().code, "invalid_field");
+        assert_eq!(
+            required_str(&Value::Null, "x").unwrap_err().code,
+            "missing_field"
+        );
+        assert_eq!(
+            required_str(&json!("  "), "x").unwrap_err().code,
+            "empty_field"
+        );
+        assert_eq!(
+            required_str(&json!(3), "x").unwrap_err().code,
+            "invalid_field"
+        );
         assert_eq!(required_str(&json!("ok"), "x").unwrap(), "ok");
     }
 
@@ -108,11 +142,19 @@ mod tests {
     fn timestamps_are_rfc3339_or_millis() {
         assert!(timestamp(&json!("2026-11-21T10:00:00Z"), "t").is_ok());
         assert_eq!(
-            timestamp(&json!(1_700_000_000_000i64), "t").unwrap().unix_timestamp(),
+            timestamp(&json!(1_700_000_000_000i64), "t")
+                .unwrap()
+                .unix_timestamp(),
             1_700_000_000
         );
-        assert_eq!(timestamp(&json!("yesterday"), "t").unwrap_err().code, "invalid_timestamp");
-        assert_eq!(timestamp(&json!(true), "t").unwrap_err().code, "invalid_timestamp");
+        assert_eq!(
+            timestamp(&json!("yesterday"), "t").unwrap_err().code,
+            "invalid_timestamp"
+        );
+        assert_eq!(
+            timestamp(&json!(true), "t").unwrap_err().code,
+            "invalid_timestamp"
+        );
     }
 
     #[test]

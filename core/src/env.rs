@@ -35,7 +35,7 @@ pub fn secret(name: &str) -> anyhow::Result<String> {
     let file_var = format!("{name}_FILE");
     let path = std::env::var(&file_var)
         .map_err(|_| anyhow!("set {name} or {file_var}: there is no built-in secret"))?;
-    let raw = std::fs::read_to_string(&path)
-        .with_context(|| format!("reading {file_var}={path}"))?;
+    let raw =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {file_var}={path}"))?;
     Ok(raw.trim().to_owned())
 }

@@ -102,8 +102,7 @@ impl ReadModel {
                 return Ok(reached);
             }
             // Polling is cheap (a primary-key read) and only happens while someone waits.
-            tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now())))
-                .await;
+            tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
             pause = (pause * 2).min(Duration::from_millis(25));
         }
     }

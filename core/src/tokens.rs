@@ -127,10 +127,12 @@ impl Tokens {
     }
 
     pub fn verify(&self, token: &str) -> Result<UserId, TokenError> {
-        let data = decode::<Claims>(token, &self.inner.decoding, &self.inner.validation)
-            .map_err(|e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
-                other => TokenError::Invalid(format!("{other:?}")),
+        let data =
+            decode::<Claims>(token, &self.inner.decoding, &self.inner.validation).map_err(|e| {
+                match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                    other => TokenError::Invalid(format!("{other:?}")),
+                }
             })?;
         UserId::parse(&data.claims.sub)
             .map_err(|_| TokenError::Invalid("subject is not a user id".into()))

@@ -18,6 +18,9 @@ pub struct GatewayState {
 /// The gateway's routes.
 pub fn router(state: GatewayState) -> Router {
     Router::new()
-        .route("/gateway/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
+        .route(
+            "/gateway/healthz",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
         .with_state(state)
 }

@@ -40,7 +40,15 @@ async fn apply_room_event(
                 "INSERT INTO rooms (room_id, name, visibility, kind, created_by, created_at, \
                                     created_seq, last_seq) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (room_id) DO NOTHING",
-                &[&room, name, &visibility.as_str(), &kind.as_str(), &actor, &at, &seq],
+                &[
+                    &room,
+                    name,
+                    &visibility.as_str(),
+                    &kind.as_str(),
+                    &actor,
+                    &at,
+                    &seq,
+                ],
             )
             .await?;
             let add = tx

@@ -55,7 +55,9 @@ pub async fn apply_batch(pool: &Pool, stream: &str, batch: &[StoredEvent]) -> Re
             Ok(envelope) => apply_event(&tx, event.seq as i64, &envelope).await?,
             // An event this build cannot read must not stop the stream for ever; it stays
             // in JetStream, and `rebuild` with a fixed build applies it.
-            Err(e) => tracing::error!(stream, seq = event.seq, error = %e, "unreadable event skipped"),
+            Err(e) => {
+                tracing::error!(stream, seq = event.seq, error = %e, "unreadable event skipped")
+            }
         }
     }
     tx.execute(
@@ -64,6 +66,26 @@ pub async fn apply_batch(pool: &Pool, stream: &str, batch: &[StoredEvent]) -> Re
     )
     .await?;
     tx.commit().await?;
-    tracing::debug!(stream, events = batch.len(), last = last.seq, "batch applied");
+    tracing::debug!(
+        stream,
+        events = batch.len(),
+        last = last.seq,
+        "batch applied"
+    );
+    Ok(())
+}
+
+/// Moves the checkpoint past `seq` without applying it (for an event that cannot be
+/// applied); never moves it backwards.
+pub async fn advance_past(pool: &Pool, stream: &str, seq: u64) -> Result<(), DbError> {
+    let client = pool.get().await?;
+    client
+        .execute(
+            "INSERT INTO projector_checkpoints (stream, last_seq) VALUES ($1, $2) \
+             ON CONFLICT (stream) DO UPDATE SET last_seq = GREATEST(projector_checkpoints.last_seq, $2), \
+             updated_at = now()",
+            &[&stream, &(seq as i64)],
+        )
+        .await?;
     Ok(())
 }

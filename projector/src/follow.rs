@@ -12,7 +12,7 @@ use deadpool_postgres::Pool;
 use futures::{FutureExt, StreamExt};
 use std::time::Duration;
 
-use crate::batch::{apply_batch, load_checkpoint, StoredEvent};
+use crate::batch::{advance_past, apply_batch, load_checkpoint, StoredEvent};
 use crate::ProjectorConfig;
 
 /// Follows `kind` for ever.
@@ -79,22 +79,51 @@ fn to_stored(message: async_nats::jetstream::Message) -> anyhow::Result<StoredEv
     })
 }
 
-/// Applies one batch, retrying while Postgres is unavailable. A non-transient database
-/// error is returned: the consumer restarts from the checkpoint.
+/// Applies one batch, retrying while Postgres is unavailable. If the batch fails for
+/// another reason, its events are applied one at a time so that only the event that
+/// cannot be applied is skipped (logged as an error; it stays in the stream).
 async fn commit_until_done(
     pool: &Pool,
     stream_name: &str,
     batch: &[StoredEvent],
 ) -> anyhow::Result<()> {
+    match commit_retrying(pool, stream_name, batch).await {
+        Err(DbError::Other(e)) if batch.len() > 1 => {
+            tracing::warn!(stream = %stream_name, error = %e, "batch failed; applying one by one");
+            for event in batch {
+                commit_single(pool, stream_name, event).await?;
+            }
+            Ok(())
+        }
+        Err(DbError::Other(_)) => commit_single(pool, stream_name, &batch[0]).await,
+        other => Ok(other?),
+    }
+}
+
+async fn commit_single(pool: &Pool, stream_name: &str, event: &StoredEvent) -> anyhow::Result<()> {
+    match commit_retrying(pool, stream_name, std::slice::from_ref(event)).await {
+        Err(DbError::Other(e)) => {
+            tracing::error!(stream = %stream_name, seq = event.seq, error = %e, "event cannot be applied; skipped");
+            Ok(advance_past(pool, stream_name, event.seq).await?)
+        }
+        other => Ok(other?),
+    }
+}
+
+/// `apply_batch`, retried for as long as Postgres is unavailable.
+async fn commit_retrying(
+    pool: &Pool,
+    stream_name: &str,
+    batch: &[StoredEvent],
+) -> Result<(), DbError> {
     let mut backoff = Backoff::default();
     loop {
         match apply_batch(pool, stream_name, batch).await {
-            Ok(()) => return Ok(()),
             Err(DbError::Unavailable(e)) => {
                 tracing::warn!(stream = %stream_name, error = %e, "Postgres unavailable; batch will be retried");
                 backoff.wait().await;
             }
-            Err(e) => return Err(e.into()),
+            other => return other,
         }
     }
 }

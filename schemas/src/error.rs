@@ -15,7 +15,7 @@ pub struct ErrorDetail {
     pub code: String,
     /// For people; may change between releases.
     pub message: String,
-    /// Seconds to wait before retrying, on 429 and some 503 answers.
+    /// Seconds to wait before retrying; set on 503 answers (also sent as `Retry-After`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
 }

@@ -44,7 +44,12 @@ impl Envelope {
         Self::new(actor, None, Some(user_id), body)
     }
 
-    fn new(actor: UserId, room_id: Option<RoomId>, user_id: Option<UserId>, body: EventBody) -> Self {
+    fn new(
+        actor: UserId,
+        room_id: Option<RoomId>,
+        user_id: Option<UserId>,
+        body: EventBody,
+    ) -> Self {
         Self {
             event_id: Uuid::now_v7(),
             body,
@@ -157,7 +162,10 @@ pub enum EventBody {
         client_msg_id: Option<String>,
     },
     #[serde(rename = "message.edited", rename_all = "camelCase")]
-    MessageEdited { message_id: MessageId, message: String },
+    MessageEdited {
+        message_id: MessageId,
+        message: String,
+    },
     #[serde(rename = "message.deleted", rename_all = "camelCase")]
     MessageDeleted { message_id: MessageId },
     #[serde(rename = "status.changed", rename_all = "camelCase")]

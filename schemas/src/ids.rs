@@ -84,9 +84,7 @@ impl UserId {
     }
 
     pub fn parse(raw: &str) -> Result<Self, IdError> {
-        Uuid::parse_str(raw)
-            .map(Self)
-            .map_err(|_| IdError::NotUuid)
+        Uuid::parse_str(raw).map(Self).map_err(|_| IdError::NotUuid)
     }
 }
 
@@ -157,7 +155,10 @@ mod tests {
             assert!(RoomId::parse(bad).is_err(), "{bad:?} was accepted");
         }
         assert!(RoomId::parse(&"x".repeat(129)).is_err());
-        assert_eq!(RoomId::parse("general_1-x").unwrap().as_str(), "general_1-x");
+        assert_eq!(
+            RoomId::parse("general_1-x").unwrap().as_str(),
+            "general_1-x"
+        );
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub struct ServerConfig {
     pub tokens: TokenConfig,
     pub api: chat_api::ApiConfig,
     pub projector: chat_projector::ProjectorConfig,
+    /// `CHAT_RUN_PROJECTOR` (default true): false when projectors run as their own
+    /// processes.
+    pub run_projector: bool,
 }
 
 impl ServerConfig {
@@ -34,6 +37,7 @@ impl ServerConfig {
             tokens: TokenConfig::from_env()?,
             api: chat_api::ApiConfig::from_env()?,
             projector: chat_projector::ProjectorConfig::from_env()?,
+            run_projector: chat_core::env::var_or("CHAT_RUN_PROJECTOR", true)?,
         })
     }
 }
@@ -43,7 +47,7 @@ pub struct Application {
     router: axum::Router,
     log: EventLog,
     pool: deadpool_postgres::Pool,
-    projector: chat_projector::ProjectorConfig,
+    projector: Option<chat_projector::ProjectorConfig>,
 }
 
 impl Application {
@@ -74,12 +78,14 @@ impl Application {
             router: gateway.merge(api),
             log,
             pool,
-            projector: config.projector,
+            projector: config.run_projector.then_some(config.projector),
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     pub fn port(&self) -> u16 {
@@ -92,12 +98,14 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let projector = tokio::spawn(chat_projector::run(
-            self.log,
-            self.pool,
-            self.projector,
-            wait_for_stop(stop_rx.clone()),
-        ));
+        let projector = self.projector.map(|config| {
+            tokio::spawn(chat_projector::run(
+                self.log,
+                self.pool,
+                config,
+                wait_for_stop(stop_rx.clone()),
+            ))
+        });
         tracing::info!(addr = %self.listener.local_addr()?, "chat server listening");
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move {
@@ -105,7 +113,9 @@ impl Application {
                 let _ = stop_tx.send(true);
             })
             .await;
-        let _ = projector.await;
+        if let Some(projector) = projector {
+            let _ = projector.await;
+        }
         served.context("serving HTTP")
     }
 }

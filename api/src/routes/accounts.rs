@@ -34,7 +34,10 @@ pub async fn register(
         })
         .await?;
     if inserted == 0 {
-        return Err(ApiError::conflict("username_taken", "that username is taken"));
+        return Err(ApiError::conflict(
+            "username_taken",
+            "that username is taken",
+        ));
     }
     let token = state.tokens.issue(user).map_err(ApiError::internal)?;
     Ok((
@@ -72,7 +75,10 @@ pub async fn login(
             user_id: user.to_string(),
             token: state.tokens.issue(user).map_err(ApiError::internal)?,
         })),
-        _ => Err(ApiError::unauthorized("invalid_credentials", "wrong username or password")),
+        _ => Err(ApiError::unauthorized(
+            "invalid_credentials",
+            "wrong username or password",
+        )),
     }
 }
 

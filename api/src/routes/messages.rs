@@ -40,11 +40,17 @@ pub async fn send_message(
     if message.chars().count() > state.config.max_message_chars {
         return Err(ApiError::too_large(
             "message_too_large",
-            format!("message must be at most {} characters", state.config.max_message_chars),
+            format!(
+                "message must be at most {} characters",
+                state.config.max_message_chars
+            ),
         ));
     }
     if sender != caller {
-        return Err(ApiError::forbidden("sender_mismatch", "senderId must be your own user id"));
+        return Err(ApiError::forbidden(
+            "sender_mismatch",
+            "senderId must be your own user id",
+        ));
     }
     require_member(&state, &room, caller).await?;
 
@@ -103,7 +109,9 @@ pub async fn get_messages(
     QueryParams(q): QueryParams<MessageQuery>,
 ) -> Result<Json<MessagePage>, ApiError> {
     let room = match q.room_id.as_deref() {
-        None | Some("") => return Err(ApiError::bad_request("missing_field", "roomId is required")),
+        None | Some("") => {
+            return Err(ApiError::bad_request("missing_field", "roomId is required"))
+        }
         Some(raw) => parse_room_id(raw, "roomId")?,
     };
     let limit = int_param(q.limit.as_deref(), "limit", 1..=MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT);
@@ -114,14 +122,18 @@ pub async fn get_messages(
         .since
         .as_deref()
         .map(|s| {
-            OffsetDateTime::parse(s, &Rfc3339)
-                .map_err(|_| ApiError::bad_request("invalid_parameter", "since must be an RFC 3339 time"))
+            OffsetDateTime::parse(s, &Rfc3339).map_err(|_| {
+                ApiError::bad_request("invalid_parameter", "since must be an RFC 3339 time")
+            })
         })
         .transpose()?;
 
+    require_member(&state, &room, caller).await?;
     let mut projected = 0;
     if let Some(min) = min_seq {
-        projected = state.wait_for_projection(StreamKind::Rooms, min as u64).await?;
+        projected = state
+            .wait_for_projection(StreamKind::Rooms, min as u64)
+            .await?;
         if projected < min as u64 {
             return Err(ApiError::unavailable(
                 "projection_behind",
@@ -129,7 +141,6 @@ pub async fn get_messages(
             ));
         }
     }
-    require_member(&state, &room, caller).await?;
 
     let ascending = after.is_some() || since.is_some();
     let room_key = room.as_str().to_owned();
@@ -182,7 +193,10 @@ pub async fn require_member(state: &ApiState, room: &RoomId, user: UserId) -> Re
     match state.read.room_access(room, user).await? {
         RoomAccess::Member => Ok(()),
         RoomAccess::NoSuchRoom => Err(ApiError::not_found("room_not_found", "no such room")),
-        RoomAccess::NotMember { .. } => Err(ApiError::forbidden("not_a_member", "you are not a member of this room")),
+        RoomAccess::NotMember { .. } => Err(ApiError::forbidden(
+            "not_a_member",
+            "you are not a member of this room",
+        )),
     }
 }
 
@@ -225,6 +239,8 @@ async fn original_at(state: &ApiState, seq: u64) -> Result<MessageAccepted, ApiE
             seq,
             timestamp: format_time(original.occurred_at),
         }),
-        _ => Err(ApiError::internal(format!("duplicate ack points at seq {seq}, not a message"))),
+        _ => Err(ApiError::internal(format!(
+            "duplicate ack points at seq {seq}, not a message"
+        ))),
     }
 }

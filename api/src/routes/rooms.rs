@@ -2,10 +2,10 @@
 //! `GET /rooms`, `POST /dms`. Creation and membership are events on the room's subject;
 //! each command waits for its projection so the caller can use the room at once.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chat_core::eventlog::{PublishError, PublishOptions};
+use chat_core::eventlog::PublishOptions;
 use chat_core::readmodel::RoomAccess;
 use chat_schemas::events::{Envelope, EventBody, RoomKind, Visibility};
 use chat_schemas::http::{CreateRoom, OpenDirect, RoomList, RoomRef, RoomSummary};
@@ -15,9 +15,9 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use crate::error::ApiError;
-use crate::extract::{AuthUser, JsonBody};
+use crate::extract::{AuthUser, JsonBody, RoomPath};
 use crate::state::ApiState;
-use crate::validate::{format_time, parse_room_id, parse_user_id, required_str, user_id};
+use crate::validate::{format_time, parse_user_id, required_str, user_id};
 
 /// Most members a room may be created with.
 pub const MAX_INITIAL_MEMBERS: usize = 1_000;
@@ -77,21 +77,29 @@ pub async fn create_room(
 pub async fn join_room(
     State(state): State<ApiState>,
     AuthUser(caller): AuthUser,
-    Path(room): Path<String>,
+    RoomPath(room): RoomPath,
 ) -> Result<Json<RoomRef>, ApiError> {
-    let room = parse_room_id(&room, "roomId")?;
     match state.read.room_access(&room, caller).await? {
         RoomAccess::NoSuchRoom => Err(room_not_found()),
         RoomAccess::Member => Ok(Json(RoomRef {
             room_id: room.to_string(),
             seq: None,
         })),
-        RoomAccess::NotMember { visibility, kind } if visibility != "public" || kind != "group" => Err(
-            ApiError::forbidden("room_private", "this room is private; a member must add you"),
-        ),
+        RoomAccess::NotMember { visibility, kind } if visibility != "public" || kind != "group" => {
+            Err(ApiError::forbidden(
+                "room_private",
+                "this room is private; a member must add you",
+            ))
+        }
         RoomAccess::NotMember { .. } => {
-            let event = Envelope::room(caller, room.clone(), EventBody::MemberJoined { user_id: caller });
-            let published = state.publish_and_project(&event, PublishOptions::default()).await?;
+            let event = Envelope::room(
+                caller,
+                room.clone(),
+                EventBody::MemberJoined { user_id: caller },
+            );
+            let published = state
+                .publish_and_project(&event, PublishOptions::default())
+                .await?;
             Ok(Json(RoomRef {
                 room_id: room.to_string(),
                 seq: Some(published.seq),
@@ -101,21 +109,31 @@ pub async fn join_room(
 }
 
 /// Leaving is idempotent: leaving a room you are not in answers 200 without an event.
+/// A direct room cannot be left (it could never be rejoined: it is private).
 pub async fn leave_room(
     State(state): State<ApiState>,
     AuthUser(caller): AuthUser,
-    Path(room): Path<String>,
+    RoomPath(room): RoomPath,
 ) -> Result<Json<RoomRef>, ApiError> {
-    let room = parse_room_id(&room, "roomId")?;
     match state.read.room_access(&room, caller).await? {
         RoomAccess::NoSuchRoom => Err(room_not_found()),
         RoomAccess::NotMember { .. } => Ok(Json(RoomRef {
             room_id: room.to_string(),
             seq: None,
         })),
+        RoomAccess::Member if room.as_str().starts_with("dm_") => Err(ApiError::forbidden(
+            "direct_room",
+            "a direct-message room cannot be left",
+        )),
         RoomAccess::Member => {
-            let event = Envelope::room(caller, room.clone(), EventBody::MemberLeft { user_id: caller });
-            let published = state.publish_and_project(&event, PublishOptions::default()).await?;
+            let event = Envelope::room(
+                caller,
+                room.clone(),
+                EventBody::MemberLeft { user_id: caller },
+            );
+            let published = state
+                .publish_and_project(&event, PublishOptions::default())
+                .await?;
             Ok(Json(RoomRef {
                 room_id: room.to_string(),
                 seq: Some(published.seq),
@@ -166,7 +184,10 @@ pub async fn open_direct(
 ) -> Result<(StatusCode, Json<RoomRef>), ApiError> {
     let other = user_id(&body.user_id, "userId")?;
     if other == caller {
-        return Err(ApiError::bad_request("invalid_user_id", "you cannot open a direct room with yourself"));
+        return Err(ApiError::bad_request(
+            "invalid_user_id",
+            "you cannot open a direct room with yourself",
+        ));
     }
     ensure_users_exist(&state, &[other]).await?;
     let room = RoomId::direct(caller, other);
@@ -199,7 +220,11 @@ pub async fn open_direct(
                 seq: Some(p.seq),
             }),
         )),
-        Ok(_) | Err(ApiError { code: "already_exists", .. }) => {
+        Ok(_)
+        | Err(ApiError {
+            code: "already_exists",
+            ..
+        }) => {
             wait_until_room_exists(&state, &room, caller).await?;
             Ok((StatusCode::OK, Json(existing)))
         }
@@ -216,7 +241,12 @@ fn member_list(value: &Value, creator: UserId) -> Result<Vec<UserId>, ApiError> 
     let items = match value {
         Value::Null => return Ok(Vec::new()),
         Value::Array(items) => items,
-        _ => return Err(ApiError::bad_request("invalid_members", "members must be an array of user ids")),
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_members",
+                "members must be an array of user ids",
+            ))
+        }
     };
     if items.len() > MAX_INITIAL_MEMBERS {
         return Err(ApiError::bad_request(
@@ -226,9 +256,9 @@ fn member_list(value: &Value, creator: UserId) -> Result<Vec<UserId>, ApiError> 
     }
     let mut set = BTreeSet::new();
     for item in items {
-        let raw = item
-            .as_str()
-            .ok_or_else(|| ApiError::bad_request("invalid_members", "members must be an array of user ids"))?;
+        let raw = item.as_str().ok_or_else(|| {
+            ApiError::bad_request("invalid_members", "members must be an array of user ids")
+        })?;
         set.insert(parse_user_id(raw, "members[]")?);
     }
     set.remove(&creator);
@@ -244,22 +274,35 @@ async fn ensure_users_exist(state: &ApiState, users: &[UserId]) -> Result<(), Ap
     let found: i64 = state
         .read
         .with_client(|c| async move {
-            Ok(c.query_one("SELECT count(*) FROM accounts WHERE user_id = ANY($1)", &[&ids])
-                .await?
-                .get(0))
+            Ok(c.query_one(
+                "SELECT count(*) FROM accounts WHERE user_id = ANY($1)",
+                &[&ids],
+            )
+            .await?
+            .get(0))
         })
         .await?;
     if found != wanted {
-        return Err(ApiError::not_found("user_not_found", "one or more users do not exist"));
+        return Err(ApiError::not_found(
+            "user_not_found",
+            "one or more users do not exist",
+        ));
     }
     Ok(())
 }
 
-async fn wait_until_room_exists(state: &ApiState, room: &RoomId, caller: UserId) -> Result<(), ApiError> {
+async fn wait_until_room_exists(
+    state: &ApiState,
+    room: &RoomId,
+    caller: UserId,
+) -> Result<(), ApiError> {
     let deadline = Instant::now() + state.config.projection_wait;
     while state.read.room_access(room, caller).await? == RoomAccess::NoSuchRoom {
         if Instant::now() >= deadline {
-            return Err(ApiError::from(PublishError::Unavailable("room not projected in time".into())));
+            return Err(ApiError::unavailable(
+                "projection_behind",
+                "the room exists but is not readable yet; retry shortly",
+            ));
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }

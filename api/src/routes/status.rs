@@ -25,14 +25,23 @@ pub async fn update_status(
     let user = user_id(&body.user_id, "userId")?;
     let raw = required_str(&body.status, "status")?;
     let status = Status::parse(raw).ok_or_else(|| {
-        ApiError::bad_request("invalid_status", "status must be online, away, offline or typing")
+        ApiError::bad_request(
+            "invalid_status",
+            "status must be online, away, offline or typing",
+        )
     })?;
     if user != caller {
-        return Err(ApiError::forbidden("user_mismatch", "userId must be your own user id"));
+        return Err(ApiError::forbidden(
+            "user_mismatch",
+            "userId must be your own user id",
+        ));
     }
     let room = match (status, &body.room_id) {
         (Status::Typing, Value::Null) => {
-            return Err(ApiError::bad_request("missing_field", "roomId is required with status typing"))
+            return Err(ApiError::bad_request(
+                "missing_field",
+                "roomId is required with status typing",
+            ))
         }
         (Status::Typing, value) => {
             let room = room_id(value, "roomId")?;
@@ -42,8 +51,17 @@ pub async fn update_status(
         // A room with another status has no meaning; it is ignored.
         _ => None,
     };
-    let event = Envelope::user(caller, caller, EventBody::StatusChanged { status, room_id: room });
-    state.publish_and_project(&event, PublishOptions::default()).await?;
+    let event = Envelope::user(
+        caller,
+        caller,
+        EventBody::StatusChanged {
+            status,
+            room_id: room,
+        },
+    );
+    state
+        .publish_and_project(&event, PublishOptions::default())
+        .await?;
     Ok(Json(StatusAccepted {
         user_id: user.to_string(),
         status: status.as_str().to_owned(),
@@ -62,7 +80,9 @@ pub async fn get_status(
     QueryParams(q): QueryParams<StatusQuery>,
 ) -> Result<Json<StatusView>, ApiError> {
     let user = match q.user_id.as_deref() {
-        None | Some("") => return Err(ApiError::bad_request("missing_field", "userId is required")),
+        None | Some("") => {
+            return Err(ApiError::bad_request("missing_field", "userId is required"))
+        }
         Some(raw) => parse_user_id(raw, "userId")?,
     };
     let row = state

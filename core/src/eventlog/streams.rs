@@ -40,16 +40,36 @@ pub struct StreamSettings {
     pub users_max_per_subject: i64,
 }
 
+impl Default for StreamSettings {
+    fn default() -> Self {
+        Self {
+            rooms_stream: "CHAT_ROOMS".into(),
+            users_stream: "CHAT_USERS".into(),
+            replicas: 1,
+            duplicate_window: Duration::from_secs(120),
+            users_max_age: Duration::from_secs(86_400),
+            users_max_per_subject: 100,
+        }
+    }
+}
+
 impl StreamSettings {
     pub fn from_env() -> anyhow::Result<Self> {
         use crate::env::var_or;
+        let d = Self::default();
         Ok(Self {
-            rooms_stream: var_or("NATS_ROOMS_STREAM", "CHAT_ROOMS".to_string())?,
-            users_stream: var_or("NATS_USERS_STREAM", "CHAT_USERS".to_string())?,
-            replicas: var_or("NATS_REPLICAS", 1usize)?,
-            duplicate_window: Duration::from_secs(var_or("NATS_DUPLICATE_WINDOW_SECS", 120u64)?),
-            users_max_age: Duration::from_secs(var_or("NATS_USERS_MAX_AGE_SECS", 86_400u64)?),
-            users_max_per_subject: var_or("NATS_USERS_MAX_PER_SUBJECT", 100i64)?,
+            rooms_stream: var_or("NATS_ROOMS_STREAM", d.rooms_stream)?,
+            users_stream: var_or("NATS_USERS_STREAM", d.users_stream)?,
+            replicas: var_or("NATS_REPLICAS", d.replicas)?,
+            duplicate_window: Duration::from_secs(var_or(
+                "NATS_DUPLICATE_WINDOW_SECS",
+                d.duplicate_window.as_secs(),
+            )?),
+            users_max_age: Duration::from_secs(var_or(
+                "NATS_USERS_MAX_AGE_SECS",
+                d.users_max_age.as_secs(),
+            )?),
+            users_max_per_subject: var_or("NATS_USERS_MAX_PER_SUBJECT", d.users_max_per_subject)?,
         })
     }
 
@@ -83,7 +103,7 @@ impl StreamSettings {
             allow_direct: true,
             republish: Some(Republish {
                 source: format!("{subject_prefix}.*"),
-                destination: format!("{live_prefix}.*"),
+                destination: format!("{live_prefix}.{{{{wildcard(1)}}}}"),
                 headers_only: false,
             }),
             ..Default::default()

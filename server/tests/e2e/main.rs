@@ -1,1 +1,10 @@
-fn main(){}
+//! End-to-end tests of the all-in-one server against a real `nats-server` (one per test)
+//! and a real Postgres (a database per test). Run by `ops/test`, which provides both.
+
+mod app;
+mod bad_input;
+mod idempotency;
+mod outages;
+mod projector_crash;
+mod services;
+mod walkthrough;

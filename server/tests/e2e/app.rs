@@ -1,0 +1,224 @@
+//! `spawn_app()`: the all-in-one server in-process against the test's own NATS and
+//! database, plus a small HTTP client that speaks the API.
+
+use chat_core::database::DatabaseConfig;
+use chat_core::eventlog::{NatsConfig, StreamSettings};
+use chat_core::tokens::TokenConfig;
+use chat_server::{Application, ServerConfig};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+use crate::services::{NatsServer, TestDatabase};
+
+pub const TEST_SECRET: &str = "test-secret-0123456789-0123456789-0123456789";
+
+/// Knobs a test may turn before the app starts.
+pub struct AppOptions {
+    pub run_projector: bool,
+    pub database_url: Option<String>,
+    pub max_body_bytes: usize,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        Self {
+            run_projector: true,
+            database_url: None,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub nats: NatsServer,
+    pub database_url: String,
+    _db: Option<TestDatabase>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// A registered user.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub token: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(AppOptions::default()).await
+}
+
+pub async fn spawn_app_with(options: AppOptions) -> TestApp {
+    chat_core::telemetry::init_logging();
+    let nats = NatsServer::start();
+    let (db, database_url) = match options.database_url {
+        Some(url) => (None, url),
+        None => {
+            let db = TestDatabase::create().await;
+            let url = db.url();
+            (Some(db), url)
+        }
+    };
+    let config = ServerConfig {
+        http_addr: "127.0.0.1:0".into(),
+        nats: NatsConfig {
+            url: nats.url(),
+            ack_timeout: Duration::from_secs(2),
+            streams: StreamSettings::default(),
+        },
+        database: DatabaseConfig {
+            url: database_url.clone(),
+            pool_size: 8,
+            timeout: Duration::from_secs(2),
+        },
+        tokens: token_config(),
+        api: chat_api::ApiConfig {
+            max_body_bytes: options.max_body_bytes,
+            ..Default::default()
+        },
+        projector: chat_projector::ProjectorConfig { max_batch: 500 },
+        run_projector: options.run_projector,
+    };
+    let app = Application::build(config).await.expect("app builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        base,
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
+        nats,
+        database_url,
+        _db: db,
+        stop: Some(stop),
+    }
+}
+
+pub fn token_config() -> TokenConfig {
+    TokenConfig {
+        secret: TEST_SECRET.into(),
+        issuer: "chat".into(),
+        audience: "chat-clients".into(),
+        ttl: Duration::from_secs(3600),
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        self.request(reqwest::Method::POST, path, token, Some(body))
+            .await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.request(reqwest::Method::GET, path, token, None).await
+    }
+
+    pub async fn register(&self, username: &str) -> User {
+        let (status, body) = self
+            .post(
+                "/auth/register",
+                None,
+                json!({"username": username, "password": "correct horse"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "register {username}: {body}");
+        User {
+            id: body["userId"].as_str().unwrap().to_owned(),
+            token: body["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn create_room(&self, owner: &User, body: Value) -> String {
+        let (status, reply) = self.post("/rooms", Some(&owner.token), body).await;
+        assert_eq!(status, StatusCode::CREATED, "create room: {reply}");
+        reply["roomId"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn join(&self, user: &User, room: &str) {
+        let (status, reply) = self
+            .post(&format!("/rooms/{room}/join"), Some(&user.token), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "join: {reply}");
+    }
+
+    pub async fn send(&self, user: &User, room: &str, text: &str) -> Value {
+        let (status, reply) = self.send_raw(user, room, text, None).await;
+        assert_eq!(status, StatusCode::CREATED, "send: {reply}");
+        reply
+    }
+
+    pub async fn send_raw(
+        &self,
+        user: &User,
+        room: &str,
+        text: &str,
+        client_msg_id: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut body = json!({
+            "roomId": room, "message": text, "senderId": user.id,
+            "timestamp": "2026-11-21T10:00:00.000Z",
+        });
+        if let Some(id) = client_msg_id {
+            body["clientMsgId"] = json!(id);
+        }
+        self.post("/sendMessage", Some(&user.token), body).await
+    }
+
+    /// `getMessages` for `room` with extra query text (e.g. `&limit=5`).
+    pub async fn messages(&self, user: &User, room: &str, extra: &str) -> (StatusCode, Value) {
+        self.get(
+            &format!("/getMessages?roomId={room}{extra}"),
+            Some(&user.token),
+        )
+        .await
+    }
+
+    /// Waits until `getMessages` shows at least `count` messages (bounded).
+    pub async fn wait_for_messages(&self, user: &User, room: &str, count: usize) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let (status, body) = self.messages(user, room, "&limit=500").await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let list = body["messages"].as_array().cloned().unwrap_or_default();
+            if list.len() >= count || std::time::Instant::now() > deadline {
+                return list;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}

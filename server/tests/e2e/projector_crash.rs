@@ -1,0 +1,163 @@
+//! `kill -9` of a projector process in the middle of a stream of sends, then a restart:
+//! every acknowledged message is in Postgres exactly once, in room order.
+
+use futures::StreamExt;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::app::{spawn_app_with, AppOptions, TEST_SECRET};
+
+fn projector_binary() -> PathBuf {
+    // Test binaries live in target/<profile>/deps; the workspace binaries one level up.
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .unwrap()
+        .join("projector");
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` (ops/test does)",
+        path.display()
+    );
+    path
+}
+
+fn start_projector(nats_url: &str, database_url: &str) -> Child {
+    Command::new(projector_binary())
+        .env("NATS_URL", nats_url)
+        .env("DATABASE_URL", database_url)
+        .env("JWT_SECRET", TEST_SECRET)
+        .env("PROJECTOR_MAX_BATCH", "20")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("projector starts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_projector_mid_stream_loses_and_duplicates_nothing() {
+    let app = spawn_app_with(AppOptions {
+        run_projector: false,
+        ..Default::default()
+    })
+    .await;
+    let mut projector = start_projector(&app.nats.url(), &app.database_url);
+
+    // Room set-up waits for projection, so the projector process is already applying.
+    let alice = app.register("alice").await;
+    let room = app.create_room(&alice, json!({"name": "crash"})).await;
+
+    const SENDS: usize = 600;
+    let app_ref = &app;
+    let (alice_ref, room_ref) = (&alice, room.as_str());
+    let sends = futures::stream::iter(0..SENDS)
+        .map(|i| async move {
+            let (status, body) = app_ref
+                .send_raw(
+                    alice_ref,
+                    room_ref,
+                    &format!("n{i}"),
+                    Some(&format!("k{i}")),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            (
+                i,
+                body["seq"].as_i64().unwrap(),
+                body["messageId"].as_str().unwrap().to_owned(),
+            )
+        })
+        .buffer_unordered(16);
+
+    let killer = async {
+        // Kill once the projector has visibly applied part of the stream.
+        let db = connect(&app.database_url).await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let n: i64 = db
+                .query_one("SELECT count(*) FROM messages", &[])
+                .await
+                .unwrap()
+                .get(0);
+            if n >= 100 || Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        projector.kill().expect("kill -9");
+        projector.wait().unwrap();
+        projector
+    };
+    let (acked, mut projector) = tokio::join!(sends.collect::<Vec<_>>(), killer);
+    let projected_at_kill: i64 = {
+        let db = connect(&app.database_url).await;
+        db.query_one("SELECT count(*) FROM messages", &[])
+            .await
+            .unwrap()
+            .get(0)
+    };
+    assert!(
+        projected_at_kill < SENDS as i64,
+        "the kill came after the stream was fully applied"
+    );
+
+    projector = {
+        drop(projector);
+        start_projector(&app.nats.url(), &app.database_url)
+    };
+    let last_seq = acked.iter().map(|a| a.1).max().unwrap();
+    let db = connect(&app.database_url).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let done: Option<i64> = db
+            .query_opt(
+                "SELECT last_seq FROM projector_checkpoints WHERE stream = 'CHAT_ROOMS'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .map(|r| r.get(0));
+        if done.is_some_and(|d| d >= last_seq) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "projector did not catch up: {done:?} < {last_seq}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let rows = db
+        .query(
+            "SELECT message_id::text, seq, body FROM messages WHERE room_id = $1 ORDER BY seq",
+            &[&room],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.len(),
+        SENDS,
+        "history must hold every acknowledged message exactly once"
+    );
+    let mut expected: Vec<_> = acked.clone();
+    expected.sort_by_key(|a| a.1);
+    for (row, (i, seq, id)) in rows.iter().zip(&expected) {
+        assert_eq!(row.get::<_, i64>(1), *seq);
+        assert_eq!(row.get::<_, String>(0), *id);
+        assert_eq!(row.get::<_, String>(2), format!("n{i}"));
+    }
+    let _ = projector.kill();
+    let _ = projector.wait();
+}
+
+async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+}
