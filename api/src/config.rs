@@ -24,6 +24,15 @@ impl ApiConfig {
     }
 }
 
+impl ApiConfig {
+    pub fn command_limits(&self) -> chat_core::commands::CommandLimits {
+        chat_core::commands::CommandLimits {
+            max_message_chars: self.max_message_chars,
+            projection_wait: self.projection_wait,
+        }
+    }
+}
+
 impl Default for ApiConfig {
     fn default() -> Self {
         Self {

@@ -4,8 +4,8 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use chat_core::commands::{CommandError, Failure};
 use chat_core::database::DbError;
-use chat_core::eventlog::PublishError;
 use chat_schemas::error::{ErrorBody, ErrorDetail};
 
 #[derive(Debug)]
@@ -67,34 +67,29 @@ impl ApiError {
     }
 }
 
-impl From<DbError> for ApiError {
-    fn from(err: DbError) -> Self {
-        match err {
-            DbError::Unavailable(e) => {
-                tracing::warn!(error = %e, "database unavailable");
-                Self::unavailable(
-                    "database_unavailable",
-                    "the database is unavailable; retry shortly",
-                )
-            }
-            DbError::Other(e) => Self::internal(e),
+impl From<CommandError> for ApiError {
+    fn from(err: CommandError) -> Self {
+        let status = match err.kind {
+            Failure::BadInput => StatusCode::BAD_REQUEST,
+            Failure::Forbidden => StatusCode::FORBIDDEN,
+            Failure::NotFound => StatusCode::NOT_FOUND,
+            Failure::Conflict => StatusCode::CONFLICT,
+            Failure::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Failure::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Failure::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Self {
+            status,
+            code: err.code,
+            message: err.message,
+            retry_after: (err.kind == Failure::Unavailable).then_some(1),
         }
     }
 }
 
-impl From<PublishError> for ApiError {
-    fn from(err: PublishError) -> Self {
-        match err {
-            PublishError::Unavailable(e) => {
-                tracing::warn!(error = %e, "event log unavailable");
-                Self::unavailable(
-                    "event_log_unavailable",
-                    "the event log is unavailable; retry shortly (a retry with the same clientMsgId is safe)",
-                )
-            }
-            PublishError::SubjectNotEmpty => Self::conflict("already_exists", "it already exists"),
-            PublishError::Rejected(e) => Self::internal(e),
-        }
+impl From<DbError> for ApiError {
+    fn from(err: DbError) -> Self {
+        CommandError::from(err).into()
     }
 }
 

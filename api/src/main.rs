@@ -2,6 +2,7 @@
 //! Configuration from the environment; see the README.
 
 use anyhow::Context;
+use chat_core::commands::Commands;
 use chat_core::{database, eventlog, readmodel::ReadModel, tokens};
 
 #[tokio::main]
@@ -13,11 +14,13 @@ async fn main() -> anyhow::Result<()> {
     database::migrate(&pool).await?;
     let log = eventlog::EventLog::connect(&eventlog::NatsConfig::from_env()?, "api").await?;
     log.ensure_streams().await.context("verifying streams")?;
+    let config = chat_api::ApiConfig::from_env()?;
+    let read = ReadModel::new(pool, db_config.timeout);
     let state = chat_api::ApiState {
-        read: ReadModel::new(pool, db_config.timeout),
-        log,
+        commands: Commands::new(log, read.clone(), config.command_limits()),
+        read,
         tokens: tokens::Tokens::new(&tokens::TokenConfig::from_env()?)?,
-        config: chat_api::ApiConfig::from_env()?,
+        config,
     };
     let listener = tokio::net::TcpListener::bind(&addr)
         .await

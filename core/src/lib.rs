@@ -1,5 +1,6 @@
 //! Shared runtime pieces of the chat services.
 //!
+//! - [`commands`]: chat commands shared by the api and the gateway (check, event, store).
 //! - [`env`]: typed configuration read from environment variables.
 //! - [`eventlog`]: the JetStream streams (created and verified), publishing, reading back.
 //! - [`database`]: the Postgres pool, migrations, and how database failures are classified.
@@ -8,6 +9,7 @@
 //! - [`shutdown`]: the stop signal (SIGINT, SIGTERM).
 //! - [`telemetry`]: log set-up.
 
+pub mod commands;
 pub mod database;
 pub mod env;
 pub mod eventlog;

@@ -14,7 +14,7 @@ use uuid::Uuid;
 pub const EVENT_VERSION: u16 = 1;
 
 /// One stored event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Envelope {
     pub event_id: Uuid,
@@ -22,6 +22,7 @@ pub struct Envelope {
     pub body: EventBody,
     pub v: u16,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String")]
     pub occurred_at: OffsetDateTime,
     /// The user whose action this is.
     pub actor: UserId,
@@ -70,7 +71,9 @@ pub fn now_millis() -> OffsetDateTime {
 }
 
 /// Who may join a room without an invitation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Visibility {
     #[default]
@@ -88,7 +91,7 @@ impl Visibility {
 }
 
 /// A group room or the direct-message room of two users.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RoomKind {
     Group,
@@ -105,7 +108,7 @@ impl RoomKind {
 }
 
 /// A user's presence as a client sets it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Online,
@@ -136,7 +139,7 @@ impl Status {
 }
 
 /// What happened. Serialised as `"type": "...", "data": {...}` in the envelope.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", content = "data")]
 pub enum EventBody {
     #[serde(rename = "room.created", rename_all = "camelCase")]
@@ -157,6 +160,7 @@ pub enum EventBody {
         message: String,
         /// The sender's own clock, kept as given (RFC 3339).
         #[serde(with = "time::serde::rfc3339::option", default)]
+        #[schemars(with = "Option<String>")]
         client_timestamp: Option<OffsetDateTime>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client_msg_id: Option<String>,

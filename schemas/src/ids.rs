@@ -21,7 +21,7 @@ pub enum IdError {
 }
 
 /// A room id: 1 to 128 characters from `[A-Za-z0-9_-]`, safe as a NATS subject token.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct RoomId(String);
 
@@ -55,6 +55,11 @@ impl RoomId {
         Self(format!("dm_{}_{}", low.0.simple(), high.0.simple()))
     }
 
+    /// Whether this is the id of a direct-message room.
+    pub fn is_direct(&self) -> bool {
+        self.0.starts_with("dm_")
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -74,7 +79,19 @@ impl<'de> Deserialize<'de> for RoomId {
 }
 
 /// A user id: a UUID (v7 when we generate it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(transparent)]
 pub struct UserId(pub Uuid);
 
@@ -95,7 +112,7 @@ impl fmt::Display for UserId {
 }
 
 /// A message id: a UUIDv7 assigned by the server when the message is accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct MessageId(pub Uuid);
 

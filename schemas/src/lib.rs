@@ -5,6 +5,7 @@
 //! - [`events`]: the event envelope stored in JetStream and folded by the projector.
 //! - [`http`]: request and response bodies of the HTTP API.
 //! - [`error`]: the JSON error body every service answers with.
+//! - [`ws`]: the WebSocket protocol (client and server frames, close codes).
 //!
 //! Types here carry no behaviour beyond parsing and (de)serialisation, so that every
 //! service agrees on one definition of the wire.
@@ -13,5 +14,6 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod ids;
+pub mod ws;
 
 pub use ids::{ClientMsgId, IdError, MessageId, RoomId, UserId};

@@ -6,6 +6,7 @@
 //! [`Application::run_until_stopped`] serves until the shutdown future resolves.
 
 use anyhow::Context;
+use chat_core::commands::Commands;
 use chat_core::database::{self, DatabaseConfig};
 use chat_core::eventlog::{EventLog, NatsConfig};
 use chat_core::readmodel::ReadModel;
@@ -59,9 +60,10 @@ impl Application {
         let tokens = Tokens::new(&config.tokens)?;
         let read = ReadModel::new(pool.clone(), config.database.timeout);
 
+        let commands = Commands::new(log.clone(), read.clone(), config.api.command_limits());
         let api = chat_api::router(chat_api::ApiState {
             read: read.clone(),
-            log: log.clone(),
+            commands: commands.clone(),
             tokens: tokens.clone(),
             config: config.api.clone(),
         });

@@ -13,7 +13,7 @@ pub async fn healthz() -> Json<Value> {
 }
 
 pub async fn readyz(State(state): State<ApiState>) -> (StatusCode, Json<Value>) {
-    let nats = state.log.is_connected();
+    let nats = state.commands.log.is_connected();
     let postgres = state
         .read
         .with_client(|c| async move { Ok(c.simple_query("SELECT 1").await.is_ok()) })

@@ -2,17 +2,13 @@
 //!
 //! A send is stored in JetStream (PubAck awaited) before it is answered; its `timestamp` is
 //! the server's receive time, the sender's own clock is kept as `clientTimestamp`. The same
-//! `clientMsgId` from the same sender in the same room yields the same message: inside
-//! JetStream's duplicate window through `Nats-Msg-Id`, later through the read model.
+//! `clientMsgId` from the same sender in the same room yields the same message.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chat_core::eventlog::{PublishOptions, StreamKind};
-use chat_core::readmodel::RoomAccess;
-use chat_schemas::events::{Envelope, EventBody};
+use chat_core::eventlog::StreamKind;
 use chat_schemas::http::{MessageAccepted, MessagePage, MessageView, SendMessage};
-use chat_schemas::{ClientMsgId, MessageId, RoomId, UserId};
 use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -37,56 +33,25 @@ pub async fn send_message(
     let sender = user_id(&body.sender_id, "senderId")?;
     let client_time = timestamp(&body.timestamp, "timestamp")?;
     let client_msg_id = client_msg_id(&body.client_msg_id)?;
-    if message.chars().count() > state.config.max_message_chars {
-        return Err(ApiError::too_large(
-            "message_too_large",
-            format!(
-                "message must be at most {} characters",
-                state.config.max_message_chars
-            ),
-        ));
-    }
     if sender != caller {
         return Err(ApiError::forbidden(
             "sender_mismatch",
             "senderId must be your own user id",
         ));
     }
-    require_member(&state, &room, caller).await?;
-
-    if let Some(id) = &client_msg_id {
-        if let Some(earlier) = find_by_client_msg_id(&state, &room, caller, id).await? {
-            return Ok((StatusCode::CREATED, Json(earlier)));
-        }
-    }
-    let message_id = MessageId::generate();
-    let event = Envelope::room(
-        caller,
-        room.clone(),
-        EventBody::MessagePosted {
-            message_id,
-            message: message.to_owned(),
-            client_timestamp: Some(client_time),
-            client_msg_id: client_msg_id.as_ref().map(|c| c.as_str().to_owned()),
-        },
-    );
-    let options = PublishOptions {
-        msg_id: client_msg_id.map(|c| format!("msg:{room}:{caller}:{}", c.as_str())),
-        expect_new_subject: false,
-    };
-    let published = state.publish(&event, options).await?;
-    let accepted = if published.duplicate {
-        // A retry inside the duplicate window: answer with the original message.
-        original_at(&state, published.seq).await?
-    } else {
-        MessageAccepted {
-            message_id: message_id.to_string(),
+    let posted = state
+        .commands
+        .post_message(caller, &room, message, Some(client_time), client_msg_id)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(MessageAccepted {
+            message_id: posted.message_id.to_string(),
             room_id: room.to_string(),
-            seq: published.seq,
-            timestamp: format_time(event.occurred_at),
-        }
-    };
-    Ok((StatusCode::CREATED, Json(accepted)))
+            seq: posted.seq,
+            timestamp: format_time(posted.timestamp),
+        }),
+    ))
 }
 
 /// Query parameters of `GET /getMessages`, as text so each can be named when wrong.
@@ -128,10 +93,11 @@ pub async fn get_messages(
         })
         .transpose()?;
 
-    require_member(&state, &room, caller).await?;
+    state.commands.require_member(&room, caller).await?;
     let mut projected = 0;
     if let Some(min) = min_seq {
         projected = state
+            .commands
             .wait_for_projection(StreamKind::Rooms, min as u64)
             .await?;
         if projected < min as u64 {
@@ -144,7 +110,12 @@ pub async fn get_messages(
 
     let ascending = after.is_some() || since.is_some();
     let room_key = room.as_str().to_owned();
-    let stream = state.log.settings().name(StreamKind::Rooms).to_owned();
+    let stream = state
+        .commands
+        .log
+        .settings()
+        .name(StreamKind::Rooms)
+        .to_owned();
     let (mut rows, checkpoint) = state
         .read
         .with_client(|c| async move {
@@ -187,60 +158,4 @@ pub async fn get_messages(
         messages,
         projected_seq: checkpoint.max(projected as i64),
     }))
-}
-
-pub async fn require_member(state: &ApiState, room: &RoomId, user: UserId) -> Result<(), ApiError> {
-    match state.read.room_access(room, user).await? {
-        RoomAccess::Member => Ok(()),
-        RoomAccess::NoSuchRoom => Err(ApiError::not_found("room_not_found", "no such room")),
-        RoomAccess::NotMember { .. } => Err(ApiError::forbidden(
-            "not_a_member",
-            "you are not a member of this room",
-        )),
-    }
-}
-
-async fn find_by_client_msg_id(
-    state: &ApiState,
-    room: &RoomId,
-    sender: UserId,
-    id: &ClientMsgId,
-) -> Result<Option<MessageAccepted>, ApiError> {
-    let (room_key, id) = (room.as_str().to_owned(), id.as_str().to_owned());
-    let row = state
-        .read
-        .with_client(|c| async move {
-            Ok(c.query_opt(
-                "SELECT message_id, seq, sent_at FROM messages \
-                 WHERE room_id = $1 AND sender_id = $2 AND client_msg_id = $3",
-                &[&room_key, &sender.0, &id],
-            )
-            .await?)
-        })
-        .await?;
-    Ok(row.map(|r| MessageAccepted {
-        message_id: r.get::<_, uuid::Uuid>(0).to_string(),
-        room_id: room.to_string(),
-        seq: r.get::<_, i64>(1) as u64,
-        timestamp: format_time(r.get(2)),
-    }))
-}
-
-async fn original_at(state: &ApiState, seq: u64) -> Result<MessageAccepted, ApiError> {
-    let original = state
-        .log
-        .read_event(StreamKind::Rooms, seq)
-        .await
-        .map_err(|e| ApiError::unavailable("event_log_unavailable", e.to_string()))?;
-    match (&original.body, &original.room_id) {
-        (EventBody::MessagePosted { message_id, .. }, Some(room)) => Ok(MessageAccepted {
-            message_id: message_id.to_string(),
-            room_id: room.to_string(),
-            seq,
-            timestamp: format_time(original.occurred_at),
-        }),
-        _ => Err(ApiError::internal(format!(
-            "duplicate ack points at seq {seq}, not a message"
-        ))),
-    }
 }

@@ -5,6 +5,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use chat_core::commands::CommandError;
 use chat_core::eventlog::PublishOptions;
 use chat_core::readmodel::RoomAccess;
 use chat_schemas::events::{Envelope, EventBody, RoomKind, Visibility};
@@ -64,7 +65,7 @@ pub async fn create_room(
         msg_id: Some(format!("create:{room}")),
         expect_new_subject: true,
     };
-    let published = state.publish_and_project(&event, options).await?;
+    let published = state.commands.publish_and_project(&event, options).await?;
     Ok((
         StatusCode::CREATED,
         Json(RoomRef {
@@ -79,33 +80,11 @@ pub async fn join_room(
     AuthUser(caller): AuthUser,
     RoomPath(room): RoomPath,
 ) -> Result<Json<RoomRef>, ApiError> {
-    match state.read.room_access(&room, caller).await? {
-        RoomAccess::NoSuchRoom => Err(room_not_found()),
-        RoomAccess::Member => Ok(Json(RoomRef {
-            room_id: room.to_string(),
-            seq: None,
-        })),
-        RoomAccess::NotMember { visibility, kind } if visibility != "public" || kind != "group" => {
-            Err(ApiError::forbidden(
-                "room_private",
-                "this room is private; a member must add you",
-            ))
-        }
-        RoomAccess::NotMember { .. } => {
-            let event = Envelope::room(
-                caller,
-                room.clone(),
-                EventBody::MemberJoined { user_id: caller },
-            );
-            let published = state
-                .publish_and_project(&event, PublishOptions::default())
-                .await?;
-            Ok(Json(RoomRef {
-                room_id: room.to_string(),
-                seq: Some(published.seq),
-            }))
-        }
-    }
+    let joined = state.commands.join_room(caller, &room).await?;
+    Ok(Json(RoomRef {
+        room_id: room.to_string(),
+        seq: joined.map(|p| p.seq),
+    }))
 }
 
 /// Leaving is idempotent: leaving a room you are not in answers 200 without an event.
@@ -115,31 +94,11 @@ pub async fn leave_room(
     AuthUser(caller): AuthUser,
     RoomPath(room): RoomPath,
 ) -> Result<Json<RoomRef>, ApiError> {
-    match state.read.room_access(&room, caller).await? {
-        RoomAccess::NoSuchRoom => Err(room_not_found()),
-        RoomAccess::NotMember { .. } => Ok(Json(RoomRef {
-            room_id: room.to_string(),
-            seq: None,
-        })),
-        RoomAccess::Member if room.as_str().starts_with("dm_") => Err(ApiError::forbidden(
-            "direct_room",
-            "a direct-message room cannot be left",
-        )),
-        RoomAccess::Member => {
-            let event = Envelope::room(
-                caller,
-                room.clone(),
-                EventBody::MemberLeft { user_id: caller },
-            );
-            let published = state
-                .publish_and_project(&event, PublishOptions::default())
-                .await?;
-            Ok(Json(RoomRef {
-                room_id: room.to_string(),
-                seq: Some(published.seq),
-            }))
-        }
-    }
+    let left = state.commands.leave_room(caller, &room).await?;
+    Ok(Json(RoomRef {
+        room_id: room.to_string(),
+        seq: left.map(|p| p.seq),
+    }))
 }
 
 pub async fn list_rooms(
@@ -212,7 +171,7 @@ pub async fn open_direct(
         msg_id: Some(format!("create:{room}")),
         expect_new_subject: true,
     };
-    match state.publish_and_project(&event, options).await {
+    match state.commands.publish_and_project(&event, options).await {
         Ok(p) if !p.duplicate => Ok((
             StatusCode::CREATED,
             Json(RoomRef {
@@ -221,19 +180,15 @@ pub async fn open_direct(
             }),
         )),
         Ok(_)
-        | Err(ApiError {
+        | Err(CommandError {
             code: "already_exists",
             ..
         }) => {
             wait_until_room_exists(&state, &room, caller).await?;
             Ok((StatusCode::OK, Json(existing)))
         }
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     }
-}
-
-fn room_not_found() -> ApiError {
-    ApiError::not_found("room_not_found", "no such room")
 }
 
 /// The `members` field: absent, or an array of user ids; the creator is implied.

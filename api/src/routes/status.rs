@@ -4,8 +4,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use chat_core::eventlog::PublishOptions;
-use chat_schemas::events::{Envelope, EventBody, Status};
+use chat_schemas::events::Status;
 use chat_schemas::http::{StatusAccepted, StatusView, UpdateStatus};
 use serde::Deserialize;
 use serde_json::Value;
@@ -13,7 +12,6 @@ use time::OffsetDateTime;
 
 use crate::error::ApiError;
 use crate::extract::{AuthUser, JsonBody, QueryParams};
-use crate::routes::messages::require_member;
 use crate::state::ApiState;
 use crate::validate::{format_time, parse_user_id, required_str, room_id, user_id};
 
@@ -36,32 +34,11 @@ pub async fn update_status(
             "userId must be your own user id",
         ));
     }
-    let room = match (status, &body.room_id) {
-        (Status::Typing, Value::Null) => {
-            return Err(ApiError::bad_request(
-                "missing_field",
-                "roomId is required with status typing",
-            ))
-        }
-        (Status::Typing, value) => {
-            let room = room_id(value, "roomId")?;
-            require_member(&state, &room, caller).await?;
-            Some(room)
-        }
-        // A room with another status has no meaning; it is ignored.
-        _ => None,
+    let room = match &body.room_id {
+        Value::Null => None,
+        value => Some(room_id(value, "roomId")?),
     };
-    let event = Envelope::user(
-        caller,
-        caller,
-        EventBody::StatusChanged {
-            status,
-            room_id: room,
-        },
-    );
-    state
-        .publish_and_project(&event, PublishOptions::default())
-        .await?;
+    state.commands.set_status(caller, status, room).await?;
     Ok(Json(StatusAccepted {
         user_id: user.to_string(),
         status: status.as_str().to_owned(),

@@ -1,0 +1,210 @@
+//! The WebSocket protocol, version 1, at `/ws`.
+//!
+//! Every frame is a JSON text frame with a `type`. Client frames that expect an answer
+//! carry an `id` (1–64 characters) that the answer echoes. JSON Schema files generated
+//! from these types are committed under `schemas/json/` (a test keeps them current).
+//!
+//! Close codes the server uses are in [`close`].
+
+use crate::events::Envelope;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The protocol version announced in `hello`.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// A room and the last sequence the client has seen in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoomPosition {
+    pub room_id: String,
+    /// The `seq` of the last event of this room the client received.
+    pub last_seq: u64,
+}
+
+/// What a client sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum ClientFrame {
+    /// Authenticate in-band, when the handshake carried no token. Must be the first frame.
+    Auth {
+        id: Option<String>,
+        token: String,
+    },
+    /// Become a member of a public room (if not one already) and receive its events live.
+    /// With `lastSeq`, the missed events are replayed first (as with `resume`).
+    Join {
+        id: String,
+        room_id: String,
+        #[serde(default)]
+        last_seq: Option<u64>,
+    },
+    /// Leave the room (membership ends) and stop receiving its events.
+    Leave {
+        id: String,
+        room_id: String,
+    },
+    /// Post a message; answered by `ack` with the stream `seq` once stored.
+    Send {
+        id: String,
+        room_id: String,
+        message: String,
+        /// Idempotency key: the same key again (also after a reconnect) yields the same
+        /// message and `seq`.
+        #[serde(default)]
+        client_msg_id: Option<String>,
+    },
+    /// Replace the text of one of your messages.
+    Edit {
+        id: String,
+        room_id: String,
+        message_id: String,
+        message: String,
+    },
+    /// Delete one of your messages (it stays in history as `deleted`).
+    Delete {
+        id: String,
+        room_id: String,
+        message_id: String,
+    },
+    /// "I am typing in this room"; lapses after a few seconds unless repeated.
+    Typing {
+        #[serde(default)]
+        id: Option<String>,
+        room_id: String,
+    },
+    /// Set your status: `online`, `away` or `offline`.
+    Status {
+        id: String,
+        status: String,
+    },
+    /// After a reconnect: replay what was missed in each room since `lastSeq`, then go live.
+    Resume {
+        id: String,
+        rooms: Vec<RoomPosition>,
+    },
+    Ping {
+        id: String,
+    },
+}
+
+/// What the server sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum ServerFrame {
+    /// First frame after authentication.
+    Hello {
+        protocol: u32,
+        user_id: String,
+        connection_id: String,
+        /// The server pings this often; a client that answers nothing for
+        /// `idleTimeoutMs` is disconnected.
+        heartbeat_ms: u64,
+        idle_timeout_ms: u64,
+        /// Rooms this connection receives live: the user's rooms at connect time.
+        rooms: Vec<String>,
+    },
+    /// A command was stored (for `send`, `edit`, `delete`, `status`, `leave`).
+    Ack {
+        id: String,
+        /// Stream sequence of the stored event.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_id: Option<String>,
+        /// Server receive time (RFC 3339), authoritative for order.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timestamp: Option<String>,
+    },
+    /// Answer to `join`: the room's events now arrive live.
+    Joined {
+        id: String,
+        room_id: String,
+        /// The room's latest `seq` when the subscription started.
+        last_seq: u64,
+    },
+    /// A room event. `prevSeq` is the `seq` of the room's previous event: if it is not the
+    /// last `seq` you saw in this room, you missed something; send `resume`.
+    Event {
+        room_id: String,
+        seq: u64,
+        prev_seq: u64,
+        event: Envelope,
+    },
+    /// Outcome of resuming one room. With `recovered: false` the gap could not be
+    /// replayed (older than the stream keeps, or longer than the replay bound): reload
+    /// the room's history from `GET /getMessages`; live events continue.
+    Resumed {
+        id: String,
+        room_id: String,
+        recovered: bool,
+        /// How many events were replayed.
+        replayed: u64,
+        /// The room's latest `seq` after the replay.
+        last_seq: u64,
+    },
+    Error {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        code: String,
+        message: String,
+    },
+    Pong {
+        id: String,
+    },
+}
+
+/// WebSocket close codes used by the server.
+pub mod close {
+    /// The server is shutting down or restarting: reconnect (to any gateway) and resume.
+    pub const SERVICE_RESTART: u16 = 1012;
+    /// A frame larger than the limit.
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
+    /// A text frame that is not valid UTF-8.
+    pub const INVALID_PAYLOAD: u16 = 1007;
+    /// No valid authentication: a frame before `auth`, a bad token, or no `auth` in time.
+    pub const UNAUTHENTICATED: u16 = 4001;
+    /// Nothing heard from the client (not even a pong) within the idle timeout.
+    pub const IDLE_TIMEOUT: u16 = 4002;
+    /// The client did not read fast enough: its outbound queue reached its bound.
+    pub const SLOW_CONSUMER: u16 = 4008;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_frames_use_camel_case_type_and_fields() {
+        let raw = r#"{"type":"send","id":"1","roomId":"r","message":"hi","clientMsgId":"c"}"#;
+        let frame: ClientFrame = serde_json::from_str(raw).unwrap();
+        assert_eq!(
+            frame,
+            ClientFrame::Send {
+                id: "1".into(),
+                room_id: "r".into(),
+                message: "hi".into(),
+                client_msg_id: Some("c".into())
+            }
+        );
+        let resume = r#"{"type":"resume","id":"2","rooms":[{"roomId":"r","lastSeq":7}]}"#;
+        assert!(matches!(
+            serde_json::from_str(resume).unwrap(),
+            ClientFrame::Resume { .. }
+        ));
+    }
+
+    #[test]
+    fn server_frames_serialise_with_their_type() {
+        let json = serde_json::to_value(ServerFrame::Pong { id: "9".into() }).unwrap();
+        assert_eq!(json, serde_json::json!({"type": "pong", "id": "9"}));
+    }
+}
