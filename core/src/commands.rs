@@ -123,6 +123,27 @@ pub struct PostedMessage {
     pub timestamp: OffsetDateTime,
 }
 
+/// A message on its way to being stored (see [`Commands::begin_post`]).
+pub enum PendingPost {
+    /// A repeat of a message already in history.
+    Done(PostedMessage),
+    /// Enqueued; the future awaits its PubAck.
+    Stored(
+        std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<PostedMessage, CommandError>> + Send>,
+        >,
+    ),
+}
+
+impl PendingPost {
+    pub async fn finish(self) -> Result<PostedMessage, CommandError> {
+        match self {
+            PendingPost::Done(posted) => Ok(posted),
+            PendingPost::Stored(ack) => ack.await,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Commands {
     pub log: EventLog,
@@ -146,11 +167,28 @@ impl Commands {
         client_time: Option<OffsetDateTime>,
         client_msg_id: Option<ClientMsgId>,
     ) -> Result<PostedMessage, CommandError> {
+        self.begin_post(caller, room, text, client_time, client_msg_id)
+            .await?
+            .finish()
+            .await
+    }
+
+    /// The checks and the enqueueing of [`Self::post_message`]; the returned
+    /// [`PendingPost`] awaits the PubAck. Calling this in order and finishing concurrently
+    /// pipelines one client's messages while keeping their order.
+    pub async fn begin_post(
+        &self,
+        caller: UserId,
+        room: &RoomId,
+        text: &str,
+        client_time: Option<OffsetDateTime>,
+        client_msg_id: Option<ClientMsgId>,
+    ) -> Result<PendingPost, CommandError> {
         self.check_text(text)?;
         self.require_member(room, caller).await?;
         if let Some(id) = &client_msg_id {
             if let Some(earlier) = self.find_by_client_msg_id(room, caller, id).await? {
-                return Ok(earlier);
+                return Ok(PendingPost::Done(earlier));
             }
         }
         let message_id = MessageId::generate();
@@ -168,15 +206,37 @@ impl Commands {
             msg_id: client_msg_id.map(|c| format!("msg:{room}:{caller}:{}", c.as_str())),
             expect_new_subject: false,
         };
-        let published = self.publish(&event, options).await?;
-        if published.duplicate {
-            return self.original_message(published.seq).await;
-        }
-        Ok(PostedMessage {
-            message_id,
-            seq: published.seq,
-            timestamp: event.occurred_at,
-        })
+        let ack = self
+            .log
+            .enqueue(subjects::room(room), &event, options)
+            .await?;
+        let commands = self.clone();
+        let timestamp = event.occurred_at;
+        Ok(PendingPost::Stored(Box::pin(async move {
+            let published = ack.await?;
+            if published.duplicate {
+                return commands.original_message(published.seq).await;
+            }
+            Ok(PostedMessage {
+                message_id,
+                seq: published.seq,
+                timestamp,
+            })
+        })))
+    }
+
+    /// "Typing in this room": a status event that is not waited for (it lapses by itself).
+    pub async fn typing(&self, caller: UserId, room: RoomId) -> Result<Published, CommandError> {
+        self.require_member(&room, caller).await?;
+        let event = Envelope::user(
+            caller,
+            caller,
+            EventBody::StatusChanged {
+                status: Status::Typing,
+                room_id: Some(room),
+            },
+        );
+        self.publish(&event, PublishOptions::default()).await
     }
 
     /// Replaces the text of the caller's own message.

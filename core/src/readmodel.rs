@@ -71,6 +71,23 @@ impl ReadModel {
         .await
     }
 
+    /// The rooms `user` is a member of.
+    pub async fn member_rooms(&self, user: UserId) -> Result<Vec<RoomId>, DbError> {
+        self.with_client(|c| async move {
+            let rows = c
+                .query(
+                    "SELECT room_id FROM room_members WHERE user_id = $1 ORDER BY room_id",
+                    &[&user.0],
+                )
+                .await?;
+            Ok(rows
+                .iter()
+                .filter_map(|r| RoomId::parse(r.get::<_, &str>(0)).ok())
+                .collect())
+        })
+        .await
+    }
+
     /// The last stream sequence the projector applied for `stream` (0 before any).
     pub async fn checkpoint(&self, stream: &str) -> Result<u64, DbError> {
         let stream = stream.to_owned();

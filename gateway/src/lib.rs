@@ -1,26 +1,136 @@
-//! The WebSocket gateway. It serves `/ws` on the gateway binary and on the all-in-one
-//! server; this crate holds its state and router.
+//! The WebSocket gateway: `/ws` on the gateway binary and on the all-in-one server.
+//!
+//! - [`handshake`]: origin and token checks before the upgrade, socket buffer sizes.
+//! - [`connection`]: authentication, `hello`, the reader loop and command dispatch.
+//! - [`outbound`]: the bounded per-connection queue and the writer task (heartbeats,
+//!   slow-consumer cut-off, per-room ordering and de-duplication).
+//! - [`fanout`]: refcounted per-room subscriptions to the RePublish subjects.
+//! - [`resume`]: replaying what a reconnecting client missed.
+//! - [`frames`]: encoding and decoding frames.
+//! - [`config`]: `GATEWAY_*` settings.
+//!
+//! The protocol itself is in `chat_schemas::ws` and the README.
+
+pub mod config;
+pub mod connection;
+pub mod fanout;
+pub mod frames;
+pub mod handshake;
+pub mod outbound;
+pub mod resume;
 
 use axum::routing::get;
-use axum::{Json, Router};
-use chat_core::eventlog::EventLog;
-use chat_core::readmodel::ReadModel;
+use axum::Router;
+use chat_core::commands::Commands;
 use chat_core::tokens::Tokens;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
-/// What every connection of this gateway shares.
+pub use config::GatewayConfig;
+
+/// What every connection of this gateway shares; cheap to clone.
 #[derive(Clone)]
 pub struct GatewayState {
-    pub read: ReadModel,
-    pub log: EventLog,
-    pub tokens: Tokens,
+    inner: Arc<Inner>,
 }
 
-/// The gateway's routes.
+struct Inner {
+    commands: Commands,
+    tokens: Tokens,
+    config: GatewayConfig,
+    fanout: Arc<fanout::Fanout>,
+    /// Cancelled when the gateway shuts down: every connection closes with 1012.
+    shutdown: CancellationToken,
+    /// Live connections, so shutdown can wait for them to close.
+    connections: TaskTracker,
+    next_connection: AtomicU64,
+    /// Distinguishes this process's connections from a previous run's.
+    boot_id: String,
+}
+
+impl GatewayState {
+    pub fn new(commands: Commands, tokens: Tokens, config: GatewayConfig) -> Self {
+        let fanout = fanout::Fanout::new(commands.log.client().clone());
+        Self {
+            inner: Arc::new(Inner {
+                commands,
+                tokens,
+                config,
+                fanout,
+                shutdown: CancellationToken::new(),
+                connections: TaskTracker::new(),
+                next_connection: AtomicU64::new(1),
+                boot_id: uuid::Uuid::now_v7().simple().to_string(),
+            }),
+        }
+    }
+
+    pub fn commands(&self) -> &Commands {
+        &self.inner.commands
+    }
+
+    pub fn tokens(&self) -> &Tokens {
+        &self.inner.tokens
+    }
+
+    pub fn config(&self) -> &GatewayConfig {
+        &self.inner.config
+    }
+
+    pub fn fanout(&self) -> &Arc<fanout::Fanout> {
+        &self.inner.fanout
+    }
+
+    pub fn boot_id(&self) -> &str {
+        &self.inner.boot_id
+    }
+
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.inner.shutdown.clone()
+    }
+
+    pub fn tracker(&self) -> TaskTracker {
+        self.inner.connections.clone()
+    }
+
+    pub fn next_connection_id(&self) -> u64 {
+        self.inner.next_connection.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Number of open connections.
+    pub fn connection_count(&self) -> usize {
+        self.inner.connections.len()
+    }
+
+    /// Tells every connection to reconnect elsewhere (close code 1012), refuses new ones,
+    /// and waits (at most the drain timeout) until they have closed.
+    pub async fn drain(&self) {
+        self.inner.shutdown.cancel();
+        self.inner.connections.close();
+        let bound = self.inner.config.drain_timeout;
+        if tokio::time::timeout(bound, self.inner.connections.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                left = self.connection_count(),
+                "connections still open after the drain timeout"
+            );
+        }
+    }
+
+    /// The drain bound, for callers that sequence their own shutdown.
+    pub fn drain_timeout(&self) -> Duration {
+        self.inner.config.drain_timeout
+    }
+}
+
+/// The gateway's routes: `/ws`.
 pub fn router(state: GatewayState) -> Router {
     Router::new()
-        .route(
-            "/gateway/healthz",
-            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
-        )
+        .route("/ws", get(handshake::upgrade))
         .with_state(state)
 }

@@ -1,6 +1,9 @@
-//! `gateway`: the WebSocket gateway alone, for scaled-out deployments.
+//! `gateway`: the WebSocket gateway alone, for scaled-out deployments. Configuration from
+//! the environment (see the README): `GATEWAY_HTTP_ADDR` (default 127.0.0.1:8082),
+//! `NATS_URL`, `DATABASE_URL`, `JWT_SECRET`, `GATEWAY_*`.
 
 use anyhow::Context;
+use chat_core::commands::{CommandLimits, Commands};
 use chat_core::{database, eventlog, readmodel::ReadModel, tokens};
 
 #[tokio::main]
@@ -11,17 +14,28 @@ async fn main() -> anyhow::Result<()> {
     let pool = database::pool(&db_config)?;
     let log = eventlog::EventLog::connect(&eventlog::NatsConfig::from_env()?, "gateway").await?;
     log.ensure_streams().await.context("verifying streams")?;
-    let state = chat_gateway::GatewayState {
-        read: ReadModel::new(pool, db_config.timeout),
-        log,
-        tokens: tokens::Tokens::new(&tokens::TokenConfig::from_env()?)?,
+    let limits = CommandLimits {
+        max_message_chars: chat_core::env::var_or("API_MAX_MESSAGE_CHARS", 4_000usize)?,
+        projection_wait: chat_core::env::millis_or("API_PROJECTION_WAIT_MS", 5_000)?,
     };
+    let commands = Commands::new(log, ReadModel::new(pool, db_config.timeout), limits);
+    let state = chat_gateway::GatewayState::new(
+        commands,
+        tokens::Tokens::new(&tokens::TokenConfig::from_env()?)?,
+        chat_gateway::GatewayConfig::from_env()?,
+    );
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
     tracing::info!(%addr, "gateway listening");
-    axum::serve(listener, chat_gateway::router(state))
-        .with_graceful_shutdown(chat_core::shutdown::signal())
+    let draining = state.clone();
+    let router =
+        chat_gateway::router(state).route("/healthz", axum::routing::get(|| async { "ok" }));
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            chat_core::shutdown::signal().await;
+            draining.drain().await;
+        })
         .await?;
     Ok(())
 }

@@ -4,6 +4,11 @@
 //! carry an `id` (1–64 characters) that the answer echoes. JSON Schema files generated
 //! from these types are committed under `schemas/json/` (a test keeps them current).
 //!
+//! A session: the server sends `hello` (after a token at the handshake, or after an `auth`
+//! frame); the client subscribes to rooms with `join` (or, after a reconnect, `resume` with
+//! its last `seq` per room, which replays what it missed first); `event` frames then
+//! arrive live, each with `seq` and `prevSeq` so that a gap shows.
+//!
 //! Close codes the server uses are in [`close`].
 
 use crate::events::Envelope;
@@ -109,7 +114,8 @@ pub enum ServerFrame {
         /// `idleTimeoutMs` is disconnected.
         heartbeat_ms: u64,
         idle_timeout_ms: u64,
-        /// Rooms this connection receives live: the user's rooms at connect time.
+        /// The rooms the user is a member of. None is live yet: send `join` (or `resume`
+        /// after a reconnect) for each room this connection should receive.
         rooms: Vec<String>,
     },
     /// A command was stored (for `send`, `edit`, `delete`, `status`, `leave`).

@@ -23,6 +23,7 @@ pub struct ServerConfig {
     pub database: DatabaseConfig,
     pub tokens: TokenConfig,
     pub api: chat_api::ApiConfig,
+    pub gateway: chat_gateway::GatewayConfig,
     pub projector: chat_projector::ProjectorConfig,
     /// `CHAT_RUN_PROJECTOR` (default true): false when projectors run as their own
     /// processes.
@@ -37,6 +38,7 @@ impl ServerConfig {
             database: DatabaseConfig::from_env()?,
             tokens: TokenConfig::from_env()?,
             api: chat_api::ApiConfig::from_env()?,
+            gateway: chat_gateway::GatewayConfig::from_env()?,
             projector: chat_projector::ProjectorConfig::from_env()?,
             run_projector: chat_core::env::var_or("CHAT_RUN_PROJECTOR", true)?,
         })
@@ -45,6 +47,7 @@ impl ServerConfig {
 
 pub struct Application {
     listener: tokio::net::TcpListener,
+    gateway: chat_gateway::GatewayState,
     router: axum::Router,
     log: EventLog,
     pool: deadpool_postgres::Pool,
@@ -67,17 +70,14 @@ impl Application {
             tokens: tokens.clone(),
             config: config.api.clone(),
         });
-        let gateway = chat_gateway::router(chat_gateway::GatewayState {
-            read,
-            log: log.clone(),
-            tokens,
-        });
+        let gateway = chat_gateway::GatewayState::new(commands, tokens, config.gateway.clone());
         let listener = tokio::net::TcpListener::bind(&config.http_addr)
             .await
             .with_context(|| format!("binding {}", config.http_addr))?;
         Ok(Self {
             listener,
-            router: gateway.merge(api),
+            router: chat_gateway::router(gateway.clone()).merge(api),
+            gateway,
             log,
             pool,
             projector: config.run_projector.then_some(config.projector),
@@ -109,9 +109,12 @@ impl Application {
             ))
         });
         tracing::info!(addr = %self.listener.local_addr()?, "chat server listening");
+        let gateway = self.gateway;
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move {
                 shutdown.await;
+                // WebSocket clients are told to reconnect elsewhere before HTTP stops.
+                gateway.drain().await;
                 let _ = stop_tx.send(true);
             })
             .await;

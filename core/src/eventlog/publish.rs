@@ -8,6 +8,9 @@ use chat_schemas::events::Envelope;
 
 use super::{EventLog, StreamKind};
 
+/// Header carrying the event's `type`.
+pub const EVENT_TYPE_HEADER: &str = "Chat-Event-Type";
+
 /// Extra conditions on a publish.
 #[derive(Debug, Clone, Default)]
 pub struct PublishOptions {
@@ -57,12 +60,31 @@ impl EventLog {
         event: &Envelope,
         options: PublishOptions,
     ) -> Result<Published, PublishError> {
+        self.enqueue(subject, event, options).await?.await
+    }
+
+    /// Hands the event to the connection and answers a future of its PubAck. Events
+    /// enqueued one after another are stored in that order, while their acks are awaited
+    /// concurrently: this is how one client's messages are pipelined yet stay in order.
+    pub async fn enqueue(
+        &self,
+        subject: String,
+        event: &Envelope,
+        options: PublishOptions,
+    ) -> Result<
+        impl std::future::Future<Output = Result<Published, PublishError>> + Send + 'static,
+        PublishError,
+    > {
         if !self.is_connected() {
             return Err(PublishError::Unavailable("not connected to NATS".into()));
         }
         let payload = serde_json::to_vec(event)
             .map_err(|e| PublishError::Rejected(format!("event does not serialise: {e}")))?;
-        let mut message = PublishMessage::build().payload(payload.into());
+        // The type travels as a header too, so that fan-out can route membership changes
+        // without parsing every payload.
+        let mut message = PublishMessage::build()
+            .payload(payload.into())
+            .header(EVENT_TYPE_HEADER, event.body.type_name());
         if let Some(id) = &options.msg_id {
             message = message.message_id(id);
         }
@@ -74,10 +96,12 @@ impl EventLog {
             .send_publish(subject, message)
             .await
             .map_err(classify)?;
-        let ack = pending.await.map_err(classify)?;
-        Ok(Published {
-            seq: ack.sequence,
-            duplicate: ack.duplicate,
+        Ok(async move {
+            let ack = pending.await.map_err(classify)?;
+            Ok(Published {
+                seq: ack.sequence,
+                duplicate: ack.duplicate,
+            })
         })
     }
 

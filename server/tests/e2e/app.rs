@@ -78,6 +78,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
             max_body_bytes: options.max_body_bytes,
             ..Default::default()
         },
+        gateway: chat_gateway::GatewayConfig::default(),
         projector: chat_projector::ProjectorConfig { max_batch: 500 },
         run_projector: options.run_projector,
     };

@@ -6,5 +6,8 @@ mod bad_input;
 mod idempotency;
 mod outages;
 mod projector_crash;
+mod realtime;
+mod realtime_faults;
 mod services;
 mod walkthrough;
+mod ws;

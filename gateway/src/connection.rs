@@ -1,0 +1,523 @@
+//! One WebSocket connection: authentication (at the handshake, or an `auth` frame first),
+//! `hello`, then the reader loop that turns client frames into commands while the writer
+//! task (see [`crate::outbound`]) sends replies and live events.
+//!
+//! Sends are pipelined: each is checked and enqueued on the NATS connection in the order
+//! received (so a client's messages are stored in its order), and its PubAck is awaited in
+//! a task of its own, at most `max_in_flight` at once.
+
+use axum::extract::ws::{Message, WebSocket};
+use chat_core::commands::CommandError;
+use chat_schemas::events::Status;
+use chat_schemas::ws::{close, ClientFrame, RoomPosition, ServerFrame, PROTOCOL_VERSION};
+use chat_schemas::{ClientMsgId, MessageId, RoomId, UserId};
+use futures::StreamExt;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+use time::format_description::well_known::Rfc3339;
+use tokio::sync::Semaphore;
+
+use crate::fanout::ConnectionId;
+use crate::frames::{self, Refusal};
+use crate::outbound::{self, Outbound, OutboundSender};
+use crate::resume::{self, ReplayOutcome};
+use crate::GatewayState;
+
+/// Runs a connection to its end. `user` is set when the handshake carried a valid token.
+pub async fn run(state: GatewayState, socket: WebSocket, user: Option<UserId>) {
+    let (mut sink, mut stream) = socket.split();
+    let user = match user {
+        Some(user) => user,
+        None => match authenticate(&state, &mut stream).await {
+            Ok(user) => user,
+            Err((message, detail)) => {
+                use futures::SinkExt;
+                let _ = sink
+                    .send(Message::Text(frames::error(
+                        None,
+                        "unauthenticated",
+                        detail,
+                    )))
+                    .await;
+                let _ = sink
+                    .send(Message::Close(Some(axum::extract::ws::CloseFrame {
+                        code: close::UNAUTHENTICATED,
+                        reason: message.into(),
+                    })))
+                    .await;
+                return;
+            }
+        },
+    };
+    let config = state.config().clone();
+    let (out, queue) = outbound::channel(config.queue_frames, config.queue_bytes);
+    let writer = tokio::spawn(outbound::write_loop(
+        sink,
+        queue,
+        config.heartbeat_interval,
+        state.shutdown_token(),
+    ));
+    let mut session = Session {
+        id: state.next_connection_id(),
+        user,
+        out,
+        rooms: HashSet::new(),
+        in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
+        state: state.clone(),
+    };
+    session.say_hello().await;
+    session.read_loop(&mut stream, config.idle_timeout).await;
+    session.close_all();
+    drop(session);
+    let _ = writer.await;
+    // Closing handshake: give the client a moment to answer our Close frame. Dropping the
+    // socket at once would reset the connection under a client that is still sending
+    // (pongs, say) and it would lose the Close frame and its code.
+    let _ = tokio::time::timeout(CLOSE_HANDSHAKE, async {
+        while stream.next().await.is_some() {}
+    })
+    .await;
+}
+
+/// How long a closing connection waits for the client's Close reply.
+const CLOSE_HANDSHAKE: Duration = Duration::from_secs(2);
+
+/// Waits for the first frame, which must be `auth` with a valid token.
+async fn authenticate(
+    state: &GatewayState,
+    stream: &mut futures::stream::SplitStream<WebSocket>,
+) -> Result<UserId, (&'static str, String)> {
+    let first = tokio::time::timeout(state.config().auth_timeout, stream.next())
+        .await
+        .map_err(|_| ("authentication timeout", "no auth frame in time".to_owned()))?;
+    let Some(Ok(Message::Text(text))) = first else {
+        return Err(("unauthenticated", "the first frame must be auth".to_owned()));
+    };
+    match frames::decode(&text) {
+        Ok(ClientFrame::Auth { token, .. }) => state
+            .tokens()
+            .verify(&token)
+            .map_err(|e| ("invalid token", e.to_string())),
+        _ => Err(("unauthenticated", "the first frame must be auth".to_owned())),
+    }
+}
+
+struct Session {
+    id: ConnectionId,
+    user: UserId,
+    out: OutboundSender,
+    /// Rooms this connection receives live.
+    rooms: HashSet<RoomId>,
+    in_flight: Arc<Semaphore>,
+    state: GatewayState,
+}
+
+impl Session {
+    async fn say_hello(&mut self) {
+        let rooms = self
+            .state
+            .commands()
+            .read
+            .member_rooms(self.user)
+            .await
+            .unwrap_or_default();
+        let config = self.state.config();
+        self.reply(ServerFrame::Hello {
+            protocol: PROTOCOL_VERSION,
+            user_id: self.user.to_string(),
+            connection_id: format!("{}-{}", self.state.boot_id(), self.id),
+            heartbeat_ms: config.heartbeat_interval.as_millis() as u64,
+            idle_timeout_ms: config.idle_timeout.as_millis() as u64,
+            rooms: rooms.iter().map(|r| r.to_string()).collect(),
+        })
+        .await;
+    }
+
+    async fn read_loop(
+        &mut self,
+        stream: &mut futures::stream::SplitStream<WebSocket>,
+        idle: Duration,
+    ) {
+        loop {
+            let next = tokio::select! {
+                next = tokio::time::timeout(idle, stream.next()) => next,
+                // The writer ended (slow consumer, shutdown, broken socket).
+                _ = self.out.closed() => return,
+            };
+            let message = match next {
+                Err(_) => return self.close(close::IDLE_TIMEOUT, "idle timeout").await,
+                Ok(None) => return,
+                Ok(Some(Err(e))) => return self.on_read_error(e).await,
+                Ok(Some(Ok(message))) => message,
+            };
+            match message {
+                Message::Text(text) => self.on_text(&text).await,
+                Message::Binary(_) => {
+                    self.send_error(
+                        None,
+                        "binary_not_supported",
+                        "frames are JSON text; binary frames are ignored",
+                    )
+                    .await
+                }
+                Message::Close(_) => return,
+                Message::Ping(_) | Message::Pong(_) => {}
+            }
+        }
+    }
+
+    async fn on_read_error(&mut self, error: axum::Error) {
+        // tungstenite reports these as errors on read; the client gets the matching code.
+        let text = error.to_string();
+        if text.contains("UTF-8") || text.contains("utf-8") || text.contains("Utf8") {
+            self.close(close::INVALID_PAYLOAD, "text frame is not valid UTF-8")
+                .await
+        } else if text.contains("too long")
+            || text.contains("Space limit")
+            || text.contains("too big")
+        {
+            self.close(close::MESSAGE_TOO_BIG, "frame too large").await
+        } else {
+            tracing::debug!(error = %text, "connection read error");
+        }
+    }
+
+    async fn on_text(&mut self, text: &str) {
+        let frame = match frames::decode(text) {
+            Ok(frame) => frame,
+            Err(Refusal { id, code, message }) => return self.send_error(id, code, message).await,
+        };
+        match frame {
+            ClientFrame::Auth { id, .. } => {
+                self.send_error(
+                    id,
+                    "already_authenticated",
+                    "this connection is authenticated",
+                )
+                .await
+            }
+            ClientFrame::Ping { id } => self.reply(ServerFrame::Pong { id }).await,
+            ClientFrame::Send {
+                id,
+                room_id,
+                message,
+                client_msg_id,
+            } => self.on_send(id, room_id, message, client_msg_id).await,
+            ClientFrame::Edit {
+                id,
+                room_id,
+                message_id,
+                message,
+            } => {
+                let result = match (parse_room(&room_id), parse_message_id(&message_id)) {
+                    (Ok(room), Ok(msg)) => {
+                        self.state
+                            .commands()
+                            .edit_message(self.user, &room, msg, &message)
+                            .await
+                    }
+                    (Err(e), _) | (_, Err(e)) => Err(e),
+                };
+                self.ack_or_error(id, result.map(|p| p.seq)).await
+            }
+            ClientFrame::Delete {
+                id,
+                room_id,
+                message_id,
+            } => {
+                let result = match (parse_room(&room_id), parse_message_id(&message_id)) {
+                    (Ok(room), Ok(msg)) => {
+                        self.state
+                            .commands()
+                            .delete_message(self.user, &room, msg)
+                            .await
+                    }
+                    (Err(e), _) | (_, Err(e)) => Err(e),
+                };
+                self.ack_or_error(id, result.map(|p| p.seq)).await
+            }
+            ClientFrame::Typing { id, room_id } => {
+                let result = match parse_room(&room_id) {
+                    Ok(room) => self
+                        .state
+                        .commands()
+                        .typing(self.user, room)
+                        .await
+                        .map(|_| ()),
+                    Err(e) => Err(e),
+                };
+                // Typing is fire-and-forget: only a failure is answered.
+                if let Err(e) = result {
+                    self.send_command_error(id, e).await;
+                }
+            }
+            ClientFrame::Status { id, status } => {
+                let result = match Status::parse(&status) {
+                    Some(s) if s != Status::Typing => {
+                        self.state.commands().set_status(self.user, s, None).await
+                    }
+                    _ => Err(bad_input(
+                        "invalid_status",
+                        "status must be online, away or offline",
+                    )),
+                };
+                self.ack_or_error(id, result.map(|p| p.seq)).await
+            }
+            ClientFrame::Join {
+                id,
+                room_id,
+                last_seq,
+            } => self.on_join(id, room_id, last_seq).await,
+            ClientFrame::Leave { id, room_id } => self.on_leave(id, room_id).await,
+            ClientFrame::Resume { id, rooms } => self.on_resume(id, rooms).await,
+        }
+    }
+
+    async fn on_send(
+        &mut self,
+        id: String,
+        room_id: String,
+        message: String,
+        client_msg_id: Option<String>,
+    ) {
+        let room = match parse_room(&room_id) {
+            Ok(room) => room,
+            Err(e) => return self.send_command_error(Some(id), e).await,
+        };
+        let client_msg_id = match client_msg_id.map(|c| ClientMsgId::parse(&c)).transpose() {
+            Ok(c) => c,
+            Err(e) => {
+                return self
+                    .send_error(
+                        Some(id),
+                        "invalid_client_msg_id",
+                        format!("clientMsgId {e}"),
+                    )
+                    .await
+            }
+        };
+        let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        let pending = self
+            .state
+            .commands()
+            .begin_post(self.user, &room, &message, None, client_msg_id)
+            .await;
+        let out = self.out.clone();
+        tokio::spawn(async move {
+            let frame = match pending {
+                Ok(pending) => match pending.finish().await {
+                    Ok(posted) => frames::encode(&ServerFrame::Ack {
+                        id,
+                        seq: Some(posted.seq),
+                        message_id: Some(posted.message_id.to_string()),
+                        timestamp: posted.timestamp.format(&Rfc3339).ok(),
+                    }),
+                    Err(e) => frames::error(Some(id), e.code, e.message),
+                },
+                Err(e) => frames::error(Some(id), e.code, e.message),
+            };
+            let _ = out.push(Outbound::Reply(frame)).await;
+            drop(permit);
+        });
+    }
+
+    async fn on_join(&mut self, id: String, room_id: String, last_seq: Option<u64>) {
+        let room = match parse_room(&room_id) {
+            Ok(room) => room,
+            Err(e) => return self.send_command_error(Some(id), e).await,
+        };
+        if let Err(e) = self.state.commands().join_room(self.user, &room).await {
+            return self.send_command_error(Some(id), e).await;
+        }
+        let outcome = match last_seq {
+            Some(from) => self.resume_room(&id, &room, from).await,
+            None => self.subscribe_live(&room).await,
+        };
+        match outcome {
+            Ok(outcome) => {
+                self.reply(ServerFrame::Joined {
+                    id,
+                    room_id: room.to_string(),
+                    last_seq: outcome.last_seq,
+                })
+                .await
+            }
+            Err(e) => self.send_error(Some(id), "event_log_unavailable", e).await,
+        }
+    }
+
+    async fn on_leave(&mut self, id: String, room_id: String) {
+        let room = match parse_room(&room_id) {
+            Ok(room) => room,
+            Err(e) => return self.send_command_error(Some(id), e).await,
+        };
+        match self.state.commands().leave_room(self.user, &room).await {
+            Ok(left) => {
+                self.stop_live(&room).await;
+                self.reply(ServerFrame::Ack {
+                    id,
+                    seq: left.map(|p| p.seq),
+                    message_id: None,
+                    timestamp: None,
+                })
+                .await
+            }
+            Err(e) => self.send_command_error(Some(id), e).await,
+        }
+    }
+
+    async fn on_resume(&mut self, id: String, positions: Vec<RoomPosition>) {
+        for RoomPosition { room_id, last_seq } in positions {
+            let room = match parse_room(&room_id) {
+                Ok(room) => room,
+                Err(e) => {
+                    self.send_command_error(Some(id.clone()), e).await;
+                    continue;
+                }
+            };
+            if let Err(e) = self.state.commands().require_member(&room, self.user).await {
+                self.send_command_error(Some(id.clone()), e).await;
+                continue;
+            }
+            if let Err(e) = self.resume_room(&id, &room, last_seq).await {
+                self.send_error(Some(id.clone()), "event_log_unavailable", e)
+                    .await;
+            }
+        }
+    }
+
+    /// Holds back live events, subscribes, replays, then releases: see [`crate::resume`].
+    async fn resume_room(
+        &mut self,
+        id: &str,
+        room: &RoomId,
+        from: u64,
+    ) -> Result<ReplayOutcome, String> {
+        self.push(Outbound::BeginReplay {
+            room: room.clone(),
+            from,
+        })
+        .await;
+        let result = async {
+            self.ensure_subscribed(room).await?;
+            resume::replay_room(&self.state, &self.out, room, from)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        .await;
+        let outcome = result.clone().unwrap_or(ReplayOutcome {
+            recovered: false,
+            replayed: 0,
+            last_seq: from,
+        });
+        let frame = frames::encode(&ServerFrame::Resumed {
+            id: id.to_owned(),
+            room_id: room.to_string(),
+            recovered: outcome.recovered,
+            replayed: outcome.replayed,
+            last_seq: outcome.last_seq,
+        });
+        self.push(Outbound::EndReplay {
+            room: room.clone(),
+            result: frame,
+        })
+        .await;
+        result
+    }
+
+    /// Subscribes without replay; answers the room's latest sequence.
+    async fn subscribe_live(&mut self, room: &RoomId) -> Result<ReplayOutcome, String> {
+        self.ensure_subscribed(room).await?;
+        let log = &self.state.commands().log;
+        let stream = log
+            .jetstream()
+            .get_stream_no_info(log.settings().name(chat_core::eventlog::StreamKind::Rooms))
+            .await
+            .map_err(|e| e.to_string())?;
+        let latest = resume::latest_seq(&stream, &chat_core::eventlog::subjects::room(room))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(ReplayOutcome {
+            recovered: true,
+            replayed: 0,
+            last_seq: latest,
+        })
+    }
+
+    async fn ensure_subscribed(&mut self, room: &RoomId) -> Result<(), String> {
+        self.state
+            .fanout()
+            .subscribe(room, self.id, self.out.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        self.rooms.insert(room.clone());
+        Ok(())
+    }
+
+    async fn stop_live(&mut self, room: &RoomId) {
+        if self.rooms.remove(room) {
+            self.state.fanout().unsubscribe(room, self.id);
+            self.push(Outbound::Forget { room: room.clone() }).await;
+        }
+    }
+
+    fn close_all(&mut self) {
+        for room in self.rooms.drain() {
+            self.state.fanout().unsubscribe(&room, self.id);
+        }
+    }
+
+    async fn ack_or_error(&self, id: String, result: Result<u64, CommandError>) {
+        match result {
+            Ok(seq) => {
+                self.reply(ServerFrame::Ack {
+                    id,
+                    seq: Some(seq),
+                    message_id: None,
+                    timestamp: None,
+                })
+                .await
+            }
+            Err(e) => self.send_command_error(Some(id), e).await,
+        }
+    }
+
+    async fn send_command_error(&self, id: Option<String>, error: CommandError) {
+        self.send_error(id, error.code, error.message).await
+    }
+
+    async fn send_error(&self, id: Option<String>, code: &str, message: impl Into<String>) {
+        self.push(Outbound::Reply(frames::error(id, code, message)))
+            .await
+    }
+
+    async fn reply(&self, frame: ServerFrame) {
+        self.push(Outbound::Reply(frames::encode(&frame))).await
+    }
+
+    async fn close(&self, code: u16, reason: &'static str) {
+        self.push(Outbound::Close { code, reason }).await
+    }
+
+    async fn push(&self, item: Outbound) {
+        // A closed queue means the writer is gone; the reader ends on its own.
+        let _ = self.out.push(item).await;
+    }
+}
+
+fn bad_input(code: &'static str, message: &str) -> CommandError {
+    CommandError::new(chat_core::commands::Failure::BadInput, code, message)
+}
+
+fn parse_room(raw: &str) -> Result<RoomId, CommandError> {
+    RoomId::parse(raw).map_err(|e| bad_input("invalid_room_id", &format!("roomId {e}")))
+}
+
+fn parse_message_id(raw: &str) -> Result<MessageId, CommandError> {
+    uuid::Uuid::parse_str(raw)
+        .map(MessageId)
+        .map_err(|_| bad_input("invalid_message_id", "messageId must be a UUID"))
+}

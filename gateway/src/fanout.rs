@@ -1,0 +1,141 @@
+//! Live fan-out: one core NATS subscription per room on this gateway, on the room's
+//! RePublish subject (`live.room.<roomId>`), shared by every local connection in that room
+//! (refcounted: the first connection subscribes, the last one unsubscribes).
+//!
+//! Each republished event carries `Nats-Sequence` (its stream sequence, the client's
+//! cursor) and `Nats-Last-Sequence` (the previous event of the same room). The frame is
+//! built once per event and shared by every connection.
+
+use async_nats::{Client, HeaderMap};
+use axum::extract::ws::Utf8Bytes;
+use chat_core::eventlog::subjects;
+use chat_schemas::RoomId;
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::frames;
+use crate::outbound::{Outbound, OutboundSender};
+
+pub type ConnectionId = u64;
+
+/// The rooms this gateway receives, and which connections want each.
+pub struct Fanout {
+    client: Client,
+    rooms: Mutex<HashMap<RoomId, RoomSubscribers>>,
+}
+
+struct RoomSubscribers {
+    connections: HashMap<ConnectionId, OutboundSender>,
+    task: tokio::task::AbortHandle,
+}
+
+impl Fanout {
+    pub fn new(client: Client) -> Arc<Self> {
+        Arc::new(Self {
+            client,
+            rooms: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Adds a connection to `room`. When this returns, the server has the subscription:
+    /// every event stored from now on reaches the connection.
+    pub async fn subscribe(
+        self: &Arc<Self>,
+        room: &RoomId,
+        connection: ConnectionId,
+        out: OutboundSender,
+    ) -> Result<(), async_nats::Error> {
+        let joined_existing = {
+            let mut rooms = self.rooms.lock().expect("fan-out lock");
+            match rooms.get_mut(room) {
+                Some(entry) => {
+                    entry.connections.insert(connection, out.clone());
+                    true
+                }
+                None => false,
+            }
+        };
+        if !joined_existing {
+            let subscriber = self.client.subscribe(subjects::live_room(room)).await?;
+            let mut rooms = self.rooms.lock().expect("fan-out lock");
+            match rooms.get_mut(room) {
+                // Another connection subscribed meanwhile; ours is dropped (unsubscribed).
+                Some(entry) => {
+                    entry.connections.insert(connection, out);
+                }
+                None => {
+                    let task =
+                        tokio::spawn(deliver(Arc::downgrade(self), room.clone(), subscriber));
+                    rooms.insert(
+                        room.clone(),
+                        RoomSubscribers {
+                            connections: HashMap::from([(connection, out)]),
+                            task: task.abort_handle(),
+                        },
+                    );
+                }
+            }
+        }
+        // A flush round-trip guarantees the SUB (ours or the earlier one) is in force.
+        self.client.flush().await?;
+        Ok(())
+    }
+
+    /// Removes a connection from `room`; the last one out ends the subscription.
+    pub fn unsubscribe(&self, room: &RoomId, connection: ConnectionId) {
+        let mut rooms = self.rooms.lock().expect("fan-out lock");
+        if let Some(entry) = rooms.get_mut(room) {
+            entry.connections.remove(&connection);
+            if entry.connections.is_empty() {
+                entry.task.abort();
+                rooms.remove(room);
+            }
+        }
+    }
+
+    /// How many rooms this gateway is subscribed to (for metrics and tests).
+    pub fn room_count(&self) -> usize {
+        self.rooms.lock().expect("fan-out lock").len()
+    }
+}
+
+async fn deliver(
+    fanout: std::sync::Weak<Fanout>,
+    room: RoomId,
+    mut subscriber: async_nats::Subscriber,
+) {
+    while let Some(message) = subscriber.next().await {
+        let Some((seq, prev)) = sequences(message.headers.as_ref()) else {
+            tracing::warn!(%room, "republished message without sequence headers; skipped");
+            continue;
+        };
+        let Some(frame) = frames::event_frame(&room, seq, prev, &message.payload) else {
+            tracing::warn!(%room, seq, "republished payload is not JSON; skipped");
+            continue;
+        };
+        let Some(fanout) = fanout.upgrade() else {
+            return;
+        };
+        let rooms = fanout.rooms.lock().expect("fan-out lock");
+        if let Some(entry) = rooms.get(&room) {
+            for out in entry.connections.values() {
+                out.offer(Outbound::Live {
+                    room: room.clone(),
+                    seq,
+                    frame: Utf8Bytes::clone(&frame),
+                });
+            }
+        }
+    }
+}
+
+fn sequences(headers: Option<&HeaderMap>) -> Option<(u64, u64)> {
+    let headers = headers?;
+    let seq = headers.get("Nats-Sequence")?.as_str().parse().ok()?;
+    let prev = headers
+        .get("Nats-Last-Sequence")
+        .and_then(|v| v.as_str().parse().ok())
+        .unwrap_or(0);
+    Some((seq, prev))
+}

@@ -1,0 +1,138 @@
+//! `GET /ws`: the checks before the upgrade, answered in the API's JSON error format.
+//!
+//! - **Origin**: allowed when absent (native clients), equal to the server's own origin
+//!   (`http(s)://<Host>`), or listed exactly in `GATEWAY_ALLOWED_ORIGINS`; anything else,
+//!   `null` and look-alike suffixes included, is 403.
+//! - **Token**: `Authorization: Bearer <token>` (native clients) or `?token=<token>`
+//!   (browsers cannot set headers on a WebSocket). A bad token is 401 before the upgrade;
+//!   no token means the first frame must be `auth`.
+//! - While shutting down: 503, so that load balancers move clients elsewhere.
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chat_schemas::error::{ErrorBody, ErrorDetail};
+use serde::Deserialize;
+
+use crate::connection;
+use crate::GatewayState;
+
+#[derive(Debug, Deserialize)]
+pub struct HandshakeQuery {
+    token: Option<String>,
+}
+
+/// Per-connection socket buffers: small, so that idle connections cost little memory
+/// (tungstenite's default read buffer alone is 128 KiB).
+const READ_BUFFER: usize = 4 * 1024;
+const WRITE_BUFFER: usize = 4 * 1024;
+/// Past this much unsent data the socket write fails and the connection ends; the
+/// outbound queue's own bound normally trips first.
+const MAX_WRITE_BUFFER: usize = 512 * 1024;
+
+pub async fn upgrade(
+    State(state): State<GatewayState>,
+    headers: HeaderMap,
+    Query(query): Query<HandshakeQuery>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if state.shutdown_token().is_cancelled() {
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "this gateway is shutting down; connect to another",
+        );
+    }
+    let origin = headers
+        .get(header::ORIGIN)
+        .map(|o| o.to_str().unwrap_or("<invalid>"));
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    if !origin_allowed(origin, host, &state.config().allowed_origins) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "this origin may not open a WebSocket here",
+        );
+    }
+    let header_token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_owned());
+    let user = match header_token.or(query.token) {
+        None => None,
+        Some(token) => match state.tokens().verify(&token) {
+            Ok(user) => Some(user),
+            Err(e) => return refuse(StatusCode::UNAUTHORIZED, "invalid_token", e.to_string()),
+        },
+    };
+    let max = state.config().max_frame_bytes;
+    ws.read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| {
+            let tracker = state.tracker();
+            tracker.track_future(connection::run(state, socket, user))
+        })
+}
+
+/// The origin policy described in the module comment.
+pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &[String]) -> bool {
+    let Some(origin) = origin else { return true };
+    if allowed.iter().any(|a| a == origin) {
+        return true;
+    }
+    host.is_some_and(|host| {
+        origin == format!("http://{host}") || origin == format!("https://{host}")
+    })
+}
+
+fn refuse(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code.to_owned(),
+            message: message.into(),
+            retry_after: None,
+        },
+    };
+    (status, Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_allowed;
+
+    #[test]
+    fn the_origin_policy_admits_only_exact_matches() {
+        let allowed = vec!["https://app.example.com".to_owned()];
+        let host = Some("127.0.0.1:8080");
+        assert!(origin_allowed(None, host, &allowed));
+        assert!(origin_allowed(
+            Some("https://app.example.com"),
+            host,
+            &allowed
+        ));
+        assert!(origin_allowed(
+            Some("http://127.0.0.1:8080"),
+            host,
+            &allowed
+        ));
+        assert!(!origin_allowed(
+            Some("https://app.example.com.evil.com"),
+            host,
+            &allowed
+        ));
+        assert!(!origin_allowed(Some("null"), host, &allowed));
+        assert!(!origin_allowed(Some("https://evil.com"), host, &allowed));
+        assert!(!origin_allowed(
+            Some("http://127.0.0.1:8080.evil.com"),
+            host,
+            &allowed
+        ));
+    }
+}

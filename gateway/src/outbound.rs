@@ -1,0 +1,232 @@
+//! The outbound side of one connection: a queue bounded in frames and bytes, and the
+//! writer task that owns the socket's sink.
+//!
+//! Live events are offered without waiting ([`OutboundSender::offer`]): a full queue marks
+//! the client slow and it is closed with 4008, so one slow reader never holds up fan-out
+//! or grows the server's memory. Replies and replays wait for room instead.
+//!
+//! The writer also keeps, per room, the last `seq` sent. While a room is being resumed its
+//! live events are held back, then released after the replay, skipping what the replay
+//! already sent: the client sees every event once, in order.
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use chat_schemas::ws::close;
+use chat_schemas::RoomId;
+use futures::stream::SplitSink;
+use futures::SinkExt;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// What the writer is asked to do.
+pub enum Outbound {
+    /// A reply (ack, error, pong, ...), sent as is.
+    Reply(Utf8Bytes),
+    /// A live room event from fan-out.
+    Live {
+        room: RoomId,
+        seq: u64,
+        frame: Utf8Bytes,
+    },
+    /// Hold back live events of `room`; the client has seen up to `from`.
+    BeginReplay { room: RoomId, from: u64 },
+    /// A replayed room event.
+    Replayed {
+        room: RoomId,
+        seq: u64,
+        frame: Utf8Bytes,
+    },
+    /// The replay is over: send what was held back (unless already sent), then `result`.
+    EndReplay { room: RoomId, result: Utf8Bytes },
+    /// Stop delivering `room` (the connection left it).
+    Forget { room: RoomId },
+    /// Close the connection with this code.
+    Close { code: u16, reason: &'static str },
+}
+
+impl Outbound {
+    fn cost(&self) -> usize {
+        match self {
+            Outbound::Reply(f)
+            | Outbound::Live { frame: f, .. }
+            | Outbound::Replayed { frame: f, .. } => f.len(),
+            Outbound::EndReplay { result, .. } => result.len(),
+            _ => 0,
+        }
+    }
+}
+
+/// The sending half, cheap to clone (fan-out holds one per subscribed room).
+#[derive(Clone)]
+pub struct OutboundSender {
+    tx: mpsc::Sender<Outbound>,
+    queued_bytes: Arc<AtomicUsize>,
+    max_bytes: usize,
+    slow: CancellationToken,
+}
+
+/// The connection has ended; nothing more can be sent.
+#[derive(Debug)]
+pub struct Closed;
+
+impl OutboundSender {
+    /// Offers a live event without waiting; a full queue marks the client slow.
+    pub fn offer(&self, item: Outbound) {
+        let cost = item.cost();
+        if self.queued_bytes.load(Ordering::Relaxed) + cost > self.max_bytes {
+            self.slow.cancel();
+            return;
+        }
+        match self.tx.try_send(item) {
+            Ok(()) => {
+                self.queued_bytes.fetch_add(cost, Ordering::Relaxed);
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => self.slow.cancel(),
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    /// Queues a reply or replayed event, waiting for room.
+    pub async fn push(&self, item: Outbound) -> Result<(), Closed> {
+        let cost = item.cost();
+        self.tx.send(item).await.map_err(|_| Closed)?;
+        self.queued_bytes.fetch_add(cost, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Resolves when the writer has gone (the connection is over).
+    pub async fn closed(&self) {
+        self.tx.closed().await
+    }
+}
+
+pub struct OutboundReceiver {
+    rx: mpsc::Receiver<Outbound>,
+    queued_bytes: Arc<AtomicUsize>,
+    slow: CancellationToken,
+}
+
+pub fn channel(frames: usize, max_bytes: usize) -> (OutboundSender, OutboundReceiver) {
+    let (tx, rx) = mpsc::channel(frames);
+    let queued_bytes = Arc::new(AtomicUsize::new(0));
+    let slow = CancellationToken::new();
+    (
+        OutboundSender {
+            tx,
+            queued_bytes: queued_bytes.clone(),
+            max_bytes,
+            slow: slow.clone(),
+        },
+        OutboundReceiver {
+            rx,
+            queued_bytes,
+            slow,
+        },
+    )
+}
+
+/// Per room: the last `seq` sent, and live events held back during a replay.
+#[derive(Default)]
+struct RoomCursor {
+    last_sent: u64,
+    held: Option<Vec<(u64, Utf8Bytes)>>,
+}
+
+/// Writes until the queue closes, the client is slow, the server shuts down, or a write
+/// fails. Pings every `heartbeat`.
+pub async fn write_loop(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut queue: OutboundReceiver,
+    heartbeat: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut rooms: HashMap<RoomId, RoomCursor> = HashMap::new();
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+    let close = loop {
+        let item = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => break Some((close::SERVICE_RESTART, "server restarting; reconnect and resume")),
+            _ = queue.slow.cancelled() => break Some((close::SLOW_CONSUMER, "outbound queue full: read faster")),
+            _ = ping.tick() => {
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    break None;
+                }
+                continue;
+            }
+            item = queue.rx.recv() => match item {
+                Some(item) => item,
+                None => break None,
+            },
+        };
+        queue.queued_bytes.fetch_sub(item.cost(), Ordering::Relaxed);
+        let sent = match item {
+            Outbound::Reply(frame) => sink.send(Message::Text(frame)).await,
+            Outbound::Live { room, seq, frame } => {
+                let cursor = rooms.entry(room).or_default();
+                match &mut cursor.held {
+                    Some(held) => {
+                        held.push((seq, frame));
+                        Ok(())
+                    }
+                    None => send_if_new(&mut sink, cursor, seq, frame).await,
+                }
+            }
+            Outbound::BeginReplay { room, from } => {
+                let cursor = rooms.entry(room).or_default();
+                cursor.last_sent = from;
+                cursor.held = Some(Vec::new());
+                Ok(())
+            }
+            Outbound::Replayed { room, seq, frame } => {
+                let cursor = rooms.entry(room).or_default();
+                send_if_new(&mut sink, cursor, seq, frame).await
+            }
+            Outbound::EndReplay { room, result } => {
+                let cursor = rooms.entry(room).or_default();
+                let mut result_sent = Ok(());
+                for (seq, frame) in cursor.held.take().unwrap_or_default() {
+                    result_sent = send_if_new(&mut sink, cursor, seq, frame).await;
+                    if result_sent.is_err() {
+                        break;
+                    }
+                }
+                match result_sent {
+                    Ok(()) => sink.send(Message::Text(result)).await,
+                    err => err,
+                }
+            }
+            Outbound::Forget { room } => {
+                rooms.remove(&room);
+                Ok(())
+            }
+            Outbound::Close { code, reason } => break Some((code, reason)),
+        };
+        if sent.is_err() {
+            break None;
+        }
+    };
+    if let Some((code, reason)) = close {
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        };
+        let _ = sink.send(Message::Close(Some(frame))).await;
+    }
+    let _ = sink.close().await;
+}
+
+async fn send_if_new(
+    sink: &mut SplitSink<WebSocket, Message>,
+    cursor: &mut RoomCursor,
+    seq: u64,
+    frame: Utf8Bytes,
+) -> Result<(), axum::Error> {
+    if seq <= cursor.last_sent {
+        return Ok(());
+    }
+    cursor.last_sent = seq;
+    sink.send(Message::Text(frame)).await
+}

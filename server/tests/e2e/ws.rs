@@ -1,0 +1,231 @@
+//! A WebSocket test client speaking the `/ws` protocol, and `gateway` processes to talk to.
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::app::{TestApp, TEST_SECRET};
+use crate::services::free_port;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub struct WsClient {
+    pub socket: Socket,
+    next_id: u64,
+}
+
+/// How a connection ended, as the client saw it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    Closed(Option<u16>),
+    Dropped,
+}
+
+impl WsClient {
+    /// Connects with the token in the `Authorization` header.
+    pub async fn connect(base: &str, token: &str) -> Self {
+        let mut request = ws_url(base).into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let (socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("ws connects");
+        let mut client = Self { socket, next_id: 0 };
+        let hello = client.next_frame().await;
+        assert_eq!(hello["type"], "hello", "{hello}");
+        client
+    }
+
+    /// Connects without a token (in-band `auth` expected).
+    pub async fn connect_anonymous(base: &str) -> Self {
+        let (socket, _) = tokio_tungstenite::connect_async(ws_url(base))
+            .await
+            .expect("ws connects");
+        Self { socket, next_id: 0 }
+    }
+
+    pub fn next_id(&mut self) -> String {
+        self.next_id += 1;
+        format!("r{}", self.next_id)
+    }
+
+    pub async fn send_json(&mut self, frame: Value) {
+        self.socket
+            .send(Message::text(frame.to_string()))
+            .await
+            .expect("ws send");
+    }
+
+    /// Sends a request frame (with a fresh `id`) and returns that id.
+    pub async fn request(&mut self, mut frame: Value) -> String {
+        let id = self.next_id();
+        frame["id"] = json!(id);
+        self.send_json(frame).await;
+        id
+    }
+
+    /// The next text frame, as JSON (panics on timeout or close).
+    pub async fn next_frame(&mut self) -> Value {
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(10), self.socket.next())
+                .await
+                .expect("a frame within 10 s")
+                .expect("connection open")
+                .expect("frame readable");
+            match msg {
+                Message::Text(t) => return serde_json::from_str(&t).expect("frame is JSON"),
+                Message::Close(c) => panic!("connection closed: {c:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// Reads frames until the answer to request `id` (skipping events, which go to `events`).
+    pub async fn answer(&mut self, id: &str, events: &mut Vec<Value>) -> Value {
+        loop {
+            let frame = self.next_frame().await;
+            if frame["id"] == id {
+                return frame;
+            }
+            if frame["type"] == "event" {
+                events.push(frame);
+            }
+        }
+    }
+
+    /// Sends a request and waits for its answer, collecting events meanwhile.
+    pub async fn call(&mut self, frame: Value, events: &mut Vec<Value>) -> Value {
+        let id = self.request(frame).await;
+        self.answer(&id, events).await
+    }
+
+    /// Joins `room` and answers the `joined` frame.
+    pub async fn join(&mut self, room: &str) -> Value {
+        let mut ignored = Vec::new();
+        let answer = self
+            .call(json!({"type": "join", "roomId": room}), &mut ignored)
+            .await;
+        assert_eq!(answer["type"], "joined", "{answer}");
+        answer
+    }
+
+    /// Collects `event` frames until `count` have arrived.
+    pub async fn events(&mut self, count: usize) -> Vec<Value> {
+        let mut events = Vec::new();
+        while events.len() < count {
+            let frame = self.next_frame().await;
+            if frame["type"] == "event" {
+                events.push(frame);
+            }
+        }
+        events
+    }
+
+    /// Reads until the server closes the connection, and answers how.
+    pub async fn until_closed(&mut self) -> Ended {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(20), self.socket.next()).await {
+                Err(_) => panic!("connection not closed within 20 s"),
+                Ok(None) | Ok(Some(Err(_))) => return Ended::Dropped,
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    return Ended::Closed(frame.map(|f| u16::from(f.code)));
+                }
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.socket.close(None).await;
+    }
+}
+
+pub fn ws_url(base: &str) -> String {
+    format!("{}/ws", base.replacen("http://", "ws://", 1))
+}
+
+/// A `gateway` process sharing the app's NATS and database.
+pub struct GatewayProcess {
+    pub base: String,
+    child: Option<Child>,
+}
+
+impl GatewayProcess {
+    pub async fn start(app: &TestApp, env: &[(&str, &str)]) -> Self {
+        let exe = std::env::current_exe().unwrap();
+        let bin = exe
+            .parent()
+            .and_then(|d| d.parent())
+            .unwrap()
+            .join("gateway");
+        assert!(
+            bin.exists(),
+            "{} is missing: run `cargo build --workspace --bins` (ops/test does)",
+            bin.display()
+        );
+        let port = free_port();
+        let mut cmd = Command::new(bin);
+        cmd.env("GATEWAY_HTTP_ADDR", format!("127.0.0.1:{port}"))
+            .env("NATS_URL", app.nats.url())
+            .env("DATABASE_URL", &app.database_url)
+            .env("JWT_SECRET", TEST_SECRET)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("gateway starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while reqwest::get(format!("{base}/healthz")).await.is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "gateway did not come up"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Self {
+            base,
+            child: Some(child),
+        }
+    }
+
+    /// SIGTERM: the graceful path.
+    pub fn terminate(&self) {
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+        }
+    }
+
+    /// Waits for the process to exit (after `terminate`), bounded.
+    pub async fn wait_exit(&mut self) -> bool {
+        let Some(child) = self.child.as_mut() else {
+            return true;
+        };
+        for _ in 0..200 {
+            if child.try_wait().ok().flatten().is_some() {
+                self.child = None;
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+}
+
+impl Drop for GatewayProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
