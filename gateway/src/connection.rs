@@ -450,7 +450,7 @@ impl Session {
     async fn ensure_subscribed(&mut self, room: &RoomId) -> Result<(), String> {
         self.state
             .fanout()
-            .subscribe(room, self.id, self.out.clone())
+            .subscribe(room, self.id, self.user, self.out.clone())
             .await
             .map_err(|e| e.to_string())?;
         self.rooms.insert(room.clone());

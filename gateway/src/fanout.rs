@@ -5,11 +5,16 @@
 //! Each republished event carries `Nats-Sequence` (its stream sequence, the client's
 //! cursor) and `Nats-Last-Sequence` (the previous event of the same room). The frame is
 //! built once per event and shared by every connection.
+//!
+//! Membership is enforced here too: after a `member.left` event, the connections of the
+//! user who left stop receiving the room, whichever device or gateway the leave came from.
 
 use async_nats::{Client, HeaderMap};
 use axum::extract::ws::Utf8Bytes;
+use chat_core::eventlog::publish::EVENT_TYPE_HEADER;
 use chat_core::eventlog::subjects;
-use chat_schemas::RoomId;
+use chat_schemas::events::{Envelope, EventBody};
+use chat_schemas::{RoomId, UserId};
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,7 +31,7 @@ pub struct Fanout {
 }
 
 struct RoomSubscribers {
-    connections: HashMap<ConnectionId, OutboundSender>,
+    connections: HashMap<ConnectionId, (UserId, OutboundSender)>,
     task: tokio::task::AbortHandle,
 }
 
@@ -44,13 +49,14 @@ impl Fanout {
         self: &Arc<Self>,
         room: &RoomId,
         connection: ConnectionId,
+        user: UserId,
         out: OutboundSender,
     ) -> Result<(), async_nats::Error> {
         let joined_existing = {
             let mut rooms = self.rooms.lock().expect("fan-out lock");
             match rooms.get_mut(room) {
                 Some(entry) => {
-                    entry.connections.insert(connection, out.clone());
+                    entry.connections.insert(connection, (user, out.clone()));
                     true
                 }
                 None => false,
@@ -62,7 +68,7 @@ impl Fanout {
             match rooms.get_mut(room) {
                 // Another connection subscribed meanwhile; ours is dropped (unsubscribed).
                 Some(entry) => {
-                    entry.connections.insert(connection, out);
+                    entry.connections.insert(connection, (user, out));
                 }
                 None => {
                     let task =
@@ -70,7 +76,7 @@ impl Fanout {
                     rooms.insert(
                         room.clone(),
                         RoomSubscribers {
-                            connections: HashMap::from([(connection, out)]),
+                            connections: HashMap::from([(connection, (user, out))]),
                             task: task.abort_handle(),
                         },
                     );
@@ -114,19 +120,49 @@ async fn deliver(
             tracing::warn!(%room, seq, "republished payload is not JSON; skipped");
             continue;
         };
+        let left = departed_member(&message);
         let Some(fanout) = fanout.upgrade() else {
             return;
         };
-        let rooms = fanout.rooms.lock().expect("fan-out lock");
-        if let Some(entry) = rooms.get(&room) {
-            for out in entry.connections.values() {
-                out.offer(Outbound::Live {
-                    room: room.clone(),
-                    seq,
-                    frame: Utf8Bytes::clone(&frame),
-                });
+        let mut rooms = fanout.rooms.lock().expect("fan-out lock");
+        let Some(entry) = rooms.get_mut(&room) else {
+            continue;
+        };
+        for (_, out) in entry.connections.values() {
+            out.offer(Outbound::Live {
+                room: room.clone(),
+                seq,
+                frame: Utf8Bytes::clone(&frame),
+            });
+        }
+        if let Some(user) = left {
+            entry.connections.retain(|_, (member, out)| {
+                let stays = *member != user;
+                if !stays {
+                    out.offer(Outbound::Forget { room: room.clone() });
+                }
+                stays
+            });
+            if entry.connections.is_empty() {
+                rooms.remove(&room);
+                return;
             }
         }
+    }
+}
+
+/// The user a `member.left` event is about (the header spares parsing other events).
+fn departed_member(message: &async_nats::Message) -> Option<UserId> {
+    let kind = message.headers.as_ref()?.get(EVENT_TYPE_HEADER)?.as_str();
+    if kind != "member.left" {
+        return None;
+    }
+    match serde_json::from_slice::<Envelope>(&message.payload)
+        .ok()?
+        .body
+    {
+        EventBody::MemberLeft { user_id } => Some(user_id),
+        _ => None,
     }
 }
 

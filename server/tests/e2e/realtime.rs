@@ -341,3 +341,33 @@ async fn the_handshake_refuses_bad_tokens_and_foreign_origins_before_the_upgrade
         .unwrap();
     assert_eq!(query.status(), StatusCode::SWITCHING_PROTOCOLS);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaving_a_room_from_another_device_stops_its_live_events_everywhere() {
+    let app = spawn_app().await;
+    let gw = GatewayProcess::start(&app, &[]).await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let room = app
+        .create_room(&alice, json!({"name": "exit", "members": [bob.id]}))
+        .await;
+    let mut phone = WsClient::connect(&gw.base, &bob.token).await;
+    phone.join(&room).await;
+
+    // Bob leaves over HTTP (another device); his open connection sees the leave, then nothing.
+    let (status, _) = app
+        .post(&format!("/rooms/{room}/leave"), Some(&bob.token), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let left = phone.events(1).await;
+    assert_eq!(left[0]["event"]["type"], "member.left");
+    app.send(&alice, &room, "bob should not see this").await;
+    let pong = phone.call(json!({"type": "ping"}), &mut Vec::new()).await;
+    assert_eq!(pong["type"], "pong");
+    let mut late = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(500), async {
+        late.push(phone.next_frame().await);
+    })
+    .await;
+    assert!(late.is_empty(), "a former member still received: {late:?}");
+}
