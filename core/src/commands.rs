@@ -464,18 +464,14 @@ impl Commands {
         caller: UserId,
         message_id: MessageId,
     ) -> Result<(), CommandError> {
-        let room_key = room.as_str().to_owned();
-        let sender = self
-            .read
-            .with_client(|c| async move {
-                Ok(c.query_opt(
-                    "SELECT sender_id FROM messages WHERE message_id = $1 AND room_id = $2",
-                    &[&message_id.0, &room_key],
-                )
-                .await?
-                .map(|r| r.get::<_, uuid::Uuid>(0)))
-            })
-            .await?;
+        let mut sender = self.message_sender(room, message_id).await?;
+        if sender.is_none() {
+            // Perhaps sent a moment ago and not projected yet: wait (bounded) until the
+            // read model has the room's latest event, then look again.
+            let latest = self.log.latest_in_room(room).await?;
+            self.wait_for_projection(StreamKind::Rooms, latest).await?;
+            sender = self.message_sender(room, message_id).await?;
+        }
         match sender {
             None => Err(CommandError::new(
                 Failure::NotFound,
@@ -489,6 +485,25 @@ impl Commands {
             )),
             Some(_) => Ok(()),
         }
+    }
+
+    async fn message_sender(
+        &self,
+        room: &RoomId,
+        message_id: MessageId,
+    ) -> Result<Option<uuid::Uuid>, CommandError> {
+        let room_key = room.as_str().to_owned();
+        Ok(self
+            .read
+            .with_client(|c| async move {
+                Ok(c.query_opt(
+                    "SELECT sender_id FROM messages WHERE message_id = $1 AND room_id = $2",
+                    &[&message_id.0, &room_key],
+                )
+                .await?
+                .map(|r| r.get::<_, uuid::Uuid>(0)))
+            })
+            .await?)
     }
 
     async fn find_by_client_msg_id(

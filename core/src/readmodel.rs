@@ -88,6 +88,51 @@ impl ReadModel {
         .await
     }
 
+    /// The members of `room`, or `None` when there are more than `limit`.
+    pub async fn room_members(
+        &self,
+        room: &RoomId,
+        limit: i64,
+    ) -> Result<Option<Vec<UserId>>, DbError> {
+        let room = room.as_str().to_owned();
+        self.with_client(|c| async move {
+            let rows = c
+                .query(
+                    "SELECT user_id FROM room_members WHERE room_id = $1 LIMIT $2",
+                    &[&room, &(limit + 1)],
+                )
+                .await?;
+            if rows.len() as i64 > limit {
+                return Ok(None);
+            }
+            Ok(Some(rows.iter().map(|r| UserId(r.get(0))).collect()))
+        })
+        .await
+    }
+
+    /// Current presence of existing users: (user, status, last seen).
+    pub async fn presence_of(
+        &self,
+        users: &[UserId],
+    ) -> Result<Vec<(UserId, String, Option<time::OffsetDateTime>)>, DbError> {
+        let ids: Vec<uuid::Uuid> = users.iter().map(|u| u.0).collect();
+        self.with_client(|c| async move {
+            let rows = c
+                .query(
+                    "SELECT a.user_id, COALESCE(p.status, 'offline'), p.last_seen \
+                     FROM accounts a LEFT JOIN presence p ON p.user_id = a.user_id \
+                     WHERE a.user_id = ANY($1)",
+                    &[&ids],
+                )
+                .await?;
+            Ok(rows
+                .iter()
+                .map(|r| (UserId(r.get(0)), r.get(1), r.get(2)))
+                .collect())
+        })
+        .await
+    }
+
     /// The last stream sequence the projector applied for `stream` (0 before any).
     pub async fn checkpoint(&self, stream: &str) -> Result<u64, DbError> {
         let stream = stream.to_owned();

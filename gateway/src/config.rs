@@ -28,6 +28,17 @@ pub struct GatewayConfig {
     pub max_in_flight: usize,
     /// How long shutdown waits for connections to close after telling them to go.
     pub drain_timeout: Duration,
+    /// This gateway's stable name (`GATEWAY_ID`; default: host name and port). A restart
+    /// under the same name closes the previous process's connections at once.
+    pub gateway_id: Option<String>,
+    /// How often this gateway publishes its heartbeat (the reaper's evidence of life).
+    pub presence_heartbeat: Duration,
+    /// A connection that sends no command for this long is marked `away` (any command
+    /// marks it `online` again).
+    pub away_after: Duration,
+    /// Rooms up to this many members deliver each member's presence to who joins; larger
+    /// rooms do not (watch users explicitly).
+    pub presence_member_limit: i64,
 }
 
 impl Default for GatewayConfig {
@@ -43,6 +54,10 @@ impl Default for GatewayConfig {
             max_replay: 10_000,
             max_in_flight: 64,
             drain_timeout: Duration::from_secs(5),
+            gateway_id: None,
+            presence_heartbeat: Duration::from_secs(3),
+            away_after: Duration::from_secs(300),
+            presence_member_limit: 200,
         }
     }
 }
@@ -69,6 +84,37 @@ impl GatewayConfig {
             max_replay: var_or("GATEWAY_MAX_REPLAY", d.max_replay)?,
             max_in_flight: var_or("GATEWAY_MAX_IN_FLIGHT", d.max_in_flight)?,
             drain_timeout: millis_or("GATEWAY_DRAIN_MS", d.drain_timeout.as_millis() as u64)?,
+            gateway_id: std::env::var("GATEWAY_ID").ok().filter(|v| !v.is_empty()),
+            presence_heartbeat: millis_or(
+                "GATEWAY_PRESENCE_HEARTBEAT_MS",
+                d.presence_heartbeat.as_millis() as u64,
+            )?,
+            away_after: millis_or("GATEWAY_AWAY_AFTER_MS", d.away_after.as_millis() as u64)?,
+            presence_member_limit: var_or(
+                "GATEWAY_PRESENCE_MEMBER_LIMIT",
+                d.presence_member_limit,
+            )?,
         })
+    }
+
+    /// A subject-safe gateway id: the configured one, or `<host>-<port>`.
+    pub fn resolve_gateway_id(&self, port: u16) -> String {
+        let raw = self.gateway_id.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "gateway".into());
+            format!("{host}-{port}")
+        });
+        raw.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
     }
 }

@@ -8,13 +8,15 @@
 
 use axum::extract::ws::{Message, WebSocket};
 use chat_core::commands::CommandError;
+use chat_core::eventlog::PublishOptions;
 use chat_schemas::events::Status;
+use chat_schemas::events::{Envelope, EventBody};
 use chat_schemas::ws::{close, ClientFrame, RoomPosition, ServerFrame, PROTOCOL_VERSION};
 use chat_schemas::{ClientMsgId, MessageId, RoomId, UserId};
 use futures::StreamExt;
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::Semaphore;
 
@@ -63,12 +65,17 @@ pub async fn run(state: GatewayState, socket: WebSocket, user: Option<UserId>) {
         user,
         out,
         rooms: HashSet::new(),
+        watching: HashSet::new(),
         in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
+        last_command: Instant::now(),
+        auto_away: false,
         state: state.clone(),
     };
+    session.announce(true).await;
     session.say_hello().await;
     session.read_loop(&mut stream, config.idle_timeout).await;
     session.close_all();
+    session.announce(false).await;
     drop(session);
     let _ = writer.await;
     // Closing handshake: give the client a moment to answer our Close frame. Dropping the
@@ -79,6 +86,12 @@ pub async fn run(state: GatewayState, socket: WebSocket, user: Option<UserId>) {
     })
     .await;
 }
+
+/// Most users one `watch` frame may name.
+const MAX_WATCH: usize = 1_000;
+
+/// Longest wait for a connection's presence event to be stored.
+const ANNOUNCE_BOUND: Duration = Duration::from_secs(2);
 
 /// How long a closing connection waits for the client's Close reply.
 const CLOSE_HANDSHAKE: Duration = Duration::from_secs(2);
@@ -109,11 +122,101 @@ struct Session {
     out: OutboundSender,
     /// Rooms this connection receives live.
     rooms: HashSet<RoomId>,
+    /// Users whose presence this connection receives.
+    watching: HashSet<UserId>,
     in_flight: Arc<Semaphore>,
+    /// When the client last sent a command (pings and pongs do not count): for `away`.
+    last_command: Instant,
+    /// This connection marked the user away for idleness.
+    auto_away: bool,
     state: GatewayState,
 }
 
 impl Session {
+    fn connection_id(&self) -> String {
+        format!("{}-{}", self.state.boot_id(), self.id)
+    }
+
+    /// Publishes `connection.opened` / `connection.closed` for presence. Bounded: presence
+    /// must not hold a connection up; a close that cannot be stored is left to the reaper.
+    async fn announce(&self, opened: bool) {
+        let body = if opened {
+            EventBody::ConnectionOpened {
+                connection_id: self.connection_id(),
+                gateway_id: self.state.gateway_id().to_owned(),
+                boot_id: self.state.boot_id().to_owned(),
+            }
+        } else {
+            EventBody::ConnectionClosed {
+                connection_id: self.connection_id(),
+                reason: "closed".into(),
+            }
+        };
+        let event = Envelope::user(self.user, self.user, body);
+        let stored = tokio::time::timeout(
+            ANNOUNCE_BOUND,
+            self.state
+                .commands()
+                .publish(&event, PublishOptions::default()),
+        )
+        .await;
+        if !matches!(stored, Ok(Ok(_))) {
+            tracing::warn!(user = %self.user, opened, "connection event not stored");
+        }
+    }
+
+    /// Starts relaying these users' presence, and sends where each stands now.
+    async fn watch(&mut self, users: Vec<UserId>) {
+        for user in &users {
+            if self.watching.insert(*user) {
+                self.state.presence().watch(*user, self.id, &self.out);
+            }
+        }
+        let Ok(now) = self.state.commands().read.presence_of(&users).await else {
+            return;
+        };
+        for (user, status, last_seen) in now {
+            self.reply(ServerFrame::Presence {
+                user_id: user.to_string(),
+                status,
+                last_seen: last_seen.and_then(|t| t.format(&Rfc3339).ok()),
+            })
+            .await;
+        }
+    }
+
+    /// Watches the members of a room just joined, unless the room is too large.
+    async fn watch_members(&mut self, room: &RoomId) {
+        let limit = self.state.config().presence_member_limit;
+        if let Ok(Some(members)) = self.state.commands().read.room_members(room, limit).await {
+            let others = members.into_iter().filter(|m| *m != self.user).collect();
+            self.watch(others).await;
+        }
+    }
+
+    /// Marks the user away after `away_after` without commands, online again on the next.
+    async fn track_activity(&mut self, command: bool) {
+        let away_after = self.state.config().away_after;
+        let status = if command {
+            self.last_command = Instant::now();
+            if !self.auto_away {
+                return;
+            }
+            self.auto_away = false;
+            Status::Online
+        } else {
+            if self.auto_away || self.last_command.elapsed() < away_after {
+                return;
+            }
+            self.auto_away = true;
+            Status::Away
+        };
+        let (commands, user) = (self.state.commands().clone(), self.user);
+        tokio::spawn(async move {
+            let _ = commands.set_status(user, status, None).await;
+        });
+    }
+
     async fn say_hello(&mut self) {
         let rooms = self
             .state
@@ -126,7 +229,7 @@ impl Session {
         self.reply(ServerFrame::Hello {
             protocol: PROTOCOL_VERSION,
             user_id: self.user.to_string(),
-            connection_id: format!("{}-{}", self.state.boot_id(), self.id),
+            connection_id: self.connection_id(),
             heartbeat_ms: config.heartbeat_interval.as_millis() as u64,
             idle_timeout_ms: config.idle_timeout.as_millis() as u64,
             rooms: rooms.iter().map(|r| r.to_string()).collect(),
@@ -139,11 +242,17 @@ impl Session {
         stream: &mut futures::stream::SplitStream<WebSocket>,
         idle: Duration,
     ) {
+        let mut idle_check =
+            tokio::time::interval(self.state.config().away_after.max(Duration::from_secs(4)) / 4);
         loop {
             let next = tokio::select! {
                 next = tokio::time::timeout(idle, stream.next()) => next,
                 // The writer ended (slow consumer, shutdown, broken socket).
                 _ = self.out.closed() => return,
+                _ = idle_check.tick() => {
+                    self.track_activity(false).await;
+                    continue;
+                }
             };
             let message = match next {
                 Err(_) => return self.close(close::IDLE_TIMEOUT, "idle timeout").await,
@@ -152,7 +261,10 @@ impl Session {
                 Ok(Some(Ok(message))) => message,
             };
             match message {
-                Message::Text(text) => self.on_text(&text).await,
+                Message::Text(text) => {
+                    self.track_activity(true).await;
+                    self.on_text(&text).await
+                }
                 Message::Binary(_) => {
                     self.send_error(
                         None,
@@ -271,6 +383,7 @@ impl Session {
             } => self.on_join(id, room_id, last_seq).await,
             ClientFrame::Leave { id, room_id } => self.on_leave(id, room_id).await,
             ClientFrame::Resume { id, rooms } => self.on_resume(id, rooms).await,
+            ClientFrame::Watch { id, user_ids } => self.on_watch(id, user_ids).await,
         }
     }
 
@@ -347,6 +460,32 @@ impl Session {
             }
             Err(e) => self.send_error(Some(id), "event_log_unavailable", e).await,
         }
+    }
+
+    async fn on_watch(&mut self, id: String, user_ids: Vec<String>) {
+        if user_ids.len() > MAX_WATCH {
+            return self
+                .send_error(
+                    Some(id),
+                    "invalid_frame",
+                    format!("at most {MAX_WATCH} users per watch"),
+                )
+                .await;
+        }
+        let users: Result<Vec<UserId>, _> = user_ids.iter().map(|u| UserId::parse(u)).collect();
+        let Ok(users) = users else {
+            return self
+                .send_error(Some(id), "invalid_user_id", "userIds must be user ids")
+                .await;
+        };
+        self.reply(ServerFrame::Ack {
+            id,
+            seq: None,
+            message_id: None,
+            timestamp: None,
+        })
+        .await;
+        self.watch(users).await;
     }
 
     async fn on_leave(&mut self, id: String, room_id: String) {
@@ -431,13 +570,11 @@ impl Session {
     /// Subscribes without replay; answers the room's latest sequence.
     async fn subscribe_live(&mut self, room: &RoomId) -> Result<ReplayOutcome, String> {
         self.ensure_subscribed(room).await?;
-        let log = &self.state.commands().log;
-        let stream = log
-            .jetstream()
-            .get_stream_no_info(log.settings().name(chat_core::eventlog::StreamKind::Rooms))
-            .await
-            .map_err(|e| e.to_string())?;
-        let latest = resume::latest_seq(&stream, &chat_core::eventlog::subjects::room(room))
+        let latest = self
+            .state
+            .commands()
+            .log
+            .latest_in_room(room)
             .await
             .map_err(|e| e.to_string())?;
         Ok(ReplayOutcome {
@@ -453,7 +590,9 @@ impl Session {
             .subscribe(room, self.id, self.user, self.out.clone())
             .await
             .map_err(|e| e.to_string())?;
-        self.rooms.insert(room.clone());
+        if self.rooms.insert(room.clone()) {
+            self.watch_members(room).await;
+        }
         Ok(())
     }
 
@@ -468,6 +607,9 @@ impl Session {
         for room in self.rooms.drain() {
             self.state.fanout().unsubscribe(&room, self.id);
         }
+        self.state
+            .presence()
+            .unwatch_all(self.id, self.watching.drain());
     }
 
     async fn ack_or_error(&self, id: String, result: Result<u64, CommandError>) {

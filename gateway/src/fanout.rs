@@ -100,6 +100,18 @@ impl Fanout {
         }
     }
 
+    /// Offers a frame to the local connections in `room`, except those of `except`.
+    pub fn offer_to_room(&self, room: &RoomId, frame: Utf8Bytes, except: Option<UserId>) {
+        let rooms = self.rooms.lock().expect("fan-out lock");
+        if let Some(entry) = rooms.get(room) {
+            for (user, out) in entry.connections.values() {
+                if Some(*user) != except {
+                    out.offer(Outbound::Reply(frame.clone()));
+                }
+            }
+        }
+    }
+
     /// How many rooms this gateway is subscribed to (for metrics and tests).
     pub fn room_count(&self) -> usize {
         self.rooms.lock().expect("fan-out lock").len()

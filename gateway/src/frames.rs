@@ -44,6 +44,7 @@ pub struct Refusal {
 
 const KNOWN_TYPES: &[&str] = &[
     "auth", "join", "leave", "send", "edit", "delete", "typing", "status", "resume", "ping",
+    "watch",
 ];
 
 /// The longest request id accepted.

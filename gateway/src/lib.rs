@@ -6,6 +6,8 @@
 //!   slow-consumer cut-off, per-room ordering and de-duplication).
 //! - [`fanout`]: refcounted per-room subscriptions to the RePublish subjects.
 //! - [`resume`]: replaying what a reconnecting client missed.
+//! - [`presence`]: relaying presence notices and typing to the connections that want them;
+//!   this gateway's heartbeat (see [`GatewayState::new`]).
 //! - [`frames`]: encoding and decoding frames.
 //! - [`config`]: `GATEWAY_*` settings.
 //!
@@ -17,12 +19,15 @@ pub mod fanout;
 pub mod frames;
 pub mod handshake;
 pub mod outbound;
+pub mod presence;
 pub mod resume;
 
 use axum::routing::get;
 use axum::Router;
 use chat_core::commands::Commands;
+use chat_core::eventlog::{subjects, PublishOptions};
 use chat_core::tokens::Tokens;
+use chat_schemas::events::{Envelope, EventBody};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,14 +52,25 @@ struct Inner {
     /// Live connections, so shutdown can wait for them to close.
     connections: TaskTracker,
     next_connection: AtomicU64,
-    /// Distinguishes this process's connections from a previous run's.
+    /// This gateway's stable name, and this process's boot id: the reaper closes the
+    /// connections of a (gateway, boot) that stops heart-beating or is replaced.
+    gateway_id: String,
     boot_id: String,
+    presence: Arc<presence::PresenceRelay>,
 }
 
 impl GatewayState {
-    pub fn new(commands: Commands, tokens: Tokens, config: GatewayConfig) -> Self {
+    /// Builds the gateway and starts its background tasks (presence relay, heartbeat):
+    /// call inside the Tokio runtime. `gateway_id` must be subject-safe
+    /// (see [`GatewayConfig::resolve_gateway_id`]).
+    pub fn new(
+        commands: Commands,
+        tokens: Tokens,
+        config: GatewayConfig,
+        gateway_id: String,
+    ) -> Self {
         let fanout = fanout::Fanout::new(commands.log.client().clone());
-        Self {
+        let state = Self {
             inner: Arc::new(Inner {
                 commands,
                 tokens,
@@ -63,9 +79,31 @@ impl GatewayState {
                 shutdown: CancellationToken::new(),
                 connections: TaskTracker::new(),
                 next_connection: AtomicU64::new(1),
+                gateway_id,
                 boot_id: uuid::Uuid::now_v7().simple().to_string(),
+                presence: Arc::default(),
             }),
-        }
+        };
+        let relay = state.inner.presence.clone();
+        let (client, fanout) = (
+            state.commands().log.client().clone(),
+            state.fanout().clone(),
+        );
+        tokio::spawn(async move {
+            if let Err(e) = relay.run(client, fanout).await {
+                tracing::error!(error = %e, "presence relay stopped");
+            }
+        });
+        tokio::spawn(heartbeat(state.clone()));
+        state
+    }
+
+    pub fn presence(&self) -> &presence::PresenceRelay {
+        &self.inner.presence
+    }
+
+    pub fn gateway_id(&self) -> &str {
+        &self.inner.gateway_id
     }
 
     pub fn commands(&self) -> &Commands {
@@ -119,12 +157,56 @@ impl GatewayState {
                 left = self.connection_count(),
                 "connections still open after the drain timeout"
             );
+            return; // the reaper closes what is left
         }
+        // Every connection published its close; the process leaves the roster at once.
+        let retired = Envelope::gateway(
+            self.gateway_id(),
+            EventBody::GatewayRetired {
+                boot_id: self.boot_id().to_owned(),
+            },
+        );
+        let _ = self
+            .commands()
+            .log
+            .publish(
+                subjects::gateway(self.gateway_id()),
+                &retired,
+                PublishOptions::default(),
+            )
+            .await;
     }
 
     /// The drain bound, for callers that sequence their own shutdown.
     pub fn drain_timeout(&self) -> Duration {
         self.inner.config.drain_timeout
+    }
+}
+
+/// Publishes this process's heartbeat until shutdown.
+async fn heartbeat(state: GatewayState) {
+    let mut tick = tokio::time::interval(state.config().presence_heartbeat);
+    let shutdown = state.shutdown_token();
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.cancelled() => return,
+        }
+        let beat = Envelope::gateway(
+            state.gateway_id(),
+            EventBody::GatewayHeartbeat {
+                boot_id: state.boot_id().to_owned(),
+            },
+        );
+        let subject = subjects::gateway(state.gateway_id());
+        if let Err(e) = state
+            .commands()
+            .log
+            .publish(subject, &beat, PublishOptions::default())
+            .await
+        {
+            tracing::warn!(error = %e, "heartbeat not stored");
+        }
     }
 }
 

@@ -19,14 +19,17 @@ async fn main() -> anyhow::Result<()> {
         projection_wait: chat_core::env::millis_or("API_PROJECTION_WAIT_MS", 5_000)?,
     };
     let commands = Commands::new(log, ReadModel::new(pool, db_config.timeout), limits);
-    let state = chat_gateway::GatewayState::new(
-        commands,
-        tokens::Tokens::new(&tokens::TokenConfig::from_env()?)?,
-        chat_gateway::GatewayConfig::from_env()?,
-    );
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
+    let config = chat_gateway::GatewayConfig::from_env()?;
+    let gateway_id = config.resolve_gateway_id(listener.local_addr()?.port());
+    let state = chat_gateway::GatewayState::new(
+        commands,
+        tokens::Tokens::new(&tokens::TokenConfig::from_env()?)?,
+        config,
+        gateway_id,
+    );
     tracing::info!(%addr, "gateway listening");
     let draining = state.clone();
     let router =

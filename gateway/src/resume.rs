@@ -11,7 +11,7 @@
 //! `recovered: false`: the client reloads that room's history from the api.
 
 use async_nats::jetstream::consumer::{push::OrderedConfig, DeliverPolicy};
-use async_nats::jetstream::stream::DirectGetErrorKind;
+
 use chat_core::eventlog::{subjects, StreamKind};
 use chat_schemas::RoomId;
 use futures::StreamExt;
@@ -43,7 +43,7 @@ pub async fn replay_room(
     let stream_name = log.settings().name(StreamKind::Rooms);
     let stream = log.jetstream().get_stream(stream_name).await?;
     let subject = subjects::room(room);
-    let latest = latest_seq(&stream, &subject).await?;
+    let latest = log.latest_in_room(room).await?;
     if latest <= from {
         return Ok(ReplayOutcome {
             recovered: true,
@@ -98,16 +98,4 @@ pub async fn replay_room(
         replayed,
         last_seq: latest,
     })
-}
-
-/// The sequence of the room's latest event (0 if it has none).
-pub async fn latest_seq<I>(
-    stream: &async_nats::jetstream::stream::Stream<I>,
-    subject: &str,
-) -> Result<u64, async_nats::Error> {
-    match stream.direct_get_last_for_subject(subject).await {
-        Ok(message) => Ok(message.sequence),
-        Err(e) if e.kind() == DirectGetErrorKind::NotFound => Ok(0),
-        Err(e) => Err(e.into()),
-    }
 }

@@ -3,20 +3,29 @@
 //! changes nothing; the checkpoint makes it not happen in the first place.
 
 use chat_core::database::DbError;
-use chat_schemas::events::{Envelope, EventBody, Status};
+use chat_schemas::events::{Envelope, EventBody};
 use deadpool_postgres::Transaction;
-use time::Duration;
 
-/// How long a `typing` status holds unless refreshed.
-pub const TYPING_TTL: Duration = Duration::seconds(5);
+use crate::presence::{self, PresenceNotice};
 
-pub async fn apply_event(tx: &Transaction<'_>, seq: i64, event: &Envelope) -> Result<(), DbError> {
-    match (&event.room_id, &event.user_id) {
-        (Some(room), _) => apply_room_event(tx, seq, room.as_str(), event).await,
-        (None, Some(_)) => apply_user_event(tx, seq, event).await,
-        (None, None) => {
-            tracing::error!(seq, "event names neither a room nor a user; skipped");
-            Ok(())
+/// Applies one event; answers the presence change it caused, if any, to be announced
+/// once the transaction has committed.
+pub async fn apply_event(
+    tx: &Transaction<'_>,
+    seq: i64,
+    event: &Envelope,
+) -> Result<Option<PresenceNotice>, DbError> {
+    match (&event.room_id, &event.user_id, &event.gateway_id) {
+        (Some(room), _, _) => apply_room_event(tx, seq, room.as_str(), event)
+            .await
+            .map(|()| None),
+        (None, Some(user), _) => presence::apply_user_event(tx, seq, *user, event).await,
+        (None, None, Some(gateway)) => presence::apply_gateway_event(tx, gateway, event)
+            .await
+            .map(|()| None),
+        (None, None, None) => {
+            tracing::error!(seq, "event names no room, user or gateway; skipped");
+            Ok(None)
         }
     }
 }
@@ -134,8 +143,12 @@ async fn apply_room_event(
             )
             .await?;
         }
-        EventBody::StatusChanged { .. } => {
-            tracing::error!(seq, "status event on a room subject; skipped");
+        other => {
+            tracing::error!(
+                seq,
+                kind = other.type_name(),
+                "not a room event, on a room subject; skipped"
+            );
             return Ok(());
         }
     }
@@ -143,38 +156,5 @@ async fn apply_room_event(
         .prepare_cached("UPDATE rooms SET last_seq = $2 WHERE room_id = $1 AND last_seq < $2")
         .await?;
     tx.execute(&touch, &[&room, &seq]).await?;
-    Ok(())
-}
-
-async fn apply_user_event(tx: &Transaction<'_>, seq: i64, event: &Envelope) -> Result<(), DbError> {
-    let EventBody::StatusChanged { status, room_id } = &event.body else {
-        tracing::error!(seq, "non-status event on a user subject; skipped");
-        return Ok(());
-    };
-    let user = event.user_id.map(|u| u.0);
-    let at = event.occurred_at;
-    if *status == Status::Typing {
-        let room = room_id.as_ref().map(|r| r.as_str().to_owned());
-        let until = at + TYPING_TTL;
-        // Typing implies presence: an offline user who types is online.
-        tx.execute(
-            "INSERT INTO presence (user_id, status, last_seen, typing_in, typing_until, updated_seq) \
-             VALUES ($1, 'online', $2, $3, $4, $5) \
-             ON CONFLICT (user_id) DO UPDATE SET \
-               status = CASE WHEN presence.status = 'offline' THEN 'online' ELSE presence.status END, \
-               last_seen = $2, typing_in = $3, typing_until = $4, updated_seq = $5",
-            &[&user, &at, &room, &until, &seq],
-        )
-        .await?;
-    } else {
-        tx.execute(
-            "INSERT INTO presence (user_id, status, last_seen, typing_in, typing_until, updated_seq) \
-             VALUES ($1, $2, $3, NULL, NULL, $4) \
-             ON CONFLICT (user_id) DO UPDATE SET \
-               status = $2, last_seen = $3, typing_in = NULL, typing_until = NULL, updated_seq = $4",
-            &[&user, &status.as_str(), &at, &seq],
-        )
-        .await?;
-    }
     Ok(())
 }

@@ -8,6 +8,7 @@ use chat_schemas::events::Envelope;
 use deadpool_postgres::Pool;
 
 use crate::apply::apply_event;
+use crate::presence::PresenceNotice;
 
 /// An event as read from the stream.
 #[derive(Debug, Clone)]
@@ -27,9 +28,15 @@ pub async fn load_checkpoint(pool: &Pool, stream: &str) -> Result<u64, DbError> 
     Ok(row.map(|r| r.get::<_, i64>(0) as u64).unwrap_or(0))
 }
 
-pub async fn apply_batch(pool: &Pool, stream: &str, batch: &[StoredEvent]) -> Result<(), DbError> {
+/// Applies the batch; answers the presence changes to announce (after the commit).
+pub async fn apply_batch(
+    pool: &Pool,
+    stream: &str,
+    batch: &[StoredEvent],
+) -> Result<Vec<PresenceNotice>, DbError> {
+    let mut notices = Vec::new();
     let Some(last) = batch.last() else {
-        return Ok(());
+        return Ok(notices);
     };
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
@@ -48,13 +55,13 @@ pub async fn apply_batch(pool: &Pool, stream: &str, batch: &[StoredEvent]) -> Re
         .get(0);
     let committed = committed as u64;
     if last.seq <= committed {
-        return Ok(()); // all already applied (replay after a crash, or a racing projector)
+        return Ok(notices); // all already applied (replay after a crash, or a racing projector)
     }
     for event in batch.iter().filter(|e| e.seq > committed) {
         match serde_json::from_slice::<Envelope>(&event.payload) {
-            Ok(envelope) => apply_event(&tx, event.seq as i64, &envelope).await?,
+            Ok(envelope) => notices.extend(apply_event(&tx, event.seq as i64, &envelope).await?),
             // An event this build cannot read must not stop the stream for ever; it stays
-            // in JetStream, and `rebuild` with a fixed build applies it.
+            // in JetStream for a fixed build to replay.
             Err(e) => {
                 tracing::error!(stream, seq = event.seq, error = %e, "unreadable event skipped")
             }
@@ -72,7 +79,7 @@ pub async fn apply_batch(pool: &Pool, stream: &str, batch: &[StoredEvent]) -> Re
         last = last.seq,
         "batch applied"
     );
-    Ok(())
+    Ok(notices)
 }
 
 /// Moves the checkpoint past `seq` without applying it (for an event that cannot be

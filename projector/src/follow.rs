@@ -7,12 +7,15 @@
 //! committed checkpoint.
 
 use chat_core::database::DbError;
-use chat_core::eventlog::{EventLog, StreamKind};
+use chat_core::eventlog::{subjects, EventLog, StreamKind};
+use chat_schemas::ws::ServerFrame;
 use deadpool_postgres::Pool;
 use futures::{FutureExt, StreamExt};
 use std::time::Duration;
+use time::format_description::well_known::Rfc3339;
 
 use crate::batch::{advance_past, apply_batch, load_checkpoint, StoredEvent};
+use crate::presence::PresenceNotice;
 use crate::ProjectorConfig;
 
 /// Follows `kind` for ever.
@@ -64,7 +67,8 @@ async fn follow_once(
                 _ => break,
             }
         }
-        commit_until_done(pool, stream_name, &batch).await?;
+        let notices = commit_until_done(pool, stream_name, &batch).await?;
+        announce(log, notices).await;
     }
 }
 
@@ -86,27 +90,51 @@ async fn commit_until_done(
     pool: &Pool,
     stream_name: &str,
     batch: &[StoredEvent],
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<PresenceNotice>> {
     match commit_retrying(pool, stream_name, batch).await {
         Err(DbError::Other(e)) if batch.len() > 1 => {
             tracing::warn!(stream = %stream_name, error = %e, "batch failed; applying one by one");
+            let mut notices = Vec::new();
             for event in batch {
-                commit_single(pool, stream_name, event).await?;
+                notices.extend(commit_single(pool, stream_name, event).await?);
             }
-            Ok(())
+            Ok(notices)
         }
         Err(DbError::Other(_)) => commit_single(pool, stream_name, &batch[0]).await,
         other => Ok(other?),
     }
 }
 
-async fn commit_single(pool: &Pool, stream_name: &str, event: &StoredEvent) -> anyhow::Result<()> {
+async fn commit_single(
+    pool: &Pool,
+    stream_name: &str,
+    event: &StoredEvent,
+) -> anyhow::Result<Vec<PresenceNotice>> {
     match commit_retrying(pool, stream_name, std::slice::from_ref(event)).await {
         Err(DbError::Other(e)) => {
             tracing::error!(stream = %stream_name, seq = event.seq, error = %e, "event cannot be applied; skipped");
-            Ok(advance_past(pool, stream_name, event.seq).await?)
+            advance_past(pool, stream_name, event.seq).await?;
+            Ok(Vec::new())
         }
         other => Ok(other?),
+    }
+}
+
+/// Publishes committed presence changes for the gateways to relay (core NATS: a lost
+/// notice only delays a presence dot until the next change or `watch`).
+async fn announce(log: &EventLog, notices: Vec<PresenceNotice>) {
+    for notice in notices {
+        let frame = ServerFrame::Presence {
+            user_id: notice.user.to_string(),
+            status: notice.status,
+            last_seen: notice.last_seen.format(&Rfc3339).ok(),
+        };
+        if let Ok(payload) = serde_json::to_vec(&frame) {
+            let _ = log
+                .client()
+                .publish(subjects::presence(notice.user), payload.into())
+                .await;
+        }
     }
 }
 
@@ -115,7 +143,7 @@ async fn commit_retrying(
     pool: &Pool,
     stream_name: &str,
     batch: &[StoredEvent],
-) -> Result<(), DbError> {
+) -> Result<Vec<PresenceNotice>, DbError> {
     let mut backoff = Backoff::default();
     loop {
         match apply_batch(pool, stream_name, batch).await {

@@ -4,7 +4,9 @@
 //! - [`follow`]: one loop per stream (ordered consumer from `checkpoint + 1`, batching,
 //!   retries, recreation after NATS or Postgres outages).
 //! - [`batch`]: one transaction per batch: effects and the new checkpoint commit together.
-//! - [`apply`]: what each event type does to the read models.
+//! - [`apply`]: what each room event does to the read models.
+//! - [`presence`]: folding status, typing, connections and gateway heartbeats.
+//! - [`reaper`]: closing the connections of gateways that stopped heart-beating.
 //!
 //! **Exactly once in effect.** The checkpoint lives in Postgres, not in a JetStream
 //! consumer: the transaction that applies events `a..=b` also moves the checkpoint to `b`,
@@ -15,36 +17,64 @@
 pub mod apply;
 pub mod batch;
 pub mod follow;
+pub mod presence;
+pub mod reaper;
 
 use chat_core::eventlog::{EventLog, StreamKind};
 use deadpool_postgres::Pool;
 use std::future::Future;
+use std::time::Duration;
 
 /// Tuning of the projector (`PROJECTOR_*` variables).
 #[derive(Debug, Clone)]
 pub struct ProjectorConfig {
     /// Most events applied in one transaction.
     pub max_batch: usize,
+    /// A gateway process whose last heartbeat is older than this is presumed dead.
+    pub gateway_stale_after: Duration,
+    /// How often the reaper looks for dead gateways.
+    pub reap_interval: Duration,
+}
+
+impl Default for ProjectorConfig {
+    fn default() -> Self {
+        Self {
+            max_batch: 500,
+            gateway_stale_after: Duration::from_secs(10),
+            reap_interval: Duration::from_secs(2),
+        }
+    }
 }
 
 impl ProjectorConfig {
     pub fn from_env() -> anyhow::Result<Self> {
+        use chat_core::env::{millis_or, var_or};
+        let d = Self::default();
         Ok(Self {
-            max_batch: chat_core::env::var_or("PROJECTOR_MAX_BATCH", 500usize)?,
+            max_batch: var_or("PROJECTOR_MAX_BATCH", d.max_batch)?,
+            gateway_stale_after: millis_or(
+                "PROJECTOR_GATEWAY_STALE_MS",
+                d.gateway_stale_after.as_millis() as u64,
+            )?,
+            reap_interval: millis_or(
+                "PROJECTOR_REAP_INTERVAL_MS",
+                d.reap_interval.as_millis() as u64,
+            )?,
         })
     }
 }
 
-/// Runs both stream followers until `shutdown` resolves.
+/// Runs both stream followers and the reaper until `shutdown` resolves.
 pub async fn run(
     log: EventLog,
     pool: Pool,
     config: ProjectorConfig,
     shutdown: impl Future<Output = ()> + Send,
 ) {
-    let followers = futures::future::join(
+    let followers = futures::future::join3(
         follow::follow(log.clone(), pool.clone(), StreamKind::Rooms, config.clone()),
-        follow::follow(log, pool, StreamKind::Users, config),
+        follow::follow(log.clone(), pool.clone(), StreamKind::Users, config.clone()),
+        reaper::run(log, pool, config),
     );
     tokio::select! {
         _ = followers => {}

@@ -29,9 +29,12 @@ pub struct Envelope {
     /// The room the event belongs to (room events).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room_id: Option<RoomId>,
-    /// The user the event is about (status events).
+    /// The user the event is about (status and connection events).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<UserId>,
+    /// The gateway the event is about (heartbeats).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_id: Option<String>,
 }
 
 impl Envelope {
@@ -43,6 +46,13 @@ impl Envelope {
     /// A new user-status event stamped with the server's clock.
     pub fn user(actor: UserId, user_id: UserId, body: EventBody) -> Self {
         Self::new(actor, None, Some(user_id), body)
+    }
+
+    /// A gateway's own event (heartbeat, retirement); the actor is the nil user.
+    pub fn gateway(gateway_id: &str, body: EventBody) -> Self {
+        let mut event = Self::new(UserId(Uuid::nil()), None, None, body);
+        event.gateway_id = Some(gateway_id.to_owned());
+        event
     }
 
     fn new(
@@ -59,6 +69,7 @@ impl Envelope {
             actor,
             room_id,
             user_id,
+            gateway_id: None,
         }
     }
 }
@@ -172,6 +183,26 @@ pub enum EventBody {
     },
     #[serde(rename = "message.deleted", rename_all = "camelCase")]
     MessageDeleted { message_id: MessageId },
+    /// A WebSocket connection of the user opened on a gateway.
+    #[serde(rename = "connection.opened", rename_all = "camelCase")]
+    ConnectionOpened {
+        connection_id: String,
+        gateway_id: String,
+        boot_id: String,
+    },
+    /// It closed; `reason` is `closed` (the gateway saw it end) or `gateway_lost` (the
+    /// gateway stopped heart-beating and the reaper closed it).
+    #[serde(rename = "connection.closed", rename_all = "camelCase")]
+    ConnectionClosed {
+        connection_id: String,
+        reason: String,
+    },
+    /// A gateway process is alive (sent every few seconds).
+    #[serde(rename = "gateway.heartbeat", rename_all = "camelCase")]
+    GatewayHeartbeat { boot_id: String },
+    /// That gateway process is gone and its connections were closed.
+    #[serde(rename = "gateway.retired", rename_all = "camelCase")]
+    GatewayRetired { boot_id: String },
     #[serde(rename = "status.changed", rename_all = "camelCase")]
     StatusChanged {
         status: Status,
@@ -192,6 +223,10 @@ impl EventBody {
             EventBody::MessageEdited { .. } => "message.edited",
             EventBody::MessageDeleted { .. } => "message.deleted",
             EventBody::StatusChanged { .. } => "status.changed",
+            EventBody::ConnectionOpened { .. } => "connection.opened",
+            EventBody::ConnectionClosed { .. } => "connection.closed",
+            EventBody::GatewayHeartbeat { .. } => "gateway.heartbeat",
+            EventBody::GatewayRetired { .. } => "gateway.retired",
         }
     }
 }

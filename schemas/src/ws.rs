@@ -92,6 +92,12 @@ pub enum ClientFrame {
         id: String,
         rooms: Vec<RoomPosition>,
     },
+    /// Receive the presence of these users (besides the members of joined rooms); the
+    /// answer is an `ack` followed by one `presence` frame per user with their status now.
+    Watch {
+        id: String,
+        user_ids: Vec<String>,
+    },
     Ping {
         id: String,
     },
@@ -156,6 +162,21 @@ pub enum ServerFrame {
         replayed: u64,
         /// The room's latest `seq` after the replay.
         last_seq: u64,
+    },
+    /// A user's presence changed (or, after `join`/`watch`, is as stated now). Sent for the
+    /// members of joined rooms up to a bound (see the README) and for watched users.
+    Presence {
+        user_id: String,
+        /// `online`, `away` or `offline`.
+        status: String,
+        last_seen: Option<String>,
+    },
+    /// Someone in a joined room is typing; show it for `expiresInMs` unless repeated, and
+    /// stop showing it when their next message arrives.
+    Typing {
+        room_id: String,
+        user_id: String,
+        expires_in_ms: u64,
     },
     Error {
         #[serde(default, skip_serializing_if = "Option::is_none")]

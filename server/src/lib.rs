@@ -70,10 +70,14 @@ impl Application {
             tokens: tokens.clone(),
             config: config.api.clone(),
         });
-        let gateway = chat_gateway::GatewayState::new(commands, tokens, config.gateway.clone());
         let listener = tokio::net::TcpListener::bind(&config.http_addr)
             .await
             .with_context(|| format!("binding {}", config.http_addr))?;
+        let gateway_id = config
+            .gateway
+            .resolve_gateway_id(listener.local_addr()?.port());
+        let gateway =
+            chat_gateway::GatewayState::new(commands, tokens, config.gateway.clone(), gateway_id);
         Ok(Self {
             listener,
             router: chat_gateway::router(gateway.clone()).merge(api),

@@ -105,6 +105,25 @@ impl EventLog {
         })
     }
 
+    /// The sequence of the room's latest stored event (0 if none), by direct get.
+    pub async fn latest_in_room(&self, room: &chat_schemas::RoomId) -> Result<u64, ReadError> {
+        let stream = self
+            .jetstream
+            .get_stream_no_info(self.settings.name(StreamKind::Rooms))
+            .await
+            .map_err(|e| ReadError::Unavailable(e.to_string()))?;
+        match stream
+            .direct_get_last_for_subject(super::subjects::room(room))
+            .await
+        {
+            Ok(message) => Ok(message.sequence),
+            Err(e) if e.kind() == async_nats::jetstream::stream::DirectGetErrorKind::NotFound => {
+                Ok(0)
+            }
+            Err(e) => Err(ReadError::Unavailable(e.to_string())),
+        }
+    }
+
     /// Reads one stored event back by its stream sequence (direct get, no consumer).
     pub async fn read_event(&self, kind: StreamKind, seq: u64) -> Result<Envelope, ReadError> {
         let stream = self

@@ -2,9 +2,10 @@
 //!
 //! - **rooms** (`CHAT_ROOMS`): `chat.room.<roomId>`, file storage, kept for ever (history is
 //!   rebuilt from it), RePublished to `live.room.<roomId>`.
-//! - **users** (`CHAT_USERS`): `chat.user.<userId>`, file storage, short retention (status is
-//!   folded into Postgres; only recent changes matter for live delivery), RePublished to
-//!   `live.user.<userId>`.
+//! - **users** (`CHAT_USERS`): `chat.user.<userId>` (status, typing, connections opened and
+//!   closed) and `chat.gateway.<gatewayId>` (gateway heartbeats), file storage, short
+//!   retention (presence is folded into Postgres; only recent changes matter live); user
+//!   subjects are RePublished to `live.user.<userId>`.
 //!
 //! The server this project runs on may be older than the client library: a setting it does
 //! not know is dropped without an error. So after creating or updating a stream we read its
@@ -90,9 +91,15 @@ impl StreamSettings {
             StreamKind::Rooms => (Duration::ZERO, -1),
             StreamKind::Users => (self.users_max_age, self.users_max_per_subject),
         };
+        let mut stored = vec![format!("{subject_prefix}.*")];
+        if kind == StreamKind::Users {
+            // Gateway heartbeats share the users stream so that the projector sees them in
+            // one order with the connection events they vouch for.
+            stored.push(format!("{}.*", subjects::GATEWAY_PREFIX));
+        }
         Config {
             name: self.name(kind).to_string(),
-            subjects: vec![format!("{subject_prefix}.*")],
+            subjects: stored,
             storage: StorageType::File,
             retention: RetentionPolicy::Limits,
             discard: DiscardPolicy::Old,

@@ -7,6 +7,10 @@ pub const ROOM_PREFIX: &str = "chat.room";
 pub const USER_PREFIX: &str = "chat.user";
 pub const LIVE_ROOM_PREFIX: &str = "live.room";
 pub const LIVE_USER_PREFIX: &str = "live.user";
+/// Gateway heartbeats and retirements (stored in the users stream, not republished).
+pub const GATEWAY_PREFIX: &str = "chat.gateway";
+/// Presence as the projector computed it, published (core NATS) after each commit.
+pub const PRESENCE_PREFIX: &str = "live.presence";
 
 pub fn room(room_id: &RoomId) -> String {
     format!("{ROOM_PREFIX}.{room_id}")
@@ -22,4 +26,13 @@ pub fn live_room(room_id: &RoomId) -> String {
 
 pub fn live_user(user_id: UserId) -> String {
     format!("{LIVE_USER_PREFIX}.{user_id}")
+}
+
+/// `gateway_id` must be a subject-safe token (see `GatewayConfig`).
+pub fn gateway(gateway_id: &str) -> String {
+    format!("{GATEWAY_PREFIX}.{gateway_id}")
+}
+
+pub fn presence(user_id: UserId) -> String {
+    format!("{PRESENCE_PREFIX}.{user_id}")
 }

@@ -79,7 +79,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
             ..Default::default()
         },
         gateway: chat_gateway::GatewayConfig::default(),
-        projector: chat_projector::ProjectorConfig { max_batch: 500 },
+        projector: chat_projector::ProjectorConfig::default(),
         run_projector: options.run_projector,
     };
     let app = Application::build(config).await.expect("app builds");
@@ -198,6 +198,41 @@ impl TestApp {
             body["clientMsgId"] = json!(id);
         }
         self.post("/sendMessage", Some(&user.token), body).await
+    }
+
+    /// Creates `n` accounts directly (Argon2 hashing of thousands of passwords would
+    /// dominate the test) and signs a token for each with the test secret.
+    pub async fn insert_users(&self, prefix: &str, n: usize) -> Vec<User> {
+        let (db, conn) = tokio_postgres::connect(&self.database_url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let tokens = chat_core::tokens::Tokens::new(&token_config()).unwrap();
+        let mut users = Vec::with_capacity(n);
+        for i in 0..n {
+            let id = uuid::Uuid::now_v7();
+            let name = format!("{prefix}{i}");
+            db.execute(
+                "INSERT INTO accounts (user_id, username, username_key, password_hash) VALUES ($1, $2, $2, 'x')",
+                &[&id, &name],
+            )
+            .await
+            .unwrap();
+            users.push(User {
+                id: id.to_string(),
+                token: tokens.issue(chat_schemas::UserId(id)).unwrap(),
+            });
+        }
+        users
+    }
+
+    /// Runs one SQL query returning a single number (for assertions on the read model).
+    pub async fn count(&self, sql: &str) -> i64 {
+        let (db, conn) = tokio_postgres::connect(&self.database_url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        db.query_one(sql, &[]).await.unwrap().get(0)
     }
 
     /// `getMessages` for `room` with extra query text (e.g. `&limit=5`).

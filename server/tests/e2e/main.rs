@@ -5,6 +5,7 @@ mod app;
 mod bad_input;
 mod idempotency;
 mod outages;
+mod presence;
 mod projector_crash;
 mod realtime;
 mod realtime_faults;

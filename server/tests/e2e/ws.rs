@@ -85,6 +85,21 @@ impl WsClient {
         }
     }
 
+    /// The next text frame within `wait`, or `None` if none came (panics on close).
+    pub async fn frame_within(&mut self, wait: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .ok()?;
+            match msg.expect("connection open").expect("frame readable") {
+                Message::Text(t) => return Some(serde_json::from_str(&t).expect("frame is JSON")),
+                Message::Close(c) => panic!("connection closed: {c:?}"),
+                _ => continue,
+            }
+        }
+    }
+
     /// Reads frames until the answer to request `id` (skipping events, which go to `events`).
     pub async fn answer(&mut self, id: &str, events: &mut Vec<Value>) -> Value {
         loop {
@@ -202,6 +217,14 @@ impl GatewayProcess {
             let _ = Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])
                 .status();
+        }
+    }
+
+    /// `kill -9`: the gateway gets no chance to say goodbye.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 

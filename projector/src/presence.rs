@@ -1,0 +1,159 @@
+//! Folding the users stream: status, typing, connections and gateway heartbeats.
+//!
+//! A user is online while at least one connection lives (on any gateway), and offline
+//! once the last one closes. An explicit status (`online`, `away`, `offline`: appear
+//! offline) applies at once and is kept while connections come and go; the first
+//! connection after being offline starts `online` again. HTTP-only clients that set a status
+//! without any connection see it applied as well.
+//!
+//! Every change of a user's effective status yields a [`PresenceNotice`], which the
+//! follower publishes on `live.presence.<userId>` after the commit; gateways relay it.
+
+use chat_core::database::DbError;
+use chat_schemas::events::{Envelope, EventBody, Status};
+use chat_schemas::UserId;
+use deadpool_postgres::Transaction;
+use time::{Duration, OffsetDateTime};
+
+/// How long a `typing` status holds unless refreshed.
+pub const TYPING_TTL: Duration = Duration::seconds(5);
+
+/// A user's presence after a change, for live delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresenceNotice {
+    pub user: UserId,
+    pub status: String,
+    pub last_seen: OffsetDateTime,
+}
+
+pub async fn apply_user_event(
+    tx: &Transaction<'_>,
+    seq: i64,
+    user: UserId,
+    event: &Envelope,
+) -> Result<Option<PresenceNotice>, DbError> {
+    let at = event.occurred_at;
+    let row = match &event.body {
+        EventBody::StatusChanged {
+            status: Status::Typing,
+            room_id,
+        } => {
+            let room = room_id.as_ref().map(|r| r.as_str().to_owned());
+            // Typing implies presence: an offline user who types is online.
+            tx.execute(
+                "INSERT INTO presence (user_id, status, last_seen, typing_in, typing_until, updated_seq) \
+                 VALUES ($1, 'online', $2, $3, $4, $5) \
+                 ON CONFLICT (user_id) DO UPDATE SET \
+                   status = CASE WHEN presence.status = 'offline' THEN 'online' ELSE presence.status END, \
+                   last_seen = $2, typing_in = $3, typing_until = $4, updated_seq = $5",
+                &[&user.0, &at, &room, &(at + TYPING_TTL), &seq],
+            )
+            .await?;
+            // Typing itself is relayed live from the stream; only a status change is noticed.
+            return Ok(None);
+        }
+        EventBody::StatusChanged { status, .. } => Some(
+            tx.query_one(
+                "INSERT INTO presence (user_id, status, manual_status, last_seen, updated_seq) \
+                 VALUES ($1, $2, $2, $3, $4) \
+                 ON CONFLICT (user_id) DO UPDATE SET status = $2, manual_status = $2, \
+                   last_seen = $3, typing_in = NULL, typing_until = NULL, updated_seq = $4 \
+                 RETURNING status",
+                &[&user.0, &status.as_str(), &at, &seq],
+            )
+            .await?,
+        ),
+        EventBody::ConnectionOpened {
+            connection_id,
+            gateway_id,
+            boot_id,
+        } => {
+            let inserted = tx
+                .execute(
+                    "INSERT INTO connections (connection_id, user_id, gateway_id, boot_id, opened_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                    &[connection_id, &user.0, gateway_id, boot_id, &at],
+                )
+                .await?;
+            if inserted == 0 {
+                return Ok(None);
+            }
+            Some(
+                tx.query_one(
+                    "INSERT INTO presence (user_id, status, manual_status, last_seen, updated_seq, connections) \
+                     VALUES ($1, 'online', 'online', $2, $3, 1) \
+                     ON CONFLICT (user_id) DO UPDATE SET \
+                       connections = presence.connections + 1, \
+                       manual_status = CASE WHEN presence.connections = 0 THEN 'online' ELSE presence.manual_status END, \
+                       status = CASE WHEN presence.connections = 0 THEN 'online' ELSE presence.status END, \
+                       last_seen = $2, updated_seq = $3 \
+                     RETURNING status",
+                    &[&user.0, &at, &seq],
+                )
+                .await?,
+            )
+        }
+        EventBody::ConnectionClosed { connection_id, .. } => {
+            let removed = tx
+                .execute(
+                    "DELETE FROM connections WHERE connection_id = $1",
+                    &[connection_id],
+                )
+                .await?;
+            if removed == 0 {
+                return Ok(None);
+            }
+            tx.query_opt(
+                "UPDATE presence SET connections = GREATEST(connections - 1, 0), \
+                   status = CASE WHEN connections <= 1 THEN 'offline' ELSE status END, \
+                   typing_in = CASE WHEN connections <= 1 THEN NULL ELSE typing_in END, \
+                   last_seen = $2, updated_seq = $3 \
+                 WHERE user_id = $1 RETURNING status",
+                &[&user.0, &at, &seq],
+            )
+            .await?
+        }
+        other => {
+            tracing::error!(
+                seq,
+                kind = other.type_name(),
+                "not a user event, on a user subject; skipped"
+            );
+            return Ok(None);
+        }
+    };
+    Ok(row.map(|r| PresenceNotice {
+        user,
+        status: r.get(0),
+        last_seen: at,
+    }))
+}
+
+pub async fn apply_gateway_event(
+    tx: &Transaction<'_>,
+    gateway: &str,
+    event: &Envelope,
+) -> Result<(), DbError> {
+    match &event.body {
+        EventBody::GatewayHeartbeat { boot_id } => {
+            tx.execute(
+                "INSERT INTO gateways (gateway_id, boot_id, last_seen) VALUES ($1, $2, $3) \
+                 ON CONFLICT (gateway_id, boot_id) DO UPDATE SET last_seen = GREATEST(gateways.last_seen, $3)",
+                &[&gateway, boot_id, &event.occurred_at],
+            )
+            .await?;
+        }
+        EventBody::GatewayRetired { boot_id } => {
+            tx.execute(
+                "DELETE FROM gateways WHERE gateway_id = $1 AND boot_id = $2",
+                &[&gateway, boot_id],
+            )
+            .await?;
+        }
+        other => tracing::error!(
+            kind = other.type_name(),
+            "not a gateway event, on a gateway subject; skipped"
+        ),
+    }
+    Ok(())
+}
