@@ -110,6 +110,23 @@ impl ReadModel {
         .await
     }
 
+    /// How many members `room` has, and how many of them are not offline.
+    pub async fn room_presence_counts(&self, room: &RoomId) -> Result<(i64, i64), DbError> {
+        let room = room.as_str().to_owned();
+        self.with_client(|c| async move {
+            let row = c
+                .query_one(
+                    "SELECT count(*), count(*) FILTER (WHERE p.status IS NOT NULL AND p.status <> 'offline') \
+                     FROM room_members m LEFT JOIN presence p ON p.user_id = m.user_id \
+                     WHERE m.room_id = $1",
+                    &[&room],
+                )
+                .await?;
+            Ok((row.get(0), row.get(1)))
+        })
+        .await
+    }
+
     /// Current presence of existing users: (user, status, last seen).
     pub async fn presence_of(
         &self,

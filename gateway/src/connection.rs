@@ -188,9 +188,25 @@ impl Session {
     /// Watches the members of a room just joined, unless the room is too large.
     async fn watch_members(&mut self, room: &RoomId) {
         let limit = self.state.config().presence_member_limit;
-        if let Ok(Some(members)) = self.state.commands().read.room_members(room, limit).await {
-            let others = members.into_iter().filter(|m| *m != self.user).collect();
-            self.watch(others).await;
+        match self.state.commands().read.room_members(room, limit).await {
+            Ok(Some(members)) => {
+                let others = members.into_iter().filter(|m| *m != self.user).collect();
+                self.watch(others).await;
+            }
+            // Too many members for a list: counts instead (see `RoomPresence`).
+            Ok(None) => {
+                let read = self.state.commands().read.clone();
+                if let Ok((members, online)) = read.room_presence_counts(room).await {
+                    self.reply(ServerFrame::RoomPresence {
+                        room_id: room.to_string(),
+                        members,
+                        online,
+                    })
+                    .await;
+                }
+                self.state.fanout().count_presence(room, read);
+            }
+            Err(_) => {}
         }
     }
 

@@ -21,6 +21,9 @@ use std::sync::{Arc, Mutex};
 
 use crate::frames;
 use crate::outbound::{Outbound, OutboundSender};
+use chat_core::readmodel::ReadModel;
+use chat_schemas::ws::ServerFrame;
+use std::time::Duration;
 
 pub type ConnectionId = u64;
 
@@ -33,7 +36,21 @@ pub struct Fanout {
 struct RoomSubscribers {
     connections: HashMap<ConnectionId, (UserId, OutboundSender)>,
     task: tokio::task::AbortHandle,
+    /// For rooms too large for per-member presence: the task sending counts.
+    counts: Option<tokio::task::AbortHandle>,
 }
+
+impl Drop for RoomSubscribers {
+    fn drop(&mut self) {
+        self.task.abort();
+        if let Some(counts) = &self.counts {
+            counts.abort();
+        }
+    }
+}
+
+/// How often a large room's presence counts are sent.
+pub const ROOM_PRESENCE_EVERY: Duration = Duration::from_secs(10);
 
 impl Fanout {
     pub fn new(client: Client) -> Arc<Self> {
@@ -78,6 +95,7 @@ impl Fanout {
                         RoomSubscribers {
                             connections: HashMap::from([(connection, (user, out))]),
                             task: task.abort_handle(),
+                            counts: None,
                         },
                     );
                 }
@@ -94,10 +112,41 @@ impl Fanout {
         if let Some(entry) = rooms.get_mut(room) {
             entry.connections.remove(&connection);
             if entry.connections.is_empty() {
-                entry.task.abort();
-                rooms.remove(room);
+                rooms.remove(room); // dropping the entry stops its tasks
             }
         }
+    }
+
+    /// Sends `room`'s presence counts to its local connections now and every
+    /// [`ROOM_PRESENCE_EVERY`] while anyone here is in it (one task per room per gateway).
+    pub fn count_presence(self: &Arc<Self>, room: &RoomId, read: ReadModel) {
+        let mut rooms = self.rooms.lock().expect("fan-out lock");
+        let Some(entry) = rooms.get_mut(room) else {
+            return;
+        };
+        if entry.counts.is_some() {
+            return;
+        }
+        let (fanout, room) = (Arc::downgrade(self), room.clone());
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(ROOM_PRESENCE_EVERY);
+            loop {
+                tick.tick().await;
+                let Ok((members, online)) = read.room_presence_counts(&room).await else {
+                    continue;
+                };
+                let frame = frames::encode(&ServerFrame::RoomPresence {
+                    room_id: room.to_string(),
+                    members,
+                    online,
+                });
+                let Some(fanout) = fanout.upgrade() else {
+                    return;
+                };
+                fanout.offer_to_room(&room, frame, None);
+            }
+        });
+        entry.counts = Some(task.abort_handle());
     }
 
     /// Offers a frame to the local connections in `room`, except those of `except`.

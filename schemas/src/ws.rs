@@ -171,6 +171,13 @@ pub enum ServerFrame {
         status: String,
         last_seen: Option<String>,
     },
+    /// Presence in a room too large for per-member `presence` frames (over the bound in the
+    /// README): sent on `join` and then every few seconds while joined.
+    RoomPresence {
+        room_id: String,
+        members: i64,
+        online: i64,
+    },
     /// Someone in a joined room is typing; show it for `expiresInMs` unless repeated, and
     /// stop showing it when their next message arrives.
     Typing {

@@ -265,3 +265,42 @@ async fn a_thousand_users_connecting_at_once_and_leaving_end_exactly_offline() {
         .await;
     assert_eq!(counted, 1000, "every user offline with no connection left");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_over_the_member_bound_get_counts_instead_of_lists() {
+    let app = spawn_app().await;
+    let gw = GatewayProcess::start(&app, &[("GATEWAY_PRESENCE_MEMBER_LIMIT", "2")]).await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let room = app
+        .create_room(
+            &alice,
+            json!({"name": "big", "members": [bob.id, carol.id]}),
+        )
+        .await;
+    let _bob_online = WsClient::connect(&gw.base, &bob.token).await;
+    let mut a = WsClient::connect(&gw.base, &alice.token).await;
+    let id = a.request(json!({"type": "join", "roomId": room})).await;
+    let mut frames = Vec::new();
+    loop {
+        let f = a.next_frame().await;
+        if f["id"] == id.as_str() {
+            break;
+        }
+        frames.push(f);
+    }
+    assert!(
+        frames.iter().all(|f| f["type"] != "presence"),
+        "no per-member list: {frames:?}"
+    );
+    let counts = frames
+        .iter()
+        .find(|f| f["type"] == "roomPresence")
+        .expect("a roomPresence frame");
+    assert_eq!(counts["roomId"], room.as_str());
+    assert_eq!(counts["members"], 3);
+    // Alice and Bob are connected; Carol is not.
+    let online = counts["online"].as_i64().unwrap();
+    assert!((1..=2).contains(&online), "{counts}");
+}
