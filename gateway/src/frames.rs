@@ -47,7 +47,7 @@ const KNOWN_TYPES: &[&str] = &[
     "watch",
 ];
 
-/// The longest request id accepted.
+/// The longest request id accepted, in bytes.
 pub const MAX_REQUEST_ID: usize = 64;
 
 pub fn decode(text: &str) -> Result<ClientFrame, Refusal> {
@@ -89,7 +89,7 @@ pub fn decode(text: &str) -> Result<ClientFrame, Refusal> {
     {
         return Err(refuse(
             "invalid_frame",
-            format!("id must be 1 to {MAX_REQUEST_ID} characters"),
+            format!("id must be 1 to {MAX_REQUEST_ID} bytes"),
         ));
     }
     serde_json::from_value(value).map_err(|e| refuse("invalid_frame", format!("{kind}: {e}")))
