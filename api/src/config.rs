@@ -12,6 +12,8 @@ pub struct ApiConfig {
     /// How long a command waits for the projector to apply its event (read-your-writes),
     /// and how long `minSeq` may wait.
     pub projection_wait: Duration,
+    /// `/readyz` answers 503 while the projector is more than this many events behind.
+    pub ready_max_lag: u64,
 }
 
 impl ApiConfig {
@@ -20,6 +22,7 @@ impl ApiConfig {
             max_body_bytes: var_or("API_MAX_BODY_BYTES", 64 * 1024usize)?,
             max_message_chars: var_or("API_MAX_MESSAGE_CHARS", 4_000usize)?,
             projection_wait: millis_or("API_PROJECTION_WAIT_MS", 5_000)?,
+            ready_max_lag: var_or("API_READY_MAX_LAG", 10_000u64)?,
         })
     }
 }
@@ -39,6 +42,7 @@ impl Default for ApiConfig {
             max_body_bytes: 64 * 1024,
             max_message_chars: 4_000,
             projection_wait: Duration::from_secs(5),
+            ready_max_lag: 10_000,
         }
     }
 }

@@ -7,7 +7,8 @@ use chat_core::{database, eventlog, readmodel::ReadModel, tokens};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    chat_core::telemetry::init_logging();
+    let telemetry = chat_core::telemetry::init("api");
+    chat_core::metrics::install();
     let addr = chat_core::env::var_or("API_HTTP_ADDR", "127.0.0.1:8081".to_string())?;
     let db_config = database::DatabaseConfig::from_env()?;
     let pool = database::pool(&db_config)?;
@@ -29,5 +30,6 @@ async fn main() -> anyhow::Result<()> {
     axum::serve(listener, chat_api::router(state))
         .with_graceful_shutdown(chat_core::shutdown::signal())
         .await?;
+    telemetry.shutdown();
     Ok(())
 }

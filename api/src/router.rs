@@ -29,6 +29,7 @@ pub fn routes() -> Vec<Route> {
     vec![
         route("GET", "/healthz", get(health::healthz)),
         route("GET", "/readyz", get(health::readyz)),
+        route("GET", "/metrics", get(health::metrics)),
         route("GET", "/openapi.json", get(openapi::document)),
         route("POST", "/auth/register", post(accounts::register)),
         route("POST", "/auth/login", post(accounts::login)),
@@ -46,6 +47,7 @@ pub fn routes() -> Vec<Route> {
 
 /// The api's router, with the body limit and JSON answers for unknown routes and methods.
 pub fn router(state: ApiState) -> Router {
+    chat_core::metrics::install();
     let limit = state.config.max_body_bytes;
     let mut router = Router::new();
     for r in routes() {
@@ -55,7 +57,35 @@ pub fn router(state: ApiState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn(observe))
         .with_state(state)
+}
+
+/// One span and one latency sample per request, labelled by route (not by raw path, so
+/// ids do not multiply the series).
+async fn observe(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = request.method().as_str().to_owned();
+    let span = tracing::info_span!("http.request", %method, %route, status = tracing::field::Empty);
+    let started = std::time::Instant::now();
+    let response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
+    let status = response.status().as_u16();
+    span.record("status", status);
+    metrics::histogram!(
+        "chat_http_request_seconds",
+        "method" => method,
+        "route" => route,
+        "status" => status.to_string()
+    )
+    .record(started.elapsed().as_secs_f64());
+    response
 }
 
 async fn not_found() -> ApiError {

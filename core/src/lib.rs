@@ -7,12 +7,14 @@
 //! - [`tokens`]: issuing and verifying the HS256 access tokens.
 //! - [`readmodel`]: the read-model queries several services need (membership, progress).
 //! - [`shutdown`]: the stop signal (SIGINT, SIGTERM).
-//! - [`telemetry`]: log set-up.
+//! - [`metrics`]: Prometheus metrics and the `/metrics` handler.
+//! - [`telemetry`]: logs, trace export and trace context across NATS.
 
 pub mod commands;
 pub mod database;
 pub mod env;
 pub mod eventlog;
+pub mod metrics;
 pub mod readmodel;
 pub mod shutdown;
 pub mod telemetry;

@@ -71,11 +71,13 @@ pub async fn run(state: GatewayState, socket: WebSocket, user: Option<UserId>) {
         auto_away: false,
         state: state.clone(),
     };
+    metrics::gauge!("chat_gateway_connections").increment(1.0);
     session.announce(true).await;
     session.say_hello().await;
     session.read_loop(&mut stream, config.idle_timeout).await;
     session.close_all();
     session.announce(false).await;
+    metrics::gauge!("chat_gateway_connections").decrement(1.0);
     drop(session);
     let _ = writer.await;
     // Closing handshake: give the client a moment to answer our Close frame. Dropping the
@@ -278,6 +280,7 @@ impl Session {
             };
             match message {
                 Message::Text(text) => {
+                    metrics::counter!("chat_gateway_frames_in_total").increment(1);
                     self.track_activity(true).await;
                     self.on_text(&text).await
                 }
@@ -429,13 +432,18 @@ impl Session {
         let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
             return;
         };
-        let pending = self
-            .state
-            .commands()
-            .begin_post(self.user, &room, &message, None, client_msg_id)
-            .await;
+        // One message, one trace: this span is the root the publish, the projector's
+        // apply and every gateway's fan-out continue.
+        let span = tracing::info_span!("ws.send", room = %room);
+        let pending = tracing::Instrument::instrument(
+            self.state
+                .commands()
+                .begin_post(self.user, &room, &message, None, client_msg_id),
+            span.clone(),
+        )
+        .await;
         let out = self.out.clone();
-        tokio::spawn(async move {
+        let reply = async move {
             let frame = match pending {
                 Ok(pending) => match pending.finish().await {
                     Ok(posted) => frames::encode(&ServerFrame::Ack {
@@ -450,7 +458,8 @@ impl Session {
             };
             let _ = out.push(Outbound::Reply(frame)).await;
             drop(permit);
-        });
+        };
+        tokio::spawn(tracing::Instrument::instrument(reply, span));
     }
 
     async fn on_join(&mut self, id: String, room_id: String, last_seq: Option<u64>) {

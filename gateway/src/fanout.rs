@@ -88,6 +88,7 @@ impl Fanout {
                     entry.connections.insert(connection, (user, out));
                 }
                 None => {
+                    metrics::gauge!("chat_gateway_room_subscriptions").increment(1.0);
                     let task =
                         tokio::spawn(deliver(Arc::downgrade(self), room.clone(), subscriber));
                     rooms.insert(
@@ -113,6 +114,7 @@ impl Fanout {
             entry.connections.remove(&connection);
             if entry.connections.is_empty() {
                 rooms.remove(room); // dropping the entry stops its tasks
+                metrics::gauge!("chat_gateway_room_subscriptions").decrement(1.0);
             }
         }
     }
@@ -177,6 +179,9 @@ async fn deliver(
             tracing::warn!(%room, "republished message without sequence headers; skipped");
             continue;
         };
+        let span = tracing::info_span!("gateway.fanout", room = %room, seq);
+        chat_core::telemetry::continue_trace(&span, message.headers.as_ref());
+        let _entered = span.enter();
         let Some(frame) = frames::event_frame(&room, seq, prev, &message.payload) else {
             tracing::warn!(%room, seq, "republished payload is not JSON; skipped");
             continue;
@@ -206,6 +211,7 @@ async fn deliver(
             });
             if entry.connections.is_empty() {
                 rooms.remove(&room);
+                metrics::gauge!("chat_gateway_room_subscriptions").decrement(1.0);
                 return;
             }
         }

@@ -8,7 +8,8 @@ use chat_core::{database, eventlog, readmodel::ReadModel, tokens};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    chat_core::telemetry::init_logging();
+    let telemetry = chat_core::telemetry::init("gateway");
+    chat_core::metrics::install();
     let addr = chat_core::env::var_or("GATEWAY_HTTP_ADDR", "127.0.0.1:8082".to_string())?;
     let db_config = database::DatabaseConfig::from_env()?;
     let pool = database::pool(&db_config)?;
@@ -32,13 +33,15 @@ async fn main() -> anyhow::Result<()> {
     );
     tracing::info!(%addr, "gateway listening");
     let draining = state.clone();
-    let router =
-        chat_gateway::router(state).route("/healthz", axum::routing::get(|| async { "ok" }));
+    let router = chat_gateway::router(state)
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/metrics", axum::routing::get(chat_core::metrics::endpoint));
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             chat_core::shutdown::signal().await;
             draining.drain().await;
         })
         .await?;
+    telemetry.shutdown();
     Ok(())
 }

@@ -149,7 +149,10 @@ pub async fn write_loop(
         let item = tokio::select! {
             biased;
             _ = shutdown.cancelled() => break Some((close::SERVICE_RESTART, "server restarting; reconnect and resume")),
-            _ = queue.slow.cancelled() => break Some((close::SLOW_CONSUMER, "outbound queue full: read faster")),
+                        _ = queue.slow.cancelled() => {
+                metrics::counter!("chat_gateway_slow_consumer_disconnects_total").increment(1);
+                break Some((close::SLOW_CONSUMER, "outbound queue full: read faster"));
+            }
             _ = ping.tick() => {
                 if sink.send(Message::Ping(Default::default())).await.is_err() {
                     break None;
@@ -207,6 +210,7 @@ pub async fn write_loop(
         if sent.is_err() {
             break None;
         }
+        metrics::counter!("chat_gateway_frames_out_total").increment(1);
     };
     if let Some((code, reason)) = close {
         let frame = CloseFrame {

@@ -15,6 +15,8 @@ use crate::presence::PresenceNotice;
 pub struct StoredEvent {
     pub seq: u64,
     pub payload: Bytes,
+    /// The publisher's trace context, continued by the span that applies the event.
+    pub traceparent: Option<String>,
 }
 
 pub async fn load_checkpoint(pool: &Pool, stream: &str) -> Result<u64, DbError> {
@@ -59,7 +61,17 @@ pub async fn apply_batch(
     }
     for event in batch.iter().filter(|e| e.seq > committed) {
         match serde_json::from_slice::<Envelope>(&event.payload) {
-            Ok(envelope) => notices.extend(apply_event(&tx, event.seq as i64, &envelope).await?),
+            Ok(envelope) => {
+                let span = tracing::info_span!(
+                    "projector.apply",
+                    stream,
+                    seq = event.seq,
+                    event_type = envelope.body.type_name()
+                );
+                chat_core::telemetry::continue_traceparent(&span, event.traceparent.as_deref());
+                let applied = apply_event(&tx, event.seq as i64, &envelope);
+                notices.extend(tracing::Instrument::instrument(applied, span).await?)
+            }
             // An event this build cannot read must not stop the stream for ever; it stays
             // in JetStream for a fixed build to replay.
             Err(e) => {

@@ -58,29 +58,58 @@ async fn follow_once(
         let Some(first) = messages.next().await else {
             anyhow::bail!("consumer ended");
         };
-        let mut batch = vec![to_stored(first?)?];
+        let mut lag = Lag::default();
+        let mut batch = vec![to_stored(first?, &mut lag)?];
         // Take what has already arrived, without waiting, so that a burst becomes one
         // transaction and a single event is applied at once.
         while batch.len() < config.max_batch {
             match messages.next().now_or_never() {
-                Some(Some(next)) => batch.push(to_stored(next?)?),
+                Some(Some(next)) => batch.push(to_stored(next?, &mut lag)?),
                 _ => break,
             }
         }
         let notices = commit_until_done(pool, stream_name, &batch).await?;
+        record_progress(stream_name, &batch, &lag);
         announce(log, notices).await;
     }
 }
 
-fn to_stored(message: async_nats::jetstream::Message) -> anyhow::Result<StoredEvent> {
-    let seq = message
+/// How far behind the stream the newest event of a batch was.
+#[derive(Default)]
+struct Lag {
+    /// Events stored after it, not yet delivered.
+    pending: u64,
+    /// Age of that event when the batch was read.
+    seconds: f64,
+}
+
+fn to_stored(
+    message: async_nats::jetstream::Message,
+    lag: &mut Lag,
+) -> anyhow::Result<StoredEvent> {
+    let info = message
         .info()
-        .map_err(|e| anyhow::anyhow!("message without stream info: {e}"))?
-        .stream_sequence;
+        .map_err(|e| anyhow::anyhow!("message without stream info: {e}"))?;
+    lag.pending = info.pending;
+    lag.seconds = (time::OffsetDateTime::now_utc() - info.published)
+        .as_seconds_f64()
+        .max(0.0);
     Ok(StoredEvent {
-        seq,
+        seq: info.stream_sequence,
         payload: message.message.payload.clone(),
+        traceparent: chat_core::telemetry::traceparent(message.message.headers.as_ref()),
     })
+}
+
+fn record_progress(stream: &str, batch: &[StoredEvent], lag: &Lag) {
+    let stream = stream.to_owned();
+    metrics::counter!("chat_projector_events_total", "stream" => stream.clone())
+        .increment(batch.len() as u64);
+    metrics::histogram!("chat_projector_batch_size", "stream" => stream.clone())
+        .record(batch.len() as f64);
+    metrics::gauge!("chat_projector_lag_events", "stream" => stream.clone())
+        .set(lag.pending as f64);
+    metrics::gauge!("chat_projector_lag_seconds", "stream" => stream).set(lag.seconds);
 }
 
 /// Applies one batch, retrying while Postgres is unavailable. If the batch fails for

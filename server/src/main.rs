@@ -3,8 +3,11 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    chat_core::telemetry::init_logging();
+    let telemetry = chat_core::telemetry::init("chat-server");
+    chat_core::metrics::install();
     let config = chat_server::ServerConfig::from_env()?;
     let app = chat_server::Application::build(config).await?;
-    app.run_until_stopped(chat_core::shutdown::signal()).await
+    let result = app.run_until_stopped(chat_core::shutdown::signal()).await;
+    telemetry.shutdown();
+    result
 }

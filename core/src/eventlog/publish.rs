@@ -75,34 +75,49 @@ impl EventLog {
         impl std::future::Future<Output = Result<Published, PublishError>> + Send + 'static,
         PublishError,
     > {
+        let kind = event.body.type_name();
         if !self.is_connected() {
+            metrics::counter!("chat_publish_errors_total", "reason" => "disconnected").increment(1);
             return Err(PublishError::Unavailable("not connected to NATS".into()));
         }
         let payload = serde_json::to_vec(event)
             .map_err(|e| PublishError::Rejected(format!("event does not serialise: {e}")))?;
+        let span = tracing::info_span!(
+            "eventlog.publish",
+            event_type = kind,
+            seq = tracing::field::Empty
+        );
+        let mut headers = async_nats::HeaderMap::new();
         // The type travels as a header too, so that fan-out can route membership changes
-        // without parsing every payload.
+        // without parsing every payload; the trace context, so one message is one trace.
+        headers.insert(EVENT_TYPE_HEADER, kind);
+        span.in_scope(|| crate::telemetry::inject(&mut headers));
         let mut message = PublishMessage::build()
             .payload(payload.into())
-            .header(EVENT_TYPE_HEADER, event.body.type_name());
+            .headers(headers);
         if let Some(id) = &options.msg_id {
             message = message.message_id(id);
         }
         if options.expect_new_subject {
             message = message.expected_last_subject_sequence(0);
         }
+        let started = std::time::Instant::now();
         let pending = self
             .jetstream
             .send_publish(subject, message)
             .await
             .map_err(classify)?;
-        Ok(async move {
-            let ack = pending.await.map_err(classify)?;
+        let acked = async move {
+            let ack = pending.await.map_err(classify);
+            metrics::histogram!("chat_publish_seconds").record(started.elapsed().as_secs_f64());
+            let ack = ack?;
+            tracing::Span::current().record("seq", ack.sequence);
             Ok(Published {
                 seq: ack.sequence,
                 duplicate: ack.duplicate,
             })
-        })
+        };
+        Ok(tracing::Instrument::instrument(acked, span))
     }
 
     /// The sequence of the room's latest stored event (0 if none), by direct get.
@@ -140,6 +155,8 @@ impl EventLog {
 }
 
 fn classify(err: async_nats::jetstream::context::PublishError) -> PublishError {
+    metrics::counter!("chat_publish_errors_total", "reason" => format!("{:?}", err.kind()))
+        .increment(1);
     match err.kind() {
         PublishErrorKind::WrongLastSequence => PublishError::SubjectNotEmpty,
         PublishErrorKind::MaxPayloadExceeded | PublishErrorKind::StreamNotFound => {

@@ -4,6 +4,7 @@
 mod app;
 mod bad_input;
 mod idempotency;
+mod observability;
 mod outages;
 mod presence;
 mod projector_crash;

@@ -279,7 +279,12 @@ async fn rooms_over_the_member_bound_get_counts_instead_of_lists() {
             json!({"name": "big", "members": [bob.id, carol.id]}),
         )
         .await;
-    let _bob_online = WsClient::connect(&gw.base, &bob.token).await;
+        let _bob_online = WsClient::connect(&gw.base, &bob.token).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app.get(&format!("/getStatus?userId={}", bob.id), Some(&alice.token)).await.1["status"] != "online" {
+        assert!(Instant::now() < deadline, "bob never showed online");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let mut a = WsClient::connect(&gw.base, &alice.token).await;
     let id = a.request(json!({"type": "join", "roomId": room})).await;
     let mut frames = Vec::new();

@@ -26,8 +26,18 @@ fn projector_binary() -> PathBuf {
     path
 }
 
-fn start_projector(nats_url: &str, database_url: &str) -> Child {
+pub fn start_projector(nats_url: &str, database_url: &str) -> Child {
+    start_projector_with(nats_url, database_url, &[])
+}
+
+/// A `projector` process with extra environment.
+pub fn start_projector_with(nats_url: &str, database_url: &str, env: &[(&str, &str)]) -> Child {
     Command::new(projector_binary())
+        .envs(env.iter().copied())
+        .env(
+            "PROJECTOR_HTTP_ADDR",
+            format!("127.0.0.1:{}", crate::services::free_port()),
+        )
         .env("NATS_URL", nats_url)
         .env("DATABASE_URL", database_url)
         .env("JWT_SECRET", TEST_SECRET)
