@@ -22,7 +22,8 @@ pub use streams::{StreamKind, StreamSettings};
 /// How to reach NATS and how to shape the streams.
 #[derive(Debug, Clone)]
 pub struct NatsConfig {
-    /// `NATS_URL`, e.g. `nats://127.0.0.1:4222`.
+    /// `NATS_URL`, e.g. `nats://127.0.0.1:4222`; several servers of a cluster separated by
+    /// commas (the client also learns the others from the server).
     pub url: String,
     /// How long a publish waits for its PubAck before answering "unavailable".
     pub ack_timeout: Duration,
@@ -30,6 +31,14 @@ pub struct NatsConfig {
 }
 
 impl NatsConfig {
+    /// The servers named in `url`.
+    pub fn servers(&self) -> Vec<&str> {
+        self.url
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
     pub fn from_env() -> anyhow::Result<Self> {
         Ok(Self {
             url: crate::env::var_or("NATS_URL", "nats://127.0.0.1:4222".to_string())?,
@@ -55,7 +64,7 @@ impl EventLog {
             .name(client_name)
             .connection_timeout(Duration::from_secs(3))
             .max_reconnects(None)
-            .connect(&config.url)
+            .connect(config.servers())
             .await
             .with_context(|| format!("connecting to NATS at {}", config.url))?;
         let mut jetstream = jetstream::new(client.clone());

@@ -159,9 +159,10 @@ fn classify(err: async_nats::jetstream::context::PublishError) -> PublishError {
         .increment(1);
     match err.kind() {
         PublishErrorKind::WrongLastSequence => PublishError::SubjectNotEmpty,
-        PublishErrorKind::MaxPayloadExceeded | PublishErrorKind::StreamNotFound => {
-            PublishError::Rejected(err.to_string())
-        }
+        PublishErrorKind::MaxPayloadExceeded => PublishError::Rejected(err.to_string()),
+        // "No stream" is what a cluster answers while it elects a stream leader (no
+        // responders); the streams were verified at start-up, so it is transient.
+        PublishErrorKind::StreamNotFound => PublishError::Unavailable(err.to_string()),
         _ => PublishError::Unavailable(err.to_string()),
     }
 }

@@ -18,6 +18,9 @@ pub struct AppOptions {
     pub run_projector: bool,
     pub database_url: Option<String>,
     pub max_body_bytes: usize,
+    /// NATS servers to use instead of the test's own single server (a cluster).
+    pub nats_url: Option<String>,
+    pub nats_replicas: usize,
 }
 
 impl Default for AppOptions {
@@ -26,6 +29,8 @@ impl Default for AppOptions {
             run_projector: true,
             database_url: None,
             max_body_bytes: 64 * 1024,
+            nats_url: None,
+            nats_replicas: 1,
         }
     }
 }
@@ -64,9 +69,12 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     let config = ServerConfig {
         http_addr: "127.0.0.1:0".into(),
         nats: NatsConfig {
-            url: nats.url(),
+            url: options.nats_url.clone().unwrap_or_else(|| nats.url()),
             ack_timeout: Duration::from_secs(2),
-            streams: StreamSettings::default(),
+            streams: StreamSettings {
+                replicas: options.nats_replicas,
+                ..StreamSettings::default()
+            },
         },
         database: DatabaseConfig {
             url: database_url.clone(),

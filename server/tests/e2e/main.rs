@@ -3,6 +3,8 @@
 
 mod app;
 mod bad_input;
+mod cluster;
+mod compose;
 mod idempotency;
 mod observability;
 mod outages;

@@ -279,9 +279,14 @@ async fn rooms_over_the_member_bound_get_counts_instead_of_lists() {
             json!({"name": "big", "members": [bob.id, carol.id]}),
         )
         .await;
-        let _bob_online = WsClient::connect(&gw.base, &bob.token).await;
+    let _bob_online = WsClient::connect(&gw.base, &bob.token).await;
     let deadline = Instant::now() + Duration::from_secs(5);
-    while app.get(&format!("/getStatus?userId={}", bob.id), Some(&alice.token)).await.1["status"] != "online" {
+    while app
+        .get(&format!("/getStatus?userId={}", bob.id), Some(&alice.token))
+        .await
+        .1["status"]
+        != "online"
+    {
         assert!(Instant::now() < deadline, "bob never showed online");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
