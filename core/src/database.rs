@@ -42,7 +42,8 @@ pub fn pool(config: &DatabaseConfig) -> anyhow::Result<Pool> {
         .parse()
         .context("DATABASE_URL is not a valid Postgres URL")?;
     pg.connect_timeout(config.timeout);
-    pg.application_name("chat");
+    // Names each connection after its process, so pg_stat_activity tells whose it is.
+    pg.application_name(format!("chat-{}", std::process::id()));
     let manager = Manager::from_config(
         pg,
         NoTls,

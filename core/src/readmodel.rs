@@ -150,17 +150,19 @@ impl ReadModel {
         .await
     }
 
-    /// The last stream sequence the projector applied for `stream` (0 before any).
+    /// How far the projector has applied `stream` (0 before any): with partitions, the
+    /// least advanced of them, since every partition reads the whole stream.
     pub async fn checkpoint(&self, stream: &str) -> Result<u64, DbError> {
         let stream = stream.to_owned();
         self.with_client(|c| async move {
             let row = c
-                .query_opt(
-                    "SELECT last_seq FROM projector_checkpoints WHERE stream = $1",
+                .query_one(
+                    "SELECT min(last_seq) FROM projector_checkpoints \
+                     WHERE stream = $1 OR stream LIKE $1 || '/%'",
                     &[&stream],
                 )
                 .await?;
-            Ok(row.map(|r| r.get::<_, i64>(0) as u64).unwrap_or(0))
+            Ok(row.get::<_, Option<i64>>(0).unwrap_or(0) as u64)
         })
         .await
     }

@@ -8,6 +8,7 @@ use chat_schemas::events::Envelope;
 use deadpool_postgres::Pool;
 
 use crate::apply::apply_event;
+use crate::partition::Partition;
 use crate::presence::PresenceNotice;
 
 /// An event as read from the stream.
@@ -31,9 +32,12 @@ pub async fn load_checkpoint(pool: &Pool, stream: &str) -> Result<u64, DbError> 
 }
 
 /// Applies the batch; answers the presence changes to announce (after the commit).
+/// `stream` names the checkpoint row; with a `partition`, events of rooms outside it are
+/// passed over (another follower applies them) while the checkpoint still moves.
 pub async fn apply_batch(
     pool: &Pool,
     stream: &str,
+    partition: Option<Partition>,
     batch: &[StoredEvent],
 ) -> Result<Vec<PresenceNotice>, DbError> {
     let mut notices = Vec::new();
@@ -61,6 +65,10 @@ pub async fn apply_batch(
     }
     for event in batch.iter().filter(|e| e.seq > committed) {
         match serde_json::from_slice::<Envelope>(&event.payload) {
+            Ok(envelope)
+                if partition
+                    .zip(envelope.room_id.as_ref())
+                    .is_some_and(|(p, room)| !p.owns(room)) => {}
             Ok(envelope) => {
                 let span = tracing::info_span!(
                     "projector.apply",

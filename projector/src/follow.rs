@@ -7,7 +7,7 @@
 //! committed checkpoint.
 
 use chat_core::database::DbError;
-use chat_core::eventlog::{subjects, EventLog, StreamKind};
+use chat_core::eventlog::{subjects, EventLog};
 use chat_schemas::ws::ServerFrame;
 use deadpool_postgres::Pool;
 use futures::{FutureExt, StreamExt};
@@ -15,15 +15,17 @@ use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 
 use crate::batch::{advance_past, apply_batch, load_checkpoint, StoredEvent};
+use crate::partition::{Partition, Share};
 use crate::presence::PresenceNotice;
 use crate::ProjectorConfig;
 
-/// Follows `kind` for ever.
-pub async fn follow(log: EventLog, pool: Pool, kind: StreamKind, config: ProjectorConfig) {
-    let stream_name = log.settings().name(kind).to_string();
+/// Follows one unit (a stream, or a partition of the room stream) for ever.
+pub async fn follow(log: EventLog, pool: Pool, share: Share, config: ProjectorConfig) {
+    let stream_name = log.settings().name(share.kind).to_string();
+    let key = share.checkpoint_key(log.settings());
     let mut backoff = Backoff::default();
     loop {
-        match follow_once(&log, &pool, &stream_name, &config).await {
+        match follow_once(&log, &pool, &stream_name, &key, share.partition, &config).await {
             Ok(()) => backoff.reset(),
             Err(e) => {
                 tracing::warn!(stream = %stream_name, error = %e, "projector will retry");
@@ -38,9 +40,11 @@ async fn follow_once(
     log: &EventLog,
     pool: &Pool,
     stream_name: &str,
+    key: &str,
+    partition: Option<Partition>,
     config: &ProjectorConfig,
 ) -> anyhow::Result<()> {
-    let start = load_checkpoint(pool, stream_name).await? + 1;
+    let start = load_checkpoint(pool, key).await? + 1;
     let stream = log.jetstream().get_stream_no_info(stream_name).await?;
     let consumer = stream
         .create_consumer(async_nats::jetstream::consumer::push::OrderedConfig {
@@ -52,7 +56,7 @@ async fn follow_once(
         })
         .await?;
     let mut messages = consumer.messages().await?;
-    tracing::info!(stream = %stream_name, from = start, "projector following");
+    tracing::info!(checkpoint = %key, from = start, "projector following");
 
     loop {
         let Some(first) = messages.next().await else {
@@ -68,8 +72,8 @@ async fn follow_once(
                 _ => break,
             }
         }
-        let notices = commit_until_done(pool, stream_name, &batch).await?;
-        record_progress(stream_name, &batch, &lag);
+        let notices = commit_until_done(pool, key, partition, &batch).await?;
+        record_progress(key, &batch, &lag);
         announce(log, notices).await;
     }
 }
@@ -118,18 +122,19 @@ fn record_progress(stream: &str, batch: &[StoredEvent], lag: &Lag) {
 async fn commit_until_done(
     pool: &Pool,
     stream_name: &str,
+    partition: Option<Partition>,
     batch: &[StoredEvent],
 ) -> anyhow::Result<Vec<PresenceNotice>> {
-    match commit_retrying(pool, stream_name, batch).await {
+    match commit_retrying(pool, stream_name, partition, batch).await {
         Err(DbError::Other(e)) if batch.len() > 1 => {
             tracing::warn!(stream = %stream_name, error = %e, "batch failed; applying one by one");
             let mut notices = Vec::new();
             for event in batch {
-                notices.extend(commit_single(pool, stream_name, event).await?);
+                notices.extend(commit_single(pool, stream_name, partition, event).await?);
             }
             Ok(notices)
         }
-        Err(DbError::Other(_)) => commit_single(pool, stream_name, &batch[0]).await,
+        Err(DbError::Other(_)) => commit_single(pool, stream_name, partition, &batch[0]).await,
         other => Ok(other?),
     }
 }
@@ -137,9 +142,10 @@ async fn commit_until_done(
 async fn commit_single(
     pool: &Pool,
     stream_name: &str,
+    partition: Option<Partition>,
     event: &StoredEvent,
 ) -> anyhow::Result<Vec<PresenceNotice>> {
-    match commit_retrying(pool, stream_name, std::slice::from_ref(event)).await {
+    match commit_retrying(pool, stream_name, partition, std::slice::from_ref(event)).await {
         Err(DbError::Other(e)) => {
             tracing::error!(stream = %stream_name, seq = event.seq, error = %e, "event cannot be applied; skipped");
             advance_past(pool, stream_name, event.seq).await?;
@@ -171,11 +177,12 @@ async fn announce(log: &EventLog, notices: Vec<PresenceNotice>) {
 async fn commit_retrying(
     pool: &Pool,
     stream_name: &str,
+    partition: Option<Partition>,
     batch: &[StoredEvent],
 ) -> Result<Vec<PresenceNotice>, DbError> {
     let mut backoff = Backoff::default();
     loop {
-        match apply_batch(pool, stream_name, batch).await {
+        match apply_batch(pool, stream_name, partition, batch).await {
             Err(DbError::Unavailable(e)) => {
                 tracing::warn!(stream = %stream_name, error = %e, "Postgres unavailable; batch will be retried");
                 backoff.wait().await;

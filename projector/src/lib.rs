@@ -7,6 +7,8 @@
 //! - [`apply`]: what each room event does to the read models.
 //! - [`presence`]: folding status, typing, connections and gateway heartbeats.
 //! - [`reaper`]: closing the connections of gateways that stopped heart-beating.
+//! - [`partition`]: splitting the room stream into partitions, per-room order kept.
+//! - [`lease`]: sharing the partitions between instances through Postgres advisory locks.
 //!
 //! **Exactly once in effect.** The checkpoint lives in Postgres, not in a JetStream
 //! consumer: the transaction that applies events `a..=b` also moves the checkpoint to `b`,
@@ -17,10 +19,12 @@
 pub mod apply;
 pub mod batch;
 pub mod follow;
+pub mod lease;
+pub mod partition;
 pub mod presence;
 pub mod reaper;
 
-use chat_core::eventlog::{EventLog, StreamKind};
+use chat_core::eventlog::EventLog;
 use deadpool_postgres::Pool;
 use std::future::Future;
 use std::time::Duration;
@@ -34,6 +38,10 @@ pub struct ProjectorConfig {
     pub gateway_stale_after: Duration,
     /// How often the reaper looks for dead gateways.
     pub reap_interval: Duration,
+    /// Partitions of the room stream (fixed for a deployment: each has its checkpoint).
+    pub partitions: u32,
+    /// How often an instance renews its presence and moves towards its fair share.
+    pub lease_interval: Duration,
 }
 
 impl Default for ProjectorConfig {
@@ -42,6 +50,8 @@ impl Default for ProjectorConfig {
             max_batch: 500,
             gateway_stale_after: Duration::from_secs(10),
             reap_interval: Duration::from_secs(2),
+            partitions: 1,
+            lease_interval: Duration::from_secs(1),
         }
     }
 }
@@ -60,24 +70,24 @@ impl ProjectorConfig {
                 "PROJECTOR_REAP_INTERVAL_MS",
                 d.reap_interval.as_millis() as u64,
             )?,
+            partitions: var_or("PROJECTOR_PARTITIONS", d.partitions)?.max(1),
+            lease_interval: millis_or(
+                "PROJECTOR_LEASE_INTERVAL_MS",
+                d.lease_interval.as_millis() as u64,
+            )?,
         })
     }
 }
 
-/// Runs both stream followers and the reaper until `shutdown` resolves.
+/// Runs this instance's share of the projection (see [`lease`]) until `shutdown`.
 pub async fn run(
     log: EventLog,
     pool: Pool,
     config: ProjectorConfig,
     shutdown: impl Future<Output = ()> + Send,
 ) {
-    let followers = futures::future::join3(
-        follow::follow(log.clone(), pool.clone(), StreamKind::Rooms, config.clone()),
-        follow::follow(log.clone(), pool.clone(), StreamKind::Users, config.clone()),
-        reaper::run(log, pool, config),
-    );
     tokio::select! {
-        _ = followers => {}
+        _ = lease::run(log, pool, config) => {}
         _ = shutdown => tracing::info!("projector stopping"),
     }
 }

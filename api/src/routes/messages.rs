@@ -129,10 +129,15 @@ pub async fn get_messages(
                 if ascending { "ASC" } else { "DESC" }
             );
             let rows = c.query(&sql, &[&room_key, &after, &before, &since, &limit]).await?;
+                        // As in ReadModel::checkpoint: the least advanced partition.
             let checkpoint = c
-                .query_opt("SELECT last_seq FROM projector_checkpoints WHERE stream = $1", &[&stream])
+                .query_one(
+                    "SELECT min(last_seq) FROM projector_checkpoints \
+                     WHERE stream = $1 OR stream LIKE $1 || '/%'",
+                    &[&stream],
+                )
                 .await?
-                .map(|r| r.get::<_, i64>(0))
+                .get::<_, Option<i64>>(0)
                 .unwrap_or(0);
             Ok((rows, checkpoint))
         })

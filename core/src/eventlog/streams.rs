@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use super::subjects;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StreamKind {
     Rooms,
     Users,

@@ -8,6 +8,7 @@ mod compose;
 mod idempotency;
 mod observability;
 mod outages;
+mod partitions;
 mod presence;
 mod projector_crash;
 mod realtime;

@@ -17,6 +17,10 @@ async fn with_nats_down_sends_are_refused_fast_and_recover_when_it_returns() {
     let alice = app.register("alice").await;
     let room = app.create_room(&alice, json!({"name": "r"})).await;
     let before = app.send(&alice, &room, "before").await;
+    let (status, _) = app
+        .messages(&alice, &room, &format!("&minSeq={}", before["seq"]))
+        .await;
+    assert_eq!(status, StatusCode::OK, "projected before NATS goes");
 
     app.nats.kill();
     for _ in 0..3 {
