@@ -1,0 +1,172 @@
+//! The HTTP API calls the client makes: sign-in, rooms, direct rooms, history and status.
+//! Non-success answers are turned into [`ApiError::Refused`] with the server's error code.
+
+use chat_schemas::error::ErrorBody;
+use chat_schemas::http::{MessagePage, RoomList, RoomRef, Session, StatusView};
+use chat_schemas::{RoomId, UserId};
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// Bound on one HTTP call, so that a hung server never freezes the terminal for long.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Unreachable(String),
+    #[error("{code}: {message} (HTTP {status})")]
+    Refused {
+        status: StatusCode,
+        code: String,
+        message: String,
+    },
+    #[error("unexpected answer from the server: {0}")]
+    Unexpected(String),
+}
+
+/// A signed-in (or not yet signed-in) connection to the HTTP API.
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    base: Url,
+    token: Option<String>,
+}
+
+impl ApiClient {
+    /// `base` is the server's base URL (`http://host:port`).
+    pub fn new(base: Url) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()
+            .expect("an HTTP client without TLS always builds");
+        Self {
+            http,
+            base,
+            token: None,
+        }
+    }
+
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// `POST /auth/register`; keeps the token.
+    pub async fn register(&mut self, username: &str, password: &str) -> Result<Session, ApiError> {
+        let body = json!({"username": username, "password": password});
+        let session: Session = self
+            .call(Method::POST, "auth/register", &[], Some(body))
+            .await?;
+        self.token = Some(session.token.clone());
+        Ok(session)
+    }
+
+    /// `POST /auth/login`; keeps the token.
+    pub async fn login(&mut self, username: &str, password: &str) -> Result<Session, ApiError> {
+        let body = json!({"username": username, "password": password});
+        let session: Session = self
+            .call(Method::POST, "auth/login", &[], Some(body))
+            .await?;
+        self.token = Some(session.token.clone());
+        Ok(session)
+    }
+
+    /// `GET /rooms`: the caller's rooms, most recently active first.
+    pub async fn rooms(&self) -> Result<RoomList, ApiError> {
+        self.call(Method::GET, "rooms", &[], None).await
+    }
+
+    /// `POST /rooms`: a new group room of which the caller is a member.
+    pub async fn create_room(&self, name: &str, private: bool) -> Result<RoomRef, ApiError> {
+        let visibility = if private { "private" } else { "public" };
+        let body = json!({"name": name, "visibility": visibility});
+        self.call(Method::POST, "rooms", &[], Some(body)).await
+    }
+
+    /// `POST /dms`: the direct room of the caller and `user`.
+    pub async fn open_direct(&self, user: UserId) -> Result<RoomRef, ApiError> {
+        let body = json!({"userId": user.to_string()});
+        self.call(Method::POST, "dms", &[], Some(body)).await
+    }
+
+    /// `GET /getMessages`: the most recent `limit` messages of `room`, oldest first. With
+    /// `min_seq` the server first waits (briefly) until its history has reached that `seq`,
+    /// so what was already seen live is in it.
+    pub async fn messages(
+        &self,
+        room: &RoomId,
+        limit: u32,
+        min_seq: Option<u64>,
+    ) -> Result<MessagePage, ApiError> {
+        let mut query = vec![("roomId", room.to_string()), ("limit", limit.to_string())];
+        if let Some(seq) = min_seq {
+            query.push(("minSeq", seq.to_string()));
+        }
+        self.call(Method::GET, "getMessages", &query, None).await
+    }
+
+    /// `GET /getStatus`.
+    pub async fn status(&self, user: UserId) -> Result<StatusView, ApiError> {
+        let query = [("userId", user.to_string())];
+        self.call(Method::GET, "getStatus", &query, None).await
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<Value>,
+    ) -> Result<T, ApiError> {
+        let url = self
+            .base
+            .join(path)
+            .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+        let mut request = self.http.request(method, url.clone()).query(query);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.map_err(|e| transport_error(&url, e))?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| transport_error(&url, e))?;
+        if status.is_success() {
+            return serde_json::from_str(&text)
+                .map_err(|e| ApiError::Unexpected(format!("{path}: {e}")));
+        }
+        Err(match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(body) => ApiError::Refused {
+                status,
+                code: body.error.code,
+                message: body.error.message,
+            },
+            Err(_) => ApiError::Refused {
+                status,
+                code: "http_error".into(),
+                message: text.chars().take(200).collect(),
+            },
+        })
+    }
+}
+
+fn transport_error(url: &Url, e: reqwest::Error) -> ApiError {
+    // The innermost cause ("Connection refused") is what a person needs to see.
+    let mut cause: &dyn std::error::Error = &e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let what = if e.is_timeout() {
+        "timed out".to_owned()
+    } else {
+        cause.to_string()
+    };
+    ApiError::Unreachable(format!("{}: {what}", url.origin().ascii_serialization()))
+}

@@ -1,0 +1,348 @@
+//! The event loop: signs in, keeps one WebSocket up (reconnecting with backoff), feeds
+//! stdin lines and server frames to the [`Session`] and carries out its actions. HTTP
+//! commands (`/rooms`, `/create`, `/dm`, `/history`, `/who`) are answered here.
+
+use reqwest::{StatusCode, Url};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::{sleep_until, Instant};
+
+use crate::api::{ApiClient, ApiError};
+use crate::input::{self, Input};
+use crate::session::{Action, Session};
+use crate::socket::{self, ConnectError, Incoming, Socket};
+use crate::{display, sign_in, terminal, Args, ClientError};
+
+/// After end of input (or `/quit`), how long unanswered requests (and the echo of our own
+/// acknowledged messages) are still waited for.
+const QUIT_GRACE: Duration = Duration::from_secs(2);
+/// Silence after which the connection is presumed dead, until `hello` says otherwise.
+const DEFAULT_IDLE: Duration = Duration::from_secs(40);
+/// Every this many failed reconnect attempts, say so again.
+const REPORT_EVERY: u32 = 10;
+
+/// Signs in, connects and runs until stdin ends or `/quit`.
+pub async fn run(args: Args) -> Result<(), ClientError> {
+    let base = sign_in::server_url(&args.server)?;
+    let ws_url = socket::ws_url(&base).map_err(|reason| ClientError::BadServerUrl {
+        url: args.server.clone(),
+        reason,
+    })?;
+    let mut api = ApiClient::new(base);
+    let me = sign_in::sign_in(&mut api, &args).await?;
+    terminal::note(&format!("* signed in as {} ({})", args.user, me.user_id));
+    let token = api.token().unwrap_or_default();
+    let socket = match socket::connect(&ws_url, token).await {
+        Ok(socket) => socket,
+        Err(ConnectError::Unauthorized) => return Err(ClientError::BadCredentials),
+        Err(ConnectError::Failed(e)) => {
+            return Err(ClientError::WebSocket(format!("{ws_url}: {e}")))
+        }
+    };
+    let mut client = Client {
+        args,
+        api,
+        ws_url,
+        session: Session::default(),
+        link: Link::up(socket),
+        stdin: terminal::stdin_lines(),
+        stdin_open: true,
+        quit_by: None,
+    };
+    for room in client.args.rooms.clone() {
+        let actions = client.session.join(room);
+        client.perform(actions).await;
+    }
+    client.run().await
+}
+
+struct Client {
+    args: Args,
+    api: ApiClient,
+    ws_url: Url,
+    session: Session,
+    link: Link,
+    stdin: mpsc::Receiver<String>,
+    stdin_open: bool,
+    /// Set at end of input: exit once nothing is outstanding, or at this instant.
+    quit_by: Option<Instant>,
+}
+
+enum Link {
+    Up {
+        socket: Box<Socket>,
+        /// `hello` arrived; until then frames wait (they are outstanding and go out then).
+        ready: bool,
+        last_heard: Instant,
+        idle: Duration,
+    },
+    Down {
+        attempt: u32,
+        retry_at: Instant,
+    },
+}
+
+impl Link {
+    fn up(socket: Socket) -> Self {
+        Link::Up {
+            socket: Box::new(socket),
+            ready: false,
+            last_heard: Instant::now(),
+            idle: DEFAULT_IDLE,
+        }
+    }
+}
+
+/// What woke the loop.
+enum Wake {
+    Line(Option<String>),
+    Incoming(Incoming),
+    Silence,
+    Retry,
+    QuitTimer,
+}
+
+impl Client {
+    async fn run(mut self) -> Result<(), ClientError> {
+        loop {
+            if let Some(deadline) = self.quit_by {
+                if self.session.awaiting() == 0 || Instant::now() >= deadline {
+                    break;
+                }
+            }
+            let quit_at = self.quit_by.unwrap_or_else(far_future);
+            let stdin_open = self.stdin_open;
+            let wake = match &mut self.link {
+                Link::Up {
+                    socket,
+                    last_heard,
+                    idle,
+                    ..
+                } => tokio::select! {
+                    line = self.stdin.recv(), if stdin_open => Wake::Line(line),
+                    incoming = socket::next(socket) => Wake::Incoming(incoming),
+                    _ = sleep_until(*last_heard + *idle) => Wake::Silence,
+                    _ = sleep_until(quit_at) => Wake::QuitTimer,
+                },
+                Link::Down { retry_at, .. } => tokio::select! {
+                    line = self.stdin.recv(), if stdin_open => Wake::Line(line),
+                    _ = sleep_until(*retry_at) => Wake::Retry,
+                    _ = sleep_until(quit_at) => Wake::QuitTimer,
+                },
+            };
+            match wake {
+                Wake::Line(Some(line)) => self.on_line(&line).await,
+                Wake::Line(None) => self.begin_quit(),
+                Wake::Incoming(incoming) => self.on_incoming(incoming).await,
+                Wake::Silence => self.lost("nothing heard from the server".into()),
+                Wake::Retry => self.reconnect().await?,
+                Wake::QuitTimer => {}
+            }
+        }
+        let unanswered = self.session.awaiting();
+        if unanswered > 0 {
+            terminal::note(&format!(
+                "* exiting with {unanswered} request(s) unanswered"
+            ));
+        }
+        if let Link::Up { socket, .. } = &mut self.link {
+            socket::close(socket).await;
+        }
+        Ok(())
+    }
+
+    fn begin_quit(&mut self) {
+        self.stdin_open = false;
+        self.quit_by
+            .get_or_insert_with(|| Instant::now() + QUIT_GRACE);
+    }
+
+    async fn on_incoming(&mut self, incoming: Incoming) {
+        if let Link::Up {
+            last_heard,
+            ready,
+            idle,
+            ..
+        } = &mut self.link
+        {
+            *last_heard = Instant::now();
+            if let Incoming::Frame(frame) = &incoming {
+                if let chat_schemas::ws::ServerFrame::Hello {
+                    idle_timeout_ms, ..
+                } = frame.as_ref()
+                {
+                    *ready = true;
+                    *idle = Duration::from_millis(*idle_timeout_ms).max(Duration::from_secs(1));
+                }
+            }
+        }
+        match incoming {
+            Incoming::Frame(frame) => {
+                let actions = self.session.on_frame(*frame);
+                self.perform(actions).await;
+            }
+            Incoming::Heard => {}
+            Incoming::Unreadable(e) => {
+                terminal::note(&format!("error: unreadable frame from the server: {e}"))
+            }
+            Incoming::Closed(reason) => self.lost(reason),
+        }
+    }
+
+    /// The connection is gone: reconnect soon.
+    fn lost(&mut self, reason: String) {
+        self.session.disconnected();
+        terminal::note(&format!("* disconnected: {reason}; reconnecting"));
+        self.link = Link::Down {
+            attempt: 0,
+            retry_at: Instant::now() + socket::backoff(0),
+        };
+    }
+
+    async fn reconnect(&mut self) -> Result<(), ClientError> {
+        let Link::Down { attempt, .. } = self.link else {
+            return Ok(());
+        };
+        let token = self.api.token().unwrap_or_default().to_owned();
+        let failure = match socket::connect(&self.ws_url, &token).await {
+            Ok(socket) => {
+                self.link = Link::up(socket);
+                return Ok(());
+            }
+            Err(ConnectError::Unauthorized) => {
+                // The token expired (or the secret changed): sign in again, then retry.
+                match self.api.login(&self.args.user, &self.args.password).await {
+                    Ok(_) => {
+                        self.link = Link::Down {
+                            attempt,
+                            retry_at: Instant::now(),
+                        };
+                        return Ok(());
+                    }
+                    Err(ApiError::Refused {
+                        status: StatusCode::UNAUTHORIZED,
+                        ..
+                    }) => return Err(ClientError::BadCredentials),
+                    Err(e) => e.to_string(),
+                }
+            }
+            Err(ConnectError::Failed(e)) => e,
+        };
+        if attempt % REPORT_EVERY == 0 {
+            terminal::note(&format!("* reconnect failed: {failure}; retrying"));
+        }
+        self.link = Link::Down {
+            attempt: attempt + 1,
+            retry_at: Instant::now() + socket::backoff(attempt + 1),
+        };
+        Ok(())
+    }
+
+    async fn perform(&mut self, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::Print(line) => terminal::print(&line),
+                Action::Note(line) => terminal::note(&line),
+                Action::Send(frame) => {
+                    let Link::Up {
+                        socket,
+                        ready: true,
+                        ..
+                    } = &mut self.link
+                    else {
+                        continue;
+                    };
+                    if let Err(reason) = socket::send(socket, &frame).await {
+                        self.lost(reason);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn on_line(&mut self, line: &str) {
+        let input = match input::parse(line) {
+            Ok(input) => input,
+            Err(message) => return terminal::note(&format!("error: {message}")),
+        };
+        let actions = match input {
+            Input::Nothing => Vec::new(),
+            Input::Message(text) => self.session.send_message(text),
+            Input::Join(room) => self.session.join(room),
+            Input::Leave(room) => self.session.leave(room),
+            Input::Switch(room) => self.session.switch(room),
+            Input::Status(status) => self.session.set_status(status),
+            Input::Quit => {
+                self.begin_quit();
+                Vec::new()
+            }
+            Input::Help => vec![Action::Note(input::HELP.into())],
+            query => match self.query(query).await {
+                Ok(actions) => actions,
+                Err(e) => vec![Action::Note(format!("error: {e}"))],
+            },
+        };
+        self.perform(actions).await;
+    }
+
+    /// The commands answered by the HTTP API.
+    async fn query(&mut self, input: Input) -> Result<Vec<Action>, ApiError> {
+        let actions = match input {
+            Input::Rooms => {
+                let list = self.api.rooms().await?;
+                if list.rooms.is_empty() {
+                    return Ok(vec![Action::Note("* no rooms".into())]);
+                }
+                list.rooms
+                    .iter()
+                    .map(|room| Action::Print(display::room_line(room)))
+                    .collect()
+            }
+            Input::Create { name, private } => {
+                let created = self.api.create_room(&name, private).await?;
+                let mut actions = vec![Action::Note(format!("* created {}", created.room_id))];
+                actions.extend(self.join_answered(&created.room_id)?);
+                actions
+            }
+            Input::Direct(user) => {
+                let direct = self.api.open_direct(user).await?;
+                let mut actions = vec![Action::Note(format!("* direct room {}", direct.room_id))];
+                actions.extend(self.join_answered(&direct.room_id)?);
+                actions
+            }
+            Input::History(limit) => {
+                let Some(room) = self.session.current_room().cloned() else {
+                    return Ok(vec![Action::Note(
+                        "error: no current room: /join, /create or /switch first".into(),
+                    )]);
+                };
+                let known = self.session.known_seq(&room);
+                let page = self.api.messages(&room, limit, known).await?;
+                if page.messages.is_empty() {
+                    return Ok(vec![Action::Note(format!("* no messages in {room}"))]);
+                }
+                page.messages
+                    .iter()
+                    .map(|m| Action::Print(display::history_line(m)))
+                    .collect()
+            }
+            Input::Who(user) => {
+                let status = self.api.status(user).await?;
+                vec![Action::Print(display::status_line(&status))]
+            }
+            _ => Vec::new(),
+        };
+        Ok(actions)
+    }
+
+    /// Joins a room whose id the server just gave us.
+    fn join_answered(&mut self, room_id: &str) -> Result<Vec<Action>, ApiError> {
+        let room = chat_schemas::RoomId::parse(room_id)
+            .map_err(|e| ApiError::Unexpected(format!("room id {room_id:?} {e}")))?;
+        Ok(self.session.join(room))
+    }
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400 * 365)
+}

@@ -1,0 +1,70 @@
+//! `chat`: a terminal client for the chat platform.
+//!
+//! It signs in over HTTP, opens `/ws` with the token, joins rooms, and then turns lines
+//! typed on stdin into messages and `/`-commands and every event it receives into one line
+//! on stdout. If the connection drops (or the server restarts and closes it with 1012) it
+//! reconnects with backoff and resumes each room from the last `seq` it printed, so nothing
+//! is lost and nothing is printed twice. Lines typed while disconnected, and sends not yet
+//! acknowledged, go out after the reconnect with their original `clientMsgId`, so the
+//! server stores each once. At end of input (or `/quit`) it waits up to 2 s for answers
+//! and for its own messages to come back, then exits 0; see [`error`] for the other exit
+//! codes.
+//!
+//! # Output
+//!
+//! **stdout** carries what happened and what you asked for, one line each:
+//!
+//! | line | meaning |
+//! |---|---|
+//! | `[<roomId>] <senderId>: <text>` | a message was posted |
+//! | `[<roomId>] * <userId> edited <messageId>: <text>` | a message was edited |
+//! | `[<roomId>] * <userId> deleted <messageId>` | a message was deleted |
+//! | `[<roomId>] * <userId> joined` / `left` | membership changed |
+//! | `[<roomId>] * <userId> created <visibility> room <name>` | the room was created |
+//! | `[<roomId>] * <userId> is typing` | typing indicator (lapses after a few seconds) |
+//! | `[<roomId>] * <online> of <members> online` | presence count of a large room |
+//! | `* <userId> is <status>` | presence of a room member or watched user changed |
+//! | `room <roomId> <visibility> <kind> members=<n> lastSeq=<n> <name>` | `/rooms` |
+//! | `history [<roomId>] #<seq> <senderId>[ (edited)][ (deleted)]: <text>` | `/history` |
+//! | `status <userId> <status> lastSeen=<time or never>[ typingIn=<roomId>]` | `/who` |
+//!
+//! Text is printed on one line: `\` becomes `\\`, a newline `\n`, a carriage return `\r`,
+//! a tab `\t`, and other control characters `\u{…}`.
+//!
+//! **stderr** carries the client's own state: `* …` notes (`* signed in as <name>
+//! (<userId>)`, `* connected`, `* disconnected: …`, `* reconnected`, `* joined <roomId>
+//! lastSeq=<n>`, `* resumed <roomId> replayed=<n>`, `* created <roomId>`, …), `ok …` for
+//! acknowledged commands (`ok send <roomId> seq=<n> messageId=<id>`) and `error: …` for
+//! refused commands and bad input.
+//!
+//! # Modules
+//!
+//! - [`cli`]: command-line flags.
+//! - [`api`]: the HTTP API calls the client makes (sign-in, rooms, history, status).
+//! - [`input`]: a typed line parsed into a message or a `/`-command.
+//! - [`display`]: how frames and query results become output lines.
+//! - [`rooms`]: the last `seq` per room: deduplication, gap detection, resume positions.
+//! - [`requests`]: the frames still waiting for an answer, sent again after a reconnect.
+//! - [`session`]: the protocol state machine, free of I/O (frames and input in, actions out).
+//! - [`socket`]: opening `/ws` with the token, and the reconnect backoff.
+//! - [`sign_in`]: the `--server` URL, registration and login at start-up.
+//! - [`terminal`]: stdin on its own thread, stdout and stderr lines.
+//! - [`client`]: the event loop tying these together.
+//! - [`error`]: fatal errors and their exit codes.
+
+pub mod api;
+pub mod cli;
+pub mod client;
+pub mod display;
+pub mod error;
+pub mod input;
+pub mod requests;
+pub mod rooms;
+pub mod session;
+pub mod sign_in;
+pub mod socket;
+pub mod terminal;
+
+pub use cli::Args;
+pub use client::run;
+pub use error::ClientError;

@@ -1,0 +1,362 @@
+//! The protocol state machine, free of I/O: user intents and server frames go in, output
+//! lines and frames to send come out as [`Action`]s. This is where reconnects resume,
+//! requests are repeated, and events are deduplicated (see [`crate::rooms`]).
+
+use chat_schemas::events::{Envelope, EventBody};
+use chat_schemas::ws::{ClientFrame, RoomPosition, ServerFrame};
+use chat_schemas::RoomId;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use crate::display;
+use crate::requests::Outstanding;
+use crate::rooms::{RoomTracker, Verdict};
+
+/// Something the driver must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// A line on stdout.
+    Print(String),
+    /// A line on stderr.
+    Note(String),
+    /// A frame for the server. While disconnected it may be dropped: whatever must reach
+    /// the server is outstanding and is sent again after the reconnect.
+    Send(ClientFrame),
+}
+
+#[derive(Debug, Default)]
+pub struct Session {
+    rooms: RoomTracker,
+    outstanding: Outstanding,
+    /// Where plain lines go.
+    current: Option<RoomId>,
+    /// Last status printed per user, so a reconnect does not repeat unchanged presence.
+    presence: HashMap<String, String>,
+    /// Last `(members, online)` printed per large room.
+    room_presence: HashMap<String, (i64, i64)>,
+    /// How many `hello`s this session has had.
+    connections: u32,
+    /// Our own user id, from `hello`.
+    me: Option<String>,
+    /// Acknowledged sends whose event has not been printed yet, as `(roomId, seq)`: at
+    /// end of input the client waits for them too, so a piped message also shows.
+    echoes: BTreeSet<(String, u64)>,
+}
+
+impl Session {
+    pub fn current_room(&self) -> Option<&RoomId> {
+        self.current.as_ref()
+    }
+
+    /// The latest `seq` this client knows of in `room` (printed, joined at, or acknowledged
+    /// for its own send): history asked for later should reach at least this far.
+    pub fn known_seq(&self, room: &RoomId) -> Option<u64> {
+        let acked = self
+            .echoes
+            .iter()
+            .filter(|(r, _)| r == room.as_str())
+            .map(|(_, seq)| *seq)
+            .max();
+        self.rooms.position(room.as_str()).max(acked)
+    }
+
+    /// Requests still waiting for an answer, and own messages not yet seen live.
+    pub fn awaiting(&self) -> usize {
+        let echoes = self
+            .echoes
+            .iter()
+            .filter(|(room, seq)| self.rooms.position(room) < Some(*seq))
+            .count();
+        self.outstanding.len() + echoes
+    }
+
+    /// Joins a room (live from now on) and makes it current.
+    pub fn join(&mut self, room: RoomId) -> Vec<Action> {
+        self.rooms.want(room.as_str());
+        let frame = ClientFrame::Join {
+            id: self.outstanding.next_id(),
+            room_id: room.to_string(),
+            last_seq: self.rooms.position(room.as_str()),
+        };
+        self.current = Some(room);
+        self.request(frame)
+    }
+
+    pub fn leave(&mut self, room: RoomId) -> Vec<Action> {
+        let frame = ClientFrame::Leave {
+            id: self.outstanding.next_id(),
+            room_id: room.to_string(),
+        };
+        self.request(frame)
+    }
+
+    pub fn switch(&mut self, room: RoomId) -> Vec<Action> {
+        let mut actions = vec![Action::Note(format!("* current room {room}"))];
+        if !self.rooms.is_wanted(room.as_str()) {
+            actions.push(Action::Note(format!(
+                "* {room} is not joined: /join it to see its messages"
+            )));
+        }
+        self.current = Some(room);
+        actions
+    }
+
+    /// A message to the current room, with a fresh `clientMsgId` that every retry keeps.
+    pub fn send_message(&mut self, text: String) -> Vec<Action> {
+        let Some(room) = &self.current else {
+            return vec![Action::Note(
+                "error: no current room: /join, /create or /switch first".into(),
+            )];
+        };
+        let frame = ClientFrame::Send {
+            id: self.outstanding.next_id(),
+            room_id: room.to_string(),
+            message: text,
+            client_msg_id: Some(uuid::Uuid::new_v4().simple().to_string()),
+        };
+        self.request(frame)
+    }
+
+    pub fn set_status(&mut self, status: String) -> Vec<Action> {
+        let frame = ClientFrame::Status {
+            id: self.outstanding.next_id(),
+            status,
+        };
+        self.request(frame)
+    }
+
+    /// The connection dropped.
+    pub fn disconnected(&mut self) {
+        self.rooms.connection_lost();
+        self.outstanding.lapse_resumes();
+    }
+
+    pub fn on_frame(&mut self, frame: ServerFrame) -> Vec<Action> {
+        match frame {
+            ServerFrame::Hello { user_id, .. } => {
+                self.me = Some(user_id);
+                self.on_hello()
+            }
+            ServerFrame::Ack {
+                id,
+                seq,
+                message_id,
+                ..
+            } => self.on_ack(&id, seq, message_id),
+            ServerFrame::Joined {
+                id,
+                room_id,
+                last_seq,
+            } => {
+                self.outstanding.answered(&id);
+                self.rooms.on_joined(&room_id, last_seq);
+                vec![Action::Note(format!(
+                    "* joined {room_id} lastSeq={last_seq}"
+                ))]
+            }
+            ServerFrame::Resumed {
+                id,
+                room_id,
+                recovered,
+                replayed,
+                last_seq,
+            } => {
+                // A `join` with `lastSeq` also answers `resumed`, then `joined`.
+                if matches!(self.outstanding.get(&id), Some(ClientFrame::Resume { .. })) {
+                    self.outstanding.answered(&id);
+                }
+                self.rooms.resume_ended(&room_id, recovered, last_seq);
+                let note = if recovered {
+                    format!("* resumed {room_id} replayed={replayed}")
+                } else {
+                    format!("* resumed {room_id}: missed events could not be replayed; /history shows them")
+                };
+                vec![Action::Note(note)]
+            }
+            ServerFrame::Event {
+                room_id,
+                seq,
+                prev_seq,
+                event,
+            } => self.on_event(room_id, seq, prev_seq, &event),
+            ServerFrame::Presence {
+                user_id, status, ..
+            } => {
+                if self.presence.get(&user_id) == Some(&status) {
+                    return Vec::new();
+                }
+                let line = display::presence_line(&user_id, &status);
+                self.presence.insert(user_id, status);
+                vec![Action::Print(line)]
+            }
+            ServerFrame::RoomPresence {
+                room_id,
+                members,
+                online,
+            } => {
+                if self.room_presence.get(&room_id) == Some(&(members, online)) {
+                    return Vec::new();
+                }
+                let line = display::room_presence_line(&room_id, members, online);
+                self.room_presence.insert(room_id, (members, online));
+                vec![Action::Print(line)]
+            }
+            ServerFrame::Typing {
+                room_id, user_id, ..
+            } => vec![Action::Print(display::typing_line(&room_id, &user_id))],
+            ServerFrame::Error { id, code, message } => self.on_error(id, code, message),
+            ServerFrame::Pong { .. } => Vec::new(),
+        }
+    }
+
+    /// A new connection: resume every room with a known position, then repeat every
+    /// unanswered request (a pending `join` resumes from what is known, too).
+    fn on_hello(&mut self) -> Vec<Action> {
+        self.connections += 1;
+        self.disconnected();
+        let note = if self.connections == 1 {
+            "* connected"
+        } else {
+            "* reconnected"
+        };
+        let mut actions = vec![Action::Note(note.into())];
+        let pending = self.outstanding.pending();
+        let joining: HashSet<&str> = pending
+            .iter()
+            .filter_map(|frame| match frame {
+                ClientFrame::Join { room_id, .. } => Some(room_id.as_str()),
+                _ => None,
+            })
+            .collect();
+        for (room, position) in self.rooms.positions() {
+            if !joining.contains(room.as_str()) {
+                actions.extend(self.resume(room, position));
+            }
+        }
+        for mut frame in pending {
+            if let ClientFrame::Join {
+                room_id, last_seq, ..
+            } = &mut frame
+            {
+                *last_seq = self.rooms.position(room_id);
+                self.outstanding.insert(frame.clone());
+            }
+            actions.push(Action::Send(frame));
+        }
+        actions
+    }
+
+    fn on_event(
+        &mut self,
+        room_id: String,
+        seq: u64,
+        prev_seq: u64,
+        event: &Envelope,
+    ) -> Vec<Action> {
+        let verdict = self.rooms.on_event(&room_id, seq, prev_seq);
+        let rooms = &self.rooms;
+        self.echoes
+            .retain(|(room, seq)| rooms.is_wanted(room) && rooms.position(room) < Some(*seq));
+        match verdict {
+            Verdict::Show => {
+                let mut actions = vec![Action::Print(display::event_line(&room_id, event))];
+                actions.extend(self.watch_newcomer(&event.body));
+                actions
+            }
+            Verdict::Drop => Vec::new(),
+            Verdict::Gap { from } => {
+                let mut actions = vec![Action::Note(format!(
+                    "* missed events in {room_id} after seq {from}: resuming"
+                ))];
+                actions.extend(self.resume(room_id, from));
+                actions
+            }
+        }
+    }
+
+    fn on_ack(&mut self, id: &str, seq: Option<u64>, message_id: Option<String>) -> Vec<Action> {
+        let seq_number = seq;
+        let seq = seq.map_or_else(|| "-".to_owned(), |s| s.to_string());
+        let note = match self.outstanding.answered(id) {
+            Some(ClientFrame::Send { room_id, .. }) => {
+                let note = format!(
+                    "ok send {room_id} seq={seq} messageId={}",
+                    message_id.as_deref().unwrap_or("-")
+                );
+                if let Some(seq) = seq_number.filter(|_| self.rooms.is_wanted(&room_id)) {
+                    self.echoes.insert((room_id, seq));
+                }
+                note
+            }
+            Some(ClientFrame::Status { status, .. }) => format!("ok status {status}"),
+            Some(ClientFrame::Leave { room_id, .. }) => {
+                self.rooms.forget(&room_id);
+                if self.current.as_ref().is_some_and(|c| c.as_str() == room_id) {
+                    self.current = None;
+                }
+                format!("ok leave {room_id}")
+            }
+            _ => return Vec::new(),
+        };
+        vec![Action::Note(note)]
+    }
+
+    fn on_error(&mut self, id: Option<String>, code: String, message: String) -> Vec<Action> {
+        let request = id.and_then(|id| self.outstanding.answered(&id));
+        let context = match request {
+            Some(ClientFrame::Send { room_id, .. }) => format!("send to {room_id}: "),
+            Some(ClientFrame::Join { room_id, .. }) => {
+                self.rooms.forget(&room_id);
+                format!("join {room_id}: ")
+            }
+            Some(ClientFrame::Resume { rooms, .. }) => {
+                let mut context = String::new();
+                for RoomPosition { room_id, .. } in rooms {
+                    self.rooms.forget(&room_id);
+                    context = format!("resume {room_id}: ");
+                }
+                context
+            }
+            Some(ClientFrame::Leave { room_id, .. }) => format!("leave {room_id}: "),
+            Some(ClientFrame::Status { .. }) => "status: ".into(),
+            _ => String::new(),
+        };
+        vec![Action::Note(format!("error: {context}{code}: {message}"))]
+    }
+
+    /// The server sends presence for the members a room had when it was joined; someone
+    /// who joins later is watched explicitly. Not repeated after a reconnect: resuming a
+    /// room watches its members as they are then.
+    fn watch_newcomer(&mut self, body: &EventBody) -> Option<Action> {
+        let EventBody::MemberJoined { user_id } = body else {
+            return None;
+        };
+        let user_id = user_id.to_string();
+        if self.me.as_ref() == Some(&user_id) {
+            return None;
+        }
+        Some(Action::Send(ClientFrame::Watch {
+            id: self.outstanding.next_id(),
+            user_ids: vec![user_id],
+        }))
+    }
+
+    fn resume(&mut self, room: String, from: u64) -> Vec<Action> {
+        self.rooms.resume_started(&room);
+        let frame = ClientFrame::Resume {
+            id: self.outstanding.next_id(),
+            rooms: vec![RoomPosition {
+                room_id: room,
+                last_seq: from,
+            }],
+        };
+        self.request(frame)
+    }
+
+    fn request(&mut self, frame: ClientFrame) -> Vec<Action> {
+        self.outstanding.insert(frame.clone());
+        vec![Action::Send(frame)]
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,12 @@
+//! End-to-end tests of the `chat` binary: real `nats-server`, a database of each test's
+//! own, the real `chat-server` binary, and `chat` processes driven through stdin/stdout.
+//!
+//! The `chat-server` binary must be built first: `cargo build --workspace --bins`.
+
+mod services;
+mod stack;
+mod terminal;
+
+mod chatting;
+mod reconnecting;
+mod signing_in;
