@@ -66,3 +66,27 @@ ensure_rust() {
       die "'cargo $sub' not available (try: rustup component add ${sub/fmt/rustfmt})"
   done
 }
+
+# Tools for the browser tests in web/tests: Debian's chromium (only if /usr/bin/chromium is
+# missing), nodejs and npm (each only if missing; the tests need Node 20 or later), and
+# web/node_modules from web/package-lock.json (npm ci when node_modules is missing or the lock
+# file changed since the last npm ci).
+ensure_browser_tools() {
+  local web="$ROOT/web" stamp="$ROOT/web/node_modules/.package-lock.sha256" want missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
+  if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
+  want=$(sha256sum "$web/package-lock.json" | cut -d' ' -f1)
+  if [ ! -d "$web/node_modules" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    log "npm ci in $web"
+    (cd "$web" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in $web"
+    echo "$want" >"$stamp"
+  fi
+}
+
+# Debian's docker-compose, for the test that validates compose/docker-compose.yml (no Docker
+# engine is needed for `docker-compose config`).
+ensure_compose_tool() {
+  command -v docker-compose >/dev/null || apt_install docker-compose
+}

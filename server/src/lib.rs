@@ -5,6 +5,8 @@
 //! [`Application::build`] connects, migrates, verifies the streams and binds;
 //! [`Application::run_until_stopped`] serves until the shutdown future resolves.
 
+pub mod web;
+
 use anyhow::Context;
 use chat_core::commands::Commands;
 use chat_core::database::{self, DatabaseConfig};
@@ -80,7 +82,9 @@ impl Application {
             chat_gateway::GatewayState::new(commands, tokens, config.gateway.clone(), gateway_id);
         Ok(Self {
             listener,
-            router: chat_gateway::router(gateway.clone()).merge(api),
+            router: chat_gateway::router(gateway.clone())
+                .merge(api)
+                .merge(web::router()),
             gateway,
             log,
             pool,

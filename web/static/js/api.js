@@ -1,0 +1,62 @@
+// The HTTP API client: JSON bodies, the Bearer token, and errors turned into ApiError with
+// the server's own `error.code` and `error.message` (which the UI shows as is).
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export function createApi(getToken = () => null) {
+  async function call(method, path, body) {
+    const headers = { accept: 'application/json' };
+    const token = getToken();
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new ApiError(0, 'network', 'Cannot reach the server. Check your connection and try again.');
+    }
+    const text = await response.text();
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch {
+      // Not JSON (a proxy's error page): fall through to the generic message.
+    }
+    if (!response.ok) {
+      const error = data?.error;
+      throw new ApiError(
+        response.status,
+        error?.code ?? `http_${response.status}`,
+        error?.message ?? `The server answered ${response.status} ${response.statusText}.`,
+      );
+    }
+    return data;
+  }
+
+  const room = (id) => `/rooms/${encodeURIComponent(id)}`;
+  return {
+    register: (username, password) => call('POST', '/auth/register', { username, password }),
+    login: (username, password) => call('POST', '/auth/login', { username, password }),
+    listRooms: async () => (await call('GET', '/rooms')).rooms,
+    createRoom: (name, visibility) => call('POST', '/rooms', { name, visibility }),
+    joinRoom: (roomId) => call('POST', `${room(roomId)}/join`),
+    openDirect: (userId) => call('POST', '/dms', { userId }),
+    /** { messages (oldest first), projectedSeq } */
+    getMessages: (roomId, { limit = 50, beforeSeq, afterSeq } = {}) => {
+      const query = new URLSearchParams({ roomId, limit: String(limit) });
+      if (beforeSeq != null) query.set('beforeSeq', String(beforeSeq));
+      if (afterSeq != null) query.set('afterSeq', String(afterSeq));
+      return call('GET', `/getMessages?${query}`);
+    },
+  };
+}

@@ -1,0 +1,80 @@
+// Turning ids and timestamps into words: user labels, room titles, times, "last seen",
+// and the peer of a direct room. Pure functions; no DOM, no state.
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUserId(text) {
+  return UUID.test(text);
+}
+
+/**
+ * The api has no user directory, so other people are known by id. The last six hex digits
+ * are random in a UUIDv7 (the first ones are a timestamp and look alike).
+ */
+export function shortId(userId) {
+  return String(userId).replace(/-/g, '').slice(-6);
+}
+
+export function userLabel(userId, me) {
+  if (me && userId === me.userId) return `${me.username} (you)`;
+  return `User ${shortId(userId)}`;
+}
+
+export function initials(userId, me) {
+  if (me && userId === me.userId) return me.username.slice(0, 2).toUpperCase();
+  return shortId(userId).slice(0, 2).toUpperCase();
+}
+
+/** A stable colour per user, for avatars. */
+export function userColor(userId) {
+  let hash = 0;
+  for (const ch of String(userId)) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+  return `hsl(${hash % 360} 55% 45%)`;
+}
+
+/** `dm_<a>_<b>` (simple-form UUIDs) → the hyphenated id of the user who is not `myId`. */
+export function dmPeer(roomId, myId) {
+  const m = /^dm_([0-9a-f]{32})_([0-9a-f]{32})$/.exec(roomId);
+  if (!m) return null;
+  const mine = String(myId).replace(/-/g, '').toLowerCase();
+  const peer = m[1] === mine ? m[2] : m[1];
+  return [peer.slice(0, 8), peer.slice(8, 12), peer.slice(12, 16), peer.slice(16, 20), peer.slice(20)].join('-');
+}
+
+export function roomTitle(room, me) {
+  if (room.kind === 'direct') {
+    const peer = dmPeer(room.id, me.userId);
+    return peer ? userLabel(peer, me) : 'Direct conversation';
+  }
+  return room.name || room.id;
+}
+
+export function clockTime(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return '';
+  return date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+export function fullTime(iso) {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? '' : date.toLocaleString();
+}
+
+export function ago(iso, now = Date.now()) {
+  const then = new Date(iso).getTime();
+  if (Number.isNaN(then)) return '';
+  const secs = Math.max(0, Math.round((now - then) / 1000));
+  if (secs < 45) return 'just now';
+  const mins = Math.round(secs / 60);
+  if (mins < 60) return `${mins} min ago`;
+  const hours = Math.round(mins / 60);
+  if (hours < 24) return `${hours} h ago`;
+  return new Date(then).toLocaleDateString();
+}
+
+/** "online", "away", "last seen 3 min ago" or "offline". */
+export function presenceText(presence, now = Date.now()) {
+  if (!presence) return 'offline';
+  if (presence.status === 'online' || presence.status === 'away') return presence.status;
+  return presence.lastSeen ? `last seen ${ago(presence.lastSeen, now)}` : 'offline';
+}

@@ -1,0 +1,122 @@
+// Start-up and wiring: shows the sign-in screen or the chat, connects the engine (chat.js)
+// to the views (ui/*), and owns the error alert, the connection banner and the title.
+
+import { createApi } from './api.js';
+import { ChatClient } from './chat.js';
+import { byId, el } from './dom.js';
+import { clearSession, loadSession, saveSession } from './session.js';
+import { mountLogin } from './ui/login.js';
+import { mountSidebar } from './ui/sidebar.js';
+import { mountConversation } from './ui/conversation.js';
+import { mountComposer } from './ui/composer.js';
+
+let session = loadSession();
+const api = createApi(() => session?.token);
+let chat = null;
+let renderQueued = false;
+let wasReconnecting = false;
+let alertTimer = null;
+
+function showError(message) {
+  byId('alert-text').textContent = message;
+  byId('alert').hidden = false;
+  clearTimeout(alertTimer);
+  alertTimer = setTimeout(() => (byId('alert').hidden = true), 10_000);
+}
+byId('alert-close').addEventListener('click', () => (byId('alert').hidden = true));
+
+const login = mountLogin({ api, onSignedIn: (s) => showChat(s) });
+// The views are mounted once; `ctx.chat` is the signed-in user's engine (null when signed out).
+const ctx = { chat: null, showError, signOut: () => showLogin() };
+const views = [mountSidebar(ctx), mountConversation(ctx), mountComposer(ctx)];
+
+function showLogin(message) {
+  chat?.stop();
+  chat = null;
+  ctx.chat = null;
+  session = null;
+  clearSession();
+  byId('chat-view').hidden = true;
+  document.title = 'Chat';
+  login.show(message);
+}
+
+async function showChat(signedIn) {
+  session = signedIn;
+  saveSession(signedIn);
+  login.hide();
+  byId('chat-view').hidden = false;
+  chat = new ChatClient(signedIn, api);
+  ctx.chat = chat;
+  chat.addEventListener('change', scheduleRender);
+  chat.addEventListener('error', (e) => showError(e.detail.message));
+  chat.addEventListener('signedout', (e) => showLogin(e.detail.message));
+  render();
+  try {
+    await chat.start();
+  } catch (e) {
+    showLogin(e.status === 401 ? 'Your session has ended. Please sign in again.' : e.message);
+  }
+}
+
+function scheduleRender() {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(() => {
+    renderQueued = false;
+    render();
+  });
+}
+
+function render() {
+  if (!chat) return;
+  for (const view of views) view.render();
+  renderBanner();
+  const unread = [...chat.rooms.values()].reduce((n, r) => n + r.unread, 0);
+  document.title = unread ? `(${unread}) Chat` : 'Chat';
+}
+
+/** "Reconnecting…" while the socket is down, "Connected again" briefly after. */
+const banner = byId('banner');
+const bannerText = el('span', { class: 'banner-text' });
+const bannerCountdown = el('span', { class: 'muted small', 'aria-hidden': 'true' });
+const retryButton = el('button', { type: 'button', class: 'link-button', text: 'Retry now' });
+retryButton.addEventListener('click', () => chat?.retryNow());
+banner.append(bannerText, bannerCountdown, retryButton);
+let countdownTimer = null;
+let hideTimer = null;
+
+function renderBanner() {
+  const state = chat.connectionState;
+  clearTimeout(countdownTimer);
+  const reconnecting = state === 'reconnecting';
+  retryButton.hidden = !reconnecting;
+  bannerCountdown.hidden = !reconnecting;
+  if (reconnecting || state === 'connecting') {
+    clearTimeout(hideTimer);
+    hideTimer = null;
+    wasReconnecting ||= reconnecting;
+    banner.dataset.kind = 'warn';
+    bannerText.textContent = reconnecting ? 'Reconnecting…' : 'Connecting…';
+    const secs = chat.retryAt ? Math.ceil((chat.retryAt - Date.now()) / 1000) : 0;
+    bannerCountdown.textContent = secs > 0 ? `next try in ${secs} s` : 'trying now';
+    banner.hidden = false;
+    if (reconnecting) countdownTimer = setTimeout(scheduleRender, 1000);
+  } else if (state === 'open' && wasReconnecting) {
+    wasReconnecting = false;
+    banner.dataset.kind = 'ok';
+    bannerText.textContent = 'Connected again.';
+    banner.hidden = false;
+    hideTimer = setTimeout(() => {
+      hideTimer = null;
+      banner.hidden = true;
+    }, 2500);
+  } else if (!hideTimer) {
+    banner.hidden = true;
+  }
+}
+
+if (session) showChat(session);
+else login.show();
+// "last seen 3 min ago" ages without any event.
+setInterval(scheduleRender, 30_000);
