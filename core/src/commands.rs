@@ -296,17 +296,10 @@ impl Commands {
                     "this room is private; a member must add you",
                 ))
             }
-            RoomAccess::NotMember { .. } => {
-                let event = Envelope::room(
-                    caller,
-                    room.clone(),
-                    EventBody::MemberJoined { user_id: caller },
-                );
-                Ok(Some(
-                    self.publish_and_project(&event, PublishOptions::default())
-                        .await?,
-                ))
-            }
+            RoomAccess::NotMember { .. } => self
+                .change_membership(caller, room, EventBody::MemberJoined { user_id: caller })
+                .await
+                .map(Some),
         }
     }
 
@@ -325,18 +318,24 @@ impl Commands {
                 "direct_room",
                 "a direct-message room cannot be left",
             )),
-            RoomAccess::Member => {
-                let event = Envelope::room(
-                    caller,
-                    room.clone(),
-                    EventBody::MemberLeft { user_id: caller },
-                );
-                Ok(Some(
-                    self.publish_and_project(&event, PublishOptions::default())
-                        .await?,
-                ))
-            }
+            RoomAccess::Member => self
+                .change_membership(caller, room, EventBody::MemberLeft { user_id: caller })
+                .await
+                .map(Some),
         }
+    }
+
+    /// Stores a membership change and waits for it to be readable (the caller sends or
+    /// reads next).
+    async fn change_membership(
+        &self,
+        caller: UserId,
+        room: &RoomId,
+        body: EventBody,
+    ) -> Result<Published, CommandError> {
+        let event = Envelope::room(caller, room.clone(), body);
+        self.publish_and_project(&event, PublishOptions::default())
+            .await
     }
 
     /// Sets the caller's status; `typing` needs a room the caller is in.

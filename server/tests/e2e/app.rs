@@ -234,6 +234,57 @@ impl TestApp {
         users
     }
 
+    /// Waits until the room stream's checkpoint (the least advanced partition) reaches
+    /// `seq`; panics after `bound`.
+    pub async fn wait_for_checkpoint(&self, seq: u64, bound: Duration) {
+        let deadline = std::time::Instant::now() + bound;
+        loop {
+            let applied = self
+                .count(
+                    "SELECT COALESCE(min(last_seq), 0) FROM projector_checkpoints \
+                     WHERE stream = 'CHAT_ROOMS' OR stream LIKE 'CHAT_ROOMS/%'",
+                )
+                .await;
+            if applied as u64 >= seq {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "projection stuck at {applied}, want {seq}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Sends until the answer is 201, accepting only 503 meanwhile (a dependency is
+    /// recovering); panics after `bound`. With a `client_msg_id`, retries cannot double it.
+    pub async fn send_until_stored(
+        &self,
+        user: &User,
+        room: &str,
+        text: &str,
+        client_msg_id: Option<&str>,
+        bound: Duration,
+    ) -> Value {
+        let deadline = std::time::Instant::now() + bound;
+        loop {
+            let (status, body) = self.send_raw(user, room, text, client_msg_id).await;
+            if status == StatusCode::CREATED {
+                return body;
+            }
+            assert_eq!(
+                status,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "only 'unavailable' while recovering: {body}"
+            );
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no ack within {bound:?}: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Runs one SQL query returning a single number (for assertions on the read model).
     pub async fn count(&self, sql: &str) -> i64 {
         let (db, conn) = tokio_postgres::connect(&self.database_url, tokio_postgres::NoTls)

@@ -4,12 +4,11 @@
 //! exactly once in room order, and a client must resume with nothing missing.
 
 use futures::StreamExt;
-use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::app::{spawn_app_with, AppOptions, TestApp, User};
+use crate::app::{spawn_app_with, AppOptions, TestApp};
 use crate::projector_crash::start_projector_with;
 use crate::services::free_port;
 use crate::ws::{GatewayProcess, WsClient};
@@ -112,26 +111,6 @@ async fn app_on(cluster: &NatsCluster) -> TestApp {
     }
 }
 
-/// Sends with an idempotency key, retrying while the cluster elects a new leader: a retry
-/// can never double a message, and only a 201 counts as acknowledged.
-async fn send_until_stored(app: &TestApp, user: &User, room: &str, i: usize) -> u64 {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (status, body) = app
-            .send_raw(user, room, &format!("m{i}"), Some(&format!("k{i}")))
-            .await;
-        if status == StatusCode::CREATED {
-            return body["seq"].as_u64().unwrap();
-        }
-        assert!(
-            status == StatusCode::SERVICE_UNAVAILABLE,
-            "only 'unavailable' is acceptable during failover: {status} {body}"
-        );
-        assert!(Instant::now() < deadline, "no ack for m{i} within a minute");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_a_nats_node_and_a_projector_under_load_loses_and_repeats_nothing() {
     let mut cluster = NatsCluster::start();
@@ -168,7 +147,19 @@ async fn killing_a_nats_node_and_a_projector_under_load_loses_and_repeats_nothin
     const SENDS: usize = 300;
     let (app_ref, alice_ref, room_ref) = (&app, &alice, room.as_str());
     let sender = futures::stream::iter(0..SENDS)
-        .map(|i| async move { send_until_stored(app_ref, alice_ref, room_ref, i).await })
+        .map(|i| async move {
+            app_ref
+                .send_until_stored(
+                    alice_ref,
+                    room_ref,
+                    &format!("m{i}"),
+                    Some(&format!("k{i}")),
+                    Duration::from_secs(60),
+                )
+                .await["seq"]
+                .as_u64()
+                .unwrap()
+        })
         .buffer_unordered(8)
         .collect::<Vec<u64>>();
     // The node leading the room stream: killing it forces a leader election mid-load.
@@ -204,25 +195,7 @@ async fn killing_a_nats_node_and_a_projector_under_load_loses_and_repeats_nothin
         .await
         .unwrap();
     tokio::spawn(conn);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let applied: Option<i64> = db
-            .query_opt(
-                "SELECT last_seq FROM projector_checkpoints WHERE stream = 'CHAT_ROOMS'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .map(|r| r.get(0));
-        if applied.is_some_and(|a| a as u64 >= last) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "projection stuck at {applied:?}, want {last}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    app.wait_for_checkpoint(last, Duration::from_secs(60)).await;
     let rows = db
         .query(
             "SELECT seq FROM messages WHERE room_id = $1 ORDER BY seq",

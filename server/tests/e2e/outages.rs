@@ -37,18 +37,9 @@ async fn with_nats_down_sends_are_refused_fast_and_recover_when_it_returns() {
     assert_eq!(status, StatusCode::OK, "{page}");
 
     app.nats.restart();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let after = loop {
-        let (status, body) = app.send_raw(&alice, &room, "after", None).await;
-        if status == StatusCode::CREATED {
-            break body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "sends did not recover: {status} {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let after = app
+        .send_until_stored(&alice, &room, "after", None, Duration::from_secs(20))
+        .await;
     // The projector recovered too: the new message reaches history.
     let (status, page) = app
         .messages(&alice, &room, &format!("&minSeq={}", after["seq"]))
@@ -95,18 +86,9 @@ async fn with_postgres_down_requests_answer_503_fast_and_recover_when_it_returns
     assert_eq!(ready, StatusCode::SERVICE_UNAVAILABLE);
 
     cluster.start_again();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let after = loop {
-        let (status, body) = app.send_raw(&alice, &room, "after", None).await;
-        if status == StatusCode::CREATED {
-            break body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "did not recover: {status} {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let after = app
+        .send_until_stored(&alice, &room, "after", None, Duration::from_secs(20))
+        .await;
     let (status, page) = app
         .messages(&alice, &room, &format!("&minSeq={}", after["seq"]))
         .await;

@@ -122,25 +122,8 @@ async fn killing_the_projector_mid_stream_loses_and_duplicates_nothing() {
     };
     let last_seq = acked.iter().map(|a| a.1).max().unwrap();
     let db = connect(&app.database_url).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let done: Option<i64> = db
-            .query_opt(
-                "SELECT last_seq FROM projector_checkpoints WHERE stream = 'CHAT_ROOMS'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .map(|r| r.get(0));
-        if done.is_some_and(|d| d >= last_seq) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "projector did not catch up: {done:?} < {last_seq}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    app.wait_for_checkpoint(last_seq as u64, Duration::from_secs(30))
+        .await;
     let rows = db
         .query(
             "SELECT message_id::text, seq, body FROM messages WHERE room_id = $1 ORDER BY seq",
