@@ -14,6 +14,10 @@ pub struct ApiConfig {
     pub projection_wait: Duration,
     /// `/readyz` answers 503 while the projector is more than this many events behind.
     pub ready_max_lag: u64,
+    /// Writes per user (`API_RATE_PER_SEC`, `API_RATE_BURST`); beyond it 429.
+    pub write_rate: chat_core::ratelimit::Rate,
+    /// Login attempts per username per minute (`API_LOGINS_PER_MIN`); beyond it 429.
+    pub logins_per_minute: f64,
 }
 
 impl ApiConfig {
@@ -23,6 +27,11 @@ impl ApiConfig {
             max_message_chars: var_or("API_MAX_MESSAGE_CHARS", 4_000usize)?,
             projection_wait: millis_or("API_PROJECTION_WAIT_MS", 5_000)?,
             ready_max_lag: var_or("API_READY_MAX_LAG", 10_000u64)?,
+            write_rate: chat_core::ratelimit::Rate {
+                per_second: var_or("API_RATE_PER_SEC", 20.0)?,
+                burst: var_or("API_RATE_BURST", 40.0)?,
+            },
+            logins_per_minute: var_or("API_LOGINS_PER_MIN", 10.0)?,
         })
     }
 }
@@ -43,6 +52,11 @@ impl Default for ApiConfig {
             max_message_chars: 4_000,
             projection_wait: Duration::from_secs(5),
             ready_max_lag: 10_000,
+            write_rate: chat_core::ratelimit::Rate {
+                per_second: 20.0,
+                burst: 40.0,
+            },
+            logins_per_minute: 10.0,
         }
     }
 }

@@ -17,12 +17,12 @@ async fn main() -> anyhow::Result<()> {
     log.ensure_streams().await.context("verifying streams")?;
     let config = chat_api::ApiConfig::from_env()?;
     let read = ReadModel::new(pool, db_config.timeout);
-    let state = chat_api::ApiState {
-        commands: Commands::new(log, read.clone(), config.command_limits()),
-        read,
-        tokens: tokens::Tokens::new(&tokens::TokenConfig::from_env()?)?,
+    let state = chat_api::ApiState::new(
+        read.clone(),
+        Commands::new(log, read, config.command_limits()),
+        tokens::Tokens::new(&tokens::TokenConfig::from_env()?)?,
         config,
-    };
+    );
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("binding {addr}"))?;

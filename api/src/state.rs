@@ -2,10 +2,14 @@
 //! gateway uses); queries read the read models directly.
 
 use chat_core::commands::Commands;
+use chat_core::ratelimit::{KeyedLimiter, Rate};
 use chat_core::readmodel::ReadModel;
 use chat_core::tokens::Tokens;
+use chat_schemas::UserId;
+use std::sync::Arc;
 
 use crate::config::ApiConfig;
+use crate::error::ApiError;
 
 #[derive(Clone)]
 pub struct ApiState {
@@ -13,4 +17,48 @@ pub struct ApiState {
     pub commands: Commands,
     pub tokens: Tokens,
     pub config: ApiConfig,
+    limits: Arc<Limits>,
+}
+
+/// Flood protection of this api process.
+struct Limits {
+    /// Writes (messages, rooms, status) per user.
+    writes: KeyedLimiter<UserId>,
+    /// Login attempts per username, against password guessing.
+    logins: KeyedLimiter<String>,
+}
+
+impl ApiState {
+    pub fn new(read: ReadModel, commands: Commands, tokens: Tokens, config: ApiConfig) -> Self {
+        let limits = Arc::new(Limits {
+            writes: KeyedLimiter::new(config.write_rate),
+            logins: KeyedLimiter::new(Rate {
+                per_second: config.logins_per_minute / 60.0,
+                burst: config.logins_per_minute,
+            }),
+        });
+        Self {
+            read,
+            commands,
+            tokens,
+            config,
+            limits,
+        }
+    }
+
+    /// Takes one write from `user`'s allowance, or answers 429.
+    pub fn limit_write(&self, user: UserId) -> Result<(), ApiError> {
+        self.limits
+            .writes
+            .take(&user)
+            .map_err(ApiError::rate_limited)
+    }
+
+    /// Takes one login attempt for `username` (case-insensitive), or answers 429.
+    pub fn limit_login(&self, username: &str) -> Result<(), ApiError> {
+        self.limits
+            .logins
+            .take(&username.to_lowercase())
+            .map_err(ApiError::rate_limited)
+    }
 }

@@ -203,7 +203,9 @@ impl Session {
             ServerFrame::Typing {
                 room_id, user_id, ..
             } => vec![Action::Print(display::typing_line(&room_id, &user_id))],
-            ServerFrame::Error { id, code, message } => self.on_error(id, code, message),
+            ServerFrame::Error {
+                id, code, message, ..
+            } => self.on_error(id, code, message),
             ServerFrame::Pong { .. } => Vec::new(),
         }
     }

@@ -477,10 +477,15 @@ impl Commands {
                 "message_not_found",
                 "no such message in this room",
             )),
-            Some(s) if s != caller.0 => Err(CommandError::new(
+            Some((s, _)) if s != caller.0 => Err(CommandError::new(
                 Failure::Forbidden,
                 "not_your_message",
                 "you can only change your own messages",
+            )),
+            Some((_, true)) => Err(CommandError::new(
+                Failure::Conflict,
+                "message_deleted",
+                "the message was deleted",
             )),
             Some(_) => Ok(()),
         }
@@ -490,17 +495,17 @@ impl Commands {
         &self,
         room: &RoomId,
         message_id: MessageId,
-    ) -> Result<Option<uuid::Uuid>, CommandError> {
+    ) -> Result<Option<(uuid::Uuid, bool)>, CommandError> {
         let room_key = room.as_str().to_owned();
         Ok(self
             .read
             .with_client(|c| async move {
                 Ok(c.query_opt(
-                    "SELECT sender_id FROM messages WHERE message_id = $1 AND room_id = $2",
+                    "SELECT sender_id, deleted FROM messages WHERE message_id = $1 AND room_id = $2",
                     &[&message_id.0, &room_key],
                 )
                 .await?
-                .map(|r| r.get::<_, uuid::Uuid>(0)))
+                .map(|r| (r.get::<_, uuid::Uuid>(0), r.get::<_, bool>(1))))
             })
             .await?)
     }

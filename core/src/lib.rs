@@ -8,6 +8,7 @@
 //! - [`readmodel`]: the read-model queries several services need (membership, progress).
 //! - [`shutdown`]: the stop signal (SIGINT, SIGTERM).
 //! - [`metrics`]: Prometheus metrics and the `/metrics` handler.
+//! - [`ratelimit`]: token buckets, per key, against floods.
 //! - [`telemetry`]: logs, trace export and trace context across NATS.
 
 pub mod commands;
@@ -15,6 +16,7 @@ pub mod database;
 pub mod env;
 pub mod eventlog;
 pub mod metrics;
+pub mod ratelimit;
 pub mod readmodel;
 pub mod shutdown;
 pub mod telemetry;

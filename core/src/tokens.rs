@@ -73,6 +73,13 @@ pub enum TokenError {
     Invalid(String),
 }
 
+/// A verified token: whose it is and when it expires (Unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub user: UserId,
+    pub expires_at: u64,
+}
+
 /// Issues and verifies tokens; cheap to clone.
 #[derive(Clone)]
 pub struct Tokens {
@@ -127,6 +134,11 @@ impl Tokens {
     }
 
     pub fn verify(&self, token: &str) -> Result<UserId, TokenError> {
+        self.verify_claims(token).map(|v| v.user)
+    }
+
+    /// Verifies and also answers when the token expires (for long-lived connections).
+    pub fn verify_claims(&self, token: &str) -> Result<Verified, TokenError> {
         let data =
             decode::<Claims>(token, &self.inner.decoding, &self.inner.validation).map_err(|e| {
                 match e.kind() {
@@ -134,8 +146,12 @@ impl Tokens {
                     other => TokenError::Invalid(format!("{other:?}")),
                 }
             })?;
-        UserId::parse(&data.claims.sub)
-            .map_err(|_| TokenError::Invalid("subject is not a user id".into()))
+        let user = UserId::parse(&data.claims.sub)
+            .map_err(|_| TokenError::Invalid("subject is not a user id".into()))?;
+        Ok(Verified {
+            user,
+            expires_at: data.claims.exp,
+        })
     }
 }
 

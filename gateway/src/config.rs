@@ -39,6 +39,11 @@ pub struct GatewayConfig {
     /// Rooms up to this many members deliver each member's presence to who joins; larger
     /// rooms do not (watch users explicitly).
     pub presence_member_limit: i64,
+    /// Frames per connection (`GATEWAY_RATE_PER_SEC`, `GATEWAY_RATE_BURST`): beyond it
+    /// each frame is answered `rate_limited` and not acted on.
+    pub frame_rate: chat_core::ratelimit::Rate,
+    /// After this many refused frames in a row the connection is closed (4029).
+    pub flood_close_after: u32,
 }
 
 impl Default for GatewayConfig {
@@ -58,6 +63,11 @@ impl Default for GatewayConfig {
             presence_heartbeat: Duration::from_secs(3),
             away_after: Duration::from_secs(300),
             presence_member_limit: 200,
+            frame_rate: chat_core::ratelimit::Rate {
+                per_second: 20.0,
+                burst: 40.0,
+            },
+            flood_close_after: 100,
         }
     }
 }
@@ -94,6 +104,11 @@ impl GatewayConfig {
                 "GATEWAY_PRESENCE_MEMBER_LIMIT",
                 d.presence_member_limit,
             )?,
+            frame_rate: chat_core::ratelimit::Rate {
+                per_second: var_or("GATEWAY_RATE_PER_SEC", d.frame_rate.per_second)?,
+                burst: var_or("GATEWAY_RATE_BURST", d.frame_rate.burst)?,
+            },
+            flood_close_after: var_or("GATEWAY_FLOOD_CLOSE_AFTER", d.flood_close_after)?,
         })
     }
 

@@ -9,6 +9,8 @@
 use axum::extract::ws::{Message, WebSocket};
 use chat_core::commands::CommandError;
 use chat_core::eventlog::PublishOptions;
+use chat_core::ratelimit::TokenBucket;
+use chat_core::tokens::Verified;
 use chat_schemas::events::Status;
 use chat_schemas::events::{Envelope, EventBody};
 use chat_schemas::ws::{close, ClientFrame, RoomPosition, ServerFrame, PROTOCOL_VERSION};
@@ -26,13 +28,14 @@ use crate::outbound::{self, Outbound, OutboundSender};
 use crate::resume::{self, ReplayOutcome};
 use crate::GatewayState;
 
-/// Runs a connection to its end. `user` is set when the handshake carried a valid token.
-pub async fn run(state: GatewayState, socket: WebSocket, user: Option<UserId>) {
+/// Runs a connection to its end. `verified` is set when the handshake carried a valid
+/// token.
+pub async fn run(state: GatewayState, socket: WebSocket, verified: Option<Verified>) {
     let (mut sink, mut stream) = socket.split();
-    let user = match user {
-        Some(user) => user,
+    let verified = match verified {
+        Some(verified) => verified,
         None => match authenticate(&state, &mut stream).await {
-            Ok(user) => user,
+            Ok(verified) => verified,
             Err((message, detail)) => {
                 use futures::SinkExt;
                 let _ = sink
@@ -62,7 +65,10 @@ pub async fn run(state: GatewayState, socket: WebSocket, user: Option<UserId>) {
     ));
     let mut session = Session {
         id: state.next_connection_id(),
-        user,
+        user: verified.user,
+        expires_at: verified.expires_at,
+        allowance: TokenBucket::new(config.frame_rate),
+        refused_in_a_row: 0,
         out,
         rooms: HashSet::new(),
         watching: HashSet::new(),
@@ -91,6 +97,8 @@ pub async fn run(state: GatewayState, socket: WebSocket, user: Option<UserId>) {
 
 /// Most users one `watch` frame may name.
 const MAX_WATCH: usize = 1_000;
+/// Most users one connection watches in all (room members included).
+const MAX_WATCHED: usize = 5_000;
 
 /// Longest wait for a connection's presence event to be stored.
 const ANNOUNCE_BOUND: Duration = Duration::from_secs(2);
@@ -102,7 +110,7 @@ const CLOSE_HANDSHAKE: Duration = Duration::from_secs(2);
 async fn authenticate(
     state: &GatewayState,
     stream: &mut futures::stream::SplitStream<WebSocket>,
-) -> Result<UserId, (&'static str, String)> {
+) -> Result<Verified, (&'static str, String)> {
     let first = tokio::time::timeout(state.config().auth_timeout, stream.next())
         .await
         .map_err(|_| ("authentication timeout", "no auth frame in time".to_owned()))?;
@@ -112,7 +120,7 @@ async fn authenticate(
     match frames::decode(&text) {
         Ok(ClientFrame::Auth { token, .. }) => state
             .tokens()
-            .verify(&token)
+            .verify_claims(&token)
             .map_err(|e| ("invalid token", e.to_string())),
         _ => Err(("unauthenticated", "the first frame must be auth".to_owned())),
     }
@@ -121,6 +129,12 @@ async fn authenticate(
 struct Session {
     id: ConnectionId,
     user: UserId,
+    /// When the connection's token expires (Unix seconds); an `auth` frame renews it.
+    expires_at: u64,
+    /// Frames this connection may still send now (rate limit).
+    allowance: TokenBucket,
+    /// Frames refused for the rate limit since the last accepted one.
+    refused_in_a_row: u32,
     out: OutboundSender,
     /// Rooms this connection receives live.
     rooms: HashSet<RoomId>,
@@ -167,8 +181,11 @@ impl Session {
         }
     }
 
-    /// Starts relaying these users' presence, and sends where each stands now.
+    /// Starts relaying these users' presence, and sends where each stands now. A
+    /// connection watches at most [`MAX_WATCHED`] users in all (memory is per gateway).
     async fn watch(&mut self, users: Vec<UserId>) {
+        let room_left = MAX_WATCHED.saturating_sub(self.watching.len());
+        let users: Vec<UserId> = users.into_iter().take(room_left).collect();
         for user in &users {
             if self.watching.insert(*user) {
                 self.state.presence().watch(*user, self.id, &self.out);
@@ -262,18 +279,28 @@ impl Session {
     ) {
         let mut idle_check =
             tokio::time::interval(self.state.config().away_after.max(Duration::from_secs(4)) / 4);
+        // An absolute deadline: other wake-ups (the away check) must not extend it.
+        let mut heard_at = tokio::time::Instant::now();
         loop {
+            let expiry = tokio::time::sleep(self.until_expiry());
+            let silence = tokio::time::sleep_until(heard_at + idle);
             let next = tokio::select! {
-                next = tokio::time::timeout(idle, stream.next()) => next,
+                next = stream.next() => Ok(next),
+                _ = silence => Err(()),
                 // The writer ended (slow consumer, shutdown, broken socket).
                 _ = self.out.closed() => return,
+                _ = expiry => {
+                    self.send_error(None, "token_expired", "the token expired; reconnect with a fresh one").await;
+                    return self.close(close::TOKEN_EXPIRED, "token expired").await;
+                }
                 _ = idle_check.tick() => {
                     self.track_activity(false).await;
                     continue;
                 }
             };
+            heard_at = tokio::time::Instant::now();
             let message = match next {
-                Err(_) => return self.close(close::IDLE_TIMEOUT, "idle timeout").await,
+                Err(()) => return self.close(close::IDLE_TIMEOUT, "idle timeout").await,
                 Ok(None) => return,
                 Ok(Some(Err(e))) => return self.on_read_error(e).await,
                 Ok(Some(Ok(message))) => message,
@@ -281,6 +308,19 @@ impl Session {
             match message {
                 Message::Text(text) => {
                     metrics::counter!("chat_gateway_frames_in_total").increment(1);
+                    if let Err(wait) = self.allowance.take() {
+                        self.refused_in_a_row += 1;
+                        if self.refused_in_a_row >= self.state.config().flood_close_after {
+                            return self
+                                .close(close::TOO_MANY_REQUESTS, "rate limit exceeded")
+                                .await;
+                        }
+                        let id = frames::request_id(&text);
+                        self.push(Outbound::Reply(frames::rate_limited(id, wait)))
+                            .await;
+                        continue;
+                    }
+                    self.refused_in_a_row = 0;
                     self.track_activity(true).await;
                     self.on_text(&text).await
                 }
@@ -320,14 +360,7 @@ impl Session {
             Err(Refusal { id, code, message }) => return self.send_error(id, code, message).await,
         };
         match frame {
-            ClientFrame::Auth { id, .. } => {
-                self.send_error(
-                    id,
-                    "already_authenticated",
-                    "this connection is authenticated",
-                )
-                .await
-            }
+            ClientFrame::Auth { id, token } => self.on_reauth(id, &token).await,
             ClientFrame::Ping { id } => self.reply(ServerFrame::Pong { id }).await,
             ClientFrame::Send {
                 id,
@@ -485,6 +518,38 @@ impl Session {
             }
             Err(e) => self.send_error(Some(id), "event_log_unavailable", e).await,
         }
+    }
+
+    /// A fresh token for the same user extends the connection past the old one's expiry.
+    async fn on_reauth(&mut self, id: Option<String>, token: &str) {
+        match self.state.tokens().verify_claims(token) {
+            Ok(v) if v.user == self.user => {
+                self.expires_at = self.expires_at.max(v.expires_at);
+                if let Some(id) = id {
+                    self.reply(ServerFrame::Ack {
+                        id,
+                        seq: None,
+                        message_id: None,
+                        timestamp: None,
+                    })
+                    .await;
+                }
+            }
+            Ok(_) => {
+                self.send_error(id, "wrong_user", "a connection cannot change its user")
+                    .await
+            }
+            Err(e) => self.send_error(id, "invalid_token", e.to_string()).await,
+        }
+    }
+
+    /// Time left before the token expires.
+    fn until_expiry(&self) -> Duration {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        Duration::from_secs(self.expires_at.saturating_sub(now))
     }
 
     async fn on_watch(&mut self, id: String, user_ids: Vec<String>) {
@@ -666,7 +731,7 @@ impl Session {
     }
 
     async fn close(&self, code: u16, reason: &'static str) {
-        self.push(Outbound::Close { code, reason }).await
+        self.out.close(code, reason)
     }
 
     async fn push(&self, item: Outbound) {

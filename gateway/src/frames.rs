@@ -17,6 +17,17 @@ pub fn error(id: Option<String>, code: &str, message: impl Into<String>) -> Utf8
         id,
         code: code.to_owned(),
         message: message.into(),
+        retry_after_ms: None,
+    })
+}
+
+/// A `rate_limited` error telling the client how long to wait.
+pub fn rate_limited(id: Option<String>, wait: std::time::Duration) -> Utf8Bytes {
+    encode(&ServerFrame::Error {
+        id,
+        code: "rate_limited".to_owned(),
+        message: "too many frames; wait before sending again".to_owned(),
+        retry_after_ms: Some(wait.as_millis().max(1) as u64),
     })
 }
 
@@ -49,6 +60,16 @@ const KNOWN_TYPES: &[&str] = &[
 
 /// The longest request id accepted, in bytes.
 pub const MAX_REQUEST_ID: usize = 64;
+
+/// The `id` of a frame, if it has a usable one (for answering a frame not acted on).
+pub fn request_id(text: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    value
+        .get("id")?
+        .as_str()
+        .filter(|s| !s.is_empty() && s.len() <= MAX_REQUEST_ID)
+        .map(str::to_owned)
+}
 
 pub fn decode(text: &str) -> Result<ClientFrame, Refusal> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| Refusal {

@@ -62,10 +62,10 @@ pub async fn upgrade(
         .and_then(|h| h.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim().to_owned());
-    let user = match header_token.or(query.token) {
+    let verified = match header_token.or(query.token) {
         None => None,
-        Some(token) => match state.tokens().verify(&token) {
-            Ok(user) => Some(user),
+        Some(token) => match state.tokens().verify_claims(&token) {
+            Ok(verified) => Some(verified),
             Err(e) => return refuse(StatusCode::UNAUTHORIZED, "invalid_token", e.to_string()),
         },
     };
@@ -77,7 +77,7 @@ pub async fn upgrade(
         .max_frame_size(max)
         .on_upgrade(move |socket| {
             let tracker = state.tracker();
-            tracker.track_future(connection::run(state, socket, user))
+            tracker.track_future(connection::run(state, socket, verified))
         })
 }
 

@@ -80,21 +80,34 @@ impl OutboundSender {
             self.slow.cancel();
             return;
         }
-        match self.tx.try_send(item) {
-            Ok(()) => {
-                self.queued_bytes.fetch_add(cost, Ordering::Relaxed);
+        // Counted before it is queued: the writer may take it (and subtract) at once.
+        self.queued_bytes.fetch_add(cost, Ordering::Relaxed);
+        if let Err(e) = self.tx.try_send(item) {
+            self.queued_bytes.fetch_sub(cost, Ordering::Relaxed);
+            if matches!(e, mpsc::error::TrySendError::Full(_)) {
+                self.slow.cancel();
             }
-            Err(mpsc::error::TrySendError::Full(_)) => self.slow.cancel(),
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
     }
 
     /// Queues a reply or replayed event, waiting for room.
     pub async fn push(&self, item: Outbound) -> Result<(), Closed> {
         let cost = item.cost();
-        self.tx.send(item).await.map_err(|_| Closed)?;
         self.queued_bytes.fetch_add(cost, Ordering::Relaxed);
-        Ok(())
+        self.tx.send(item).await.map_err(|_| {
+            self.queued_bytes.fetch_sub(cost, Ordering::Relaxed);
+            Closed
+        })
+    }
+
+    /// Asks the writer to close with `code`, without waiting for queue space: a full
+    /// queue means the client is slow, and it is closed for that instead.
+    pub fn close(&self, code: u16, reason: &'static str) {
+        if let Err(mpsc::error::TrySendError::Full(_)) =
+            self.tx.try_send(Outbound::Close { code, reason })
+        {
+            self.slow.cancel();
+        }
     }
 
     /// Resolves when the writer has gone (the connection is over).
@@ -136,37 +149,40 @@ struct RoomCursor {
 }
 
 /// Writes until the queue closes, the client is slow, the server shuts down, or a write
-/// fails. Pings every `heartbeat`.
+/// fails. Pings every `heartbeat`. Every write races the slow and shutdown signals and a
+/// timeout, so a client that stops reading (a zero TCP window) cannot hold the writer.
 pub async fn write_loop(
-    mut sink: SplitSink<WebSocket, Message>,
+    sink: SplitSink<WebSocket, Message>,
     mut queue: OutboundReceiver,
     heartbeat: Duration,
     shutdown: CancellationToken,
 ) {
+    let mut writer = Writer {
+        sink,
+        slow: queue.slow.clone(),
+        shutdown: shutdown.clone(),
+    };
     let mut rooms: HashMap<RoomId, RoomCursor> = HashMap::new();
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
-    let close = loop {
+    let stop = loop {
         let item = tokio::select! {
             biased;
-            _ = shutdown.cancelled() => break Some((close::SERVICE_RESTART, "server restarting; reconnect and resume")),
-                        _ = queue.slow.cancelled() => {
-                metrics::counter!("chat_gateway_slow_consumer_disconnects_total").increment(1);
-                break Some((close::SLOW_CONSUMER, "outbound queue full: read faster"));
-            }
+            _ = shutdown.cancelled() => break Stop::Shutdown,
+            _ = queue.slow.cancelled() => break Stop::Slow,
             _ = ping.tick() => {
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
-                    break None;
+                if let Err(stop) = writer.send(Message::Ping(Default::default())).await {
+                    break stop;
                 }
                 continue;
             }
             item = queue.rx.recv() => match item {
                 Some(item) => item,
-                None => break None,
+                None => break Stop::Gone,
             },
         };
         queue.queued_bytes.fetch_sub(item.cost(), Ordering::Relaxed);
         let sent = match item {
-            Outbound::Reply(frame) => sink.send(Message::Text(frame)).await,
+            Outbound::Reply(frame) => writer.send(Message::Text(frame)).await,
             Outbound::Live { room, seq, frame } => {
                 let cursor = rooms.entry(room).or_default();
                 match &mut cursor.held {
@@ -174,7 +190,7 @@ pub async fn write_loop(
                         held.push((seq, frame));
                         Ok(())
                     }
-                    None => send_if_new(&mut sink, cursor, seq, frame).await,
+                    None => writer.send_if_new(cursor, seq, frame).await,
                 }
             }
             Outbound::BeginReplay { room, from } => {
@@ -185,19 +201,19 @@ pub async fn write_loop(
             }
             Outbound::Replayed { room, seq, frame } => {
                 let cursor = rooms.entry(room).or_default();
-                send_if_new(&mut sink, cursor, seq, frame).await
+                writer.send_if_new(cursor, seq, frame).await
             }
             Outbound::EndReplay { room, result } => {
                 let cursor = rooms.entry(room).or_default();
-                let mut result_sent = Ok(());
+                let mut sent = Ok(());
                 for (seq, frame) in cursor.held.take().unwrap_or_default() {
-                    result_sent = send_if_new(&mut sink, cursor, seq, frame).await;
-                    if result_sent.is_err() {
+                    sent = writer.send_if_new(cursor, seq, frame).await;
+                    if sent.is_err() {
                         break;
                     }
                 }
-                match result_sent {
-                    Ok(()) => sink.send(Message::Text(result)).await,
+                match sent {
+                    Ok(()) => writer.send(Message::Text(result)).await,
                     err => err,
                 }
             }
@@ -205,32 +221,83 @@ pub async fn write_loop(
                 rooms.remove(&room);
                 Ok(())
             }
-            Outbound::Close { code, reason } => break Some((code, reason)),
+            Outbound::Close { code, reason } => break Stop::Close(code, reason),
         };
-        if sent.is_err() {
-            break None;
+        if let Err(stop) = sent {
+            break stop;
         }
         metrics::counter!("chat_gateway_frames_out_total").increment(1);
     };
-    if let Some((code, reason)) = close {
-        let frame = CloseFrame {
-            code,
-            reason: Utf8Bytes::from_static(reason),
-        };
-        let _ = sink.send(Message::Close(Some(frame))).await;
-    }
-    let _ = sink.close().await;
+    let close = match stop {
+        Stop::Shutdown => Some((
+            close::SERVICE_RESTART,
+            "server restarting; reconnect and resume",
+        )),
+        Stop::Slow => {
+            metrics::counter!("chat_gateway_slow_consumer_disconnects_total").increment(1);
+            Some((close::SLOW_CONSUMER, "outbound queue full: read faster"))
+        }
+        Stop::Close(code, reason) => Some((code, reason)),
+        Stop::Gone => None,
+    };
+    // The queue goes first, so its memory is freed while the Close frame waits.
+    drop(queue);
+    let mut sink = writer.sink;
+    // A last, bounded attempt to say why; a client that does not read just loses it.
+    let goodbye = async {
+        if let Some((code, reason)) = close {
+            let frame = CloseFrame {
+                code,
+                reason: Utf8Bytes::from_static(reason),
+            };
+            let _ = sink.send(Message::Close(Some(frame))).await;
+        }
+        let _ = sink.close().await;
+    };
+    let _ = tokio::time::timeout(CLOSE_WRITE_BOUND, goodbye).await;
 }
 
-async fn send_if_new(
-    sink: &mut SplitSink<WebSocket, Message>,
-    cursor: &mut RoomCursor,
-    seq: u64,
-    frame: Utf8Bytes,
-) -> Result<(), axum::Error> {
-    if seq <= cursor.last_sent {
-        return Ok(());
+/// Longest a single frame may take to write before the client counts as gone.
+const WRITE_BOUND: Duration = Duration::from_secs(10);
+/// Longest the Close frame may take: a slow client that reads again within it learns why
+/// it was closed; one that does not is simply dropped.
+const CLOSE_WRITE_BOUND: Duration = Duration::from_secs(5);
+
+/// Why the writer stopped.
+enum Stop {
+    Shutdown,
+    Slow,
+    Close(u16, &'static str),
+    /// The queue closed or a write failed: nothing more to say.
+    Gone,
+}
+
+struct Writer {
+    sink: SplitSink<WebSocket, Message>,
+    slow: CancellationToken,
+    shutdown: CancellationToken,
+}
+
+impl Writer {
+    async fn send(&mut self, message: Message) -> Result<(), Stop> {
+        tokio::select! {
+            sent = self.sink.send(message) => sent.map_err(|_| Stop::Gone),
+            _ = self.slow.cancelled() => Err(Stop::Slow),
+            _ = self.shutdown.cancelled() => Err(Stop::Shutdown),
+            _ = tokio::time::sleep(WRITE_BOUND) => Err(Stop::Slow),
+        }
     }
-    cursor.last_sent = seq;
-    sink.send(Message::Text(frame)).await
+
+    async fn send_if_new(
+        &mut self,
+        cursor: &mut RoomCursor,
+        seq: u64,
+        frame: Utf8Bytes,
+    ) -> Result<(), Stop> {
+        if seq <= cursor.last_sent {
+            return Ok(());
+        }
+        cursor.last_sent = seq;
+        self.send(Message::Text(frame)).await
+    }
 }

@@ -11,6 +11,8 @@ use chat_core::eventlog::{subjects, EventLog};
 use chat_schemas::ws::ServerFrame;
 use deadpool_postgres::Pool;
 use futures::{FutureExt, StreamExt};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 
@@ -19,13 +21,33 @@ use crate::partition::{Partition, Share};
 use crate::presence::PresenceNotice;
 use crate::ProjectorConfig;
 
+/// When the current consumer of a unit started (Unix ms; 0 before the first): the reaper
+/// trusts heartbeat ages only after a full staleness bound of uninterrupted following.
+pub type FollowingSince = Arc<AtomicU64>;
+
 /// Follows one unit (a stream, or a partition of the room stream) for ever.
-pub async fn follow(log: EventLog, pool: Pool, share: Share, config: ProjectorConfig) {
+pub async fn follow(
+    log: EventLog,
+    pool: Pool,
+    share: Share,
+    config: ProjectorConfig,
+    since: FollowingSince,
+) {
     let stream_name = log.settings().name(share.kind).to_string();
     let key = share.checkpoint_key(log.settings());
     let mut backoff = Backoff::default();
     loop {
-        match follow_once(&log, &pool, &stream_name, &key, share.partition, &config).await {
+        match follow_once(
+            &log,
+            &pool,
+            &stream_name,
+            &key,
+            share.partition,
+            &config,
+            &since,
+        )
+        .await
+        {
             Ok(()) => backoff.reset(),
             Err(e) => {
                 tracing::warn!(stream = %stream_name, error = %e, "projector will retry");
@@ -43,7 +65,9 @@ async fn follow_once(
     key: &str,
     partition: Option<Partition>,
     config: &ProjectorConfig,
+    since: &FollowingSince,
 ) -> anyhow::Result<()> {
+    since.store(0, Ordering::Relaxed);
     let start = load_checkpoint(pool, key).await? + 1;
     let stream = log.jetstream().get_stream_no_info(stream_name).await?;
     let consumer = stream
@@ -56,6 +80,7 @@ async fn follow_once(
         })
         .await?;
     let mut messages = consumer.messages().await?;
+    since.store(unix_millis(), Ordering::Relaxed);
     tracing::info!(checkpoint = %key, from = start, "projector following");
 
     loop {
@@ -72,10 +97,21 @@ async fn follow_once(
                 _ => break,
             }
         }
-        let notices = commit_until_done(pool, key, partition, &batch).await?;
+        let committed = commit_until_done(pool, key, partition, &batch).await;
+        if committed.is_err() {
+            since.store(0, Ordering::Relaxed);
+        }
+        let notices = committed?;
         record_progress(key, &batch, &lag);
         announce(log, notices).await;
     }
+}
+
+pub fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// How far behind the stream the newest event of a batch was.

@@ -14,7 +14,7 @@
 //! costs work, not exactness. The reaper runs with the users-stream unit.
 
 use chat_core::eventlog::{EventLog, StreamKind};
-use deadpool_postgres::{Object, Pool};
+use deadpool_postgres::Pool;
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -22,9 +22,12 @@ use tokio::task::JoinHandle;
 use crate::partition::Share;
 use crate::{follow, reaper, ProjectorConfig};
 
+/// The connection that holds a lease's advisory lock.
+type Lock = deadpool_postgres::ClientWrapper;
+
 /// A unit this instance holds: the lock's connection and the task applying it.
 struct Held {
-    lock: Object,
+    lock: Lock,
     work: JoinHandle<()>,
 }
 
@@ -32,7 +35,7 @@ impl Held {
     /// Stops the work and drops the lock's connection (which releases the lock).
     fn release(self) {
         self.work.abort();
-        drop(Object::take(self.lock));
+        drop(self.lock);
     }
 }
 
@@ -102,14 +105,21 @@ pub async fn run(log: EventLog, pool: Pool, config: ProjectorConfig) {
 
 /// Applies `share`; the users stream also runs the reaper.
 async fn work_on(log: EventLog, pool: Pool, share: Share, config: ProjectorConfig) {
+    let since = follow::FollowingSince::default();
     if share.kind == StreamKind::Users {
         futures::future::join(
-            follow::follow(log.clone(), pool.clone(), share, config.clone()),
-            reaper::run(log, pool, config),
+            follow::follow(
+                log.clone(),
+                pool.clone(),
+                share,
+                config.clone(),
+                since.clone(),
+            ),
+            reaper::run(log, pool, config, since),
         )
         .await;
     } else {
-        follow::follow(log, pool, share, config).await;
+        follow::follow(log, pool, share, config, since).await;
     }
 }
 
@@ -144,16 +154,16 @@ async fn announce(
     Ok(live as usize)
 }
 
-/// A pooled connection holding the advisory lock `key`, or `None` if another holds it.
-async fn try_lock(pool: &Pool, key: i64) -> Option<Object> {
-    let client = pool.get().await.ok()?;
+/// A connection of its own (made by the pool's manager, not taken from the pool, so leases
+/// never starve the pool) holding the advisory lock `key`; `None` if another holds it.
+async fn try_lock(pool: &Pool, key: i64) -> Option<Lock> {
+    use deadpool_postgres::Manager;
+    let client = <Manager as deadpool::managed::Manager>::create(pool.manager())
+        .await
+        .ok()?;
     let row = client
         .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
         .await
         .ok()?;
-    if row.get::<_, bool>(0) {
-        Some(client)
-    } else {
-        None
-    }
+    row.get::<_, bool>(0).then_some(client)
 }

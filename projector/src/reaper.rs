@@ -9,8 +9,10 @@
 //! stays derived from the stream alone.
 //!
 //! Bound: a user of a dead gateway is offline within `stale_after + reap_interval` plus
-//! projection time (defaults: 10 s + 2 s). Reaping pauses while the projector lags behind
-//! the users stream, so a projector catching up never mistakes old heartbeats for deaths.
+//! projection time (defaults: 10 s + 2 s). Reaping waits until the users stream has been
+//! followed without a break for `stale_after` (after a NATS or Postgres outage or a
+//! restart, the gateways' fresh heartbeats arrive first) and pauses while the projector is
+//! more than a few events behind, so neither an outage nor catching up passes for deaths.
 
 use chat_core::eventlog::{EventLog, PublishOptions, StreamKind};
 use chat_schemas::events::{Envelope, EventBody};
@@ -19,28 +21,42 @@ use deadpool_postgres::Pool;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use crate::follow::{unix_millis, FollowingSince};
 use crate::ProjectorConfig;
+use std::sync::atomic::Ordering;
 
-/// Most unapplied events in the users stream at which reaping still runs.
-const MAX_LAG_FOR_REAPING: u64 = 1_000;
-
-pub async fn run(log: EventLog, pool: Pool, config: ProjectorConfig) {
+pub async fn run(log: EventLog, pool: Pool, config: ProjectorConfig, since: FollowingSince) {
     let mut recently_retired: HashMap<(String, String), Instant> = HashMap::new();
+    let mut previous: Head = None;
     let mut tick = tokio::time::interval(config.reap_interval);
     loop {
         tick.tick().await;
         recently_retired.retain(|_, at| at.elapsed() < Duration::from_secs(60));
-        if let Err(e) = reap_once(&log, &pool, &config, &mut recently_retired).await {
+        // Heartbeat ages mean something only after the users stream has been followed
+        // without a break for a whole staleness bound: after an outage (NATS, Postgres,
+        // a restart) the gateways' fresh heartbeats must first have had time to arrive.
+        let started = since.load(Ordering::Relaxed);
+        let bound = config.gateway_stale_after.as_millis() as u64;
+        if started == 0 || unix_millis().saturating_sub(started) < bound {
+            continue;
+        }
+        if let Err(e) = reap_once(&log, &pool, &config, &mut recently_retired, &mut previous).await
+        {
+            previous = None;
             tracing::warn!(error = %e, "reaper pass failed; will retry");
         }
     }
 }
+
+/// The users stream's last sequence when the previous pass looked, and when.
+type Head = Option<(u64, Instant)>;
 
 async fn reap_once(
     log: &EventLog,
     pool: &Pool,
     config: &ProjectorConfig,
     recently_retired: &mut HashMap<(String, String), Instant>,
+    previous: &mut Head,
 ) -> anyhow::Result<()> {
     let stream_name = log.settings().name(StreamKind::Users);
     let mut stream = log.jetstream().get_stream(stream_name).await?;
@@ -54,8 +70,19 @@ async fn reap_once(
         .await?
         .map(|r| r.get(0))
         .unwrap_or(0);
-    if last_stored.saturating_sub(applied as u64) > MAX_LAG_FOR_REAPING {
-        tracing::debug!(last_stored, applied, "projector behind; reaping paused");
+    // Every heartbeat stored by the previous pass (one interval ago) must be applied, or a
+    // gateway's latest heartbeat could be waiting in the stream (after a Postgres outage,
+    // say) and its age would lie.
+    let caught_up = previous.is_some_and(|(head, at)| {
+        applied as u64 >= head && at.elapsed() < config.reap_interval * 3
+    });
+    *previous = Some((last_stored, Instant::now()));
+    if !caught_up {
+        tracing::debug!(
+            last_stored,
+            applied,
+            "projector not caught up; reaping paused"
+        );
         return Ok(());
     }
     let stale_ms = config.gateway_stale_after.as_millis() as f64;

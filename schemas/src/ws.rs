@@ -35,7 +35,9 @@ pub struct RoomPosition {
     rename_all_fields = "camelCase"
 )]
 pub enum ClientFrame {
-    /// Authenticate in-band, when the handshake carried no token. Must be the first frame.
+    /// Authenticate in-band, when the handshake carried no token (then it must be the first
+    /// frame); later, a fresh token of the same user extends the connection past the old
+    /// token's expiry (answered by `ack`).
     Auth {
         id: Option<String>,
         token: String,
@@ -190,6 +192,9 @@ pub enum ServerFrame {
         id: Option<String>,
         code: String,
         message: String,
+        /// With `rate_limited`: how long to wait before sending again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
     Pong {
         id: String,
@@ -208,6 +213,10 @@ pub mod close {
     pub const UNAUTHENTICATED: u16 = 4001;
     /// Nothing heard from the client (not even a pong) within the idle timeout.
     pub const IDLE_TIMEOUT: u16 = 4002;
+    /// The connection's token expired and no fresh one came in an `auth` frame.
+    pub const TOKEN_EXPIRED: u16 = 4003;
+    /// The client kept sending faster than its rate limit after being told to slow down.
+    pub const TOO_MANY_REQUESTS: u16 = 4029;
     /// The client did not read fast enough: its outbound queue reached its bound.
     pub const SLOW_CONSUMER: u16 = 4008;
 }

@@ -66,12 +66,12 @@ impl Application {
         let read = ReadModel::new(pool.clone(), config.database.timeout);
 
         let commands = Commands::new(log.clone(), read.clone(), config.api.command_limits());
-        let api = chat_api::router(chat_api::ApiState {
-            read: read.clone(),
-            commands: commands.clone(),
-            tokens: tokens.clone(),
-            config: config.api.clone(),
-        });
+        let api = chat_api::router(chat_api::ApiState::new(
+            read.clone(),
+            commands.clone(),
+            tokens.clone(),
+            config.api.clone(),
+        ));
         let listener = tokio::net::TcpListener::bind(&config.http_addr)
             .await
             .with_context(|| format!("binding {}", config.http_addr))?;

@@ -57,6 +57,7 @@ pub async fn login(
     // passwords cannot be right.
     let username = required_str(&body.username, "username")?.to_owned();
     let password = required_str(&body.password, "password")?;
+    state.limit_login(&username)?;
     let row = state
         .read
         .with_client(|c| async move {

@@ -39,6 +39,7 @@ pub async fn send_message(
             "senderId must be your own user id",
         ));
     }
+    state.limit_write(caller)?;
     let posted = state
         .commands
         .post_message(caller, &room, message, Some(client_time), client_msg_id)

@@ -29,6 +29,7 @@ pub async fn create_room(
     AuthUser(caller): AuthUser,
     JsonBody(body): JsonBody<CreateRoom>,
 ) -> Result<(StatusCode, Json<RoomRef>), ApiError> {
+    state.limit_write(caller)?;
     let name = required_str(&body.name, "name")?.trim().to_owned();
     if name.chars().count() > MAX_ROOM_NAME_CHARS {
         return Err(ApiError::bad_request(
@@ -80,6 +81,7 @@ pub async fn join_room(
     AuthUser(caller): AuthUser,
     RoomPath(room): RoomPath,
 ) -> Result<Json<RoomRef>, ApiError> {
+    state.limit_write(caller)?;
     let joined = state.commands.join_room(caller, &room).await?;
     Ok(Json(RoomRef {
         room_id: room.to_string(),
@@ -94,6 +96,7 @@ pub async fn leave_room(
     AuthUser(caller): AuthUser,
     RoomPath(room): RoomPath,
 ) -> Result<Json<RoomRef>, ApiError> {
+    state.limit_write(caller)?;
     let left = state.commands.leave_room(caller, &room).await?;
     Ok(Json(RoomRef {
         room_id: room.to_string(),
@@ -141,6 +144,7 @@ pub async fn open_direct(
     AuthUser(caller): AuthUser,
     JsonBody(body): JsonBody<OpenDirect>,
 ) -> Result<(StatusCode, Json<RoomRef>), ApiError> {
+    state.limit_write(caller)?;
     let other = user_id(&body.user_id, "userId")?;
     if other == caller {
         return Err(ApiError::bad_request(

@@ -34,6 +34,7 @@ pub async fn update_status(
             "userId must be your own user id",
         ));
     }
+    state.limit_write(caller)?;
     let room = match &body.room_id {
         Value::Null => None,
         value => Some(room_id(value, "roomId")?),

@@ -167,6 +167,7 @@ fn a_refused_join_is_reported_and_not_resumed_later() {
         id: Some(id.clone()),
         code: "room_private".into(),
         message: "private".into(),
+        retry_after_ms: None,
     });
     assert_eq!(
         actions,

@@ -21,6 +21,8 @@ pub struct AppOptions {
     /// NATS servers to use instead of the test's own single server (a cluster).
     pub nats_url: Option<String>,
     pub nats_replicas: usize,
+    /// Writes per user; tests that send in bulk need more than production's default.
+    pub write_rate: chat_core::ratelimit::Rate,
 }
 
 impl Default for AppOptions {
@@ -31,6 +33,10 @@ impl Default for AppOptions {
             max_body_bytes: 64 * 1024,
             nats_url: None,
             nats_replicas: 1,
+            write_rate: chat_core::ratelimit::Rate {
+                per_second: 10_000.0,
+                burst: 10_000.0,
+            },
         }
     }
 }
@@ -84,6 +90,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         tokens: token_config(),
         api: chat_api::ApiConfig {
             max_body_bytes: options.max_body_bytes,
+            write_rate: options.write_rate,
             ..Default::default()
         },
         gateway: chat_gateway::GatewayConfig::default(),

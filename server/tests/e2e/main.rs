@@ -6,6 +6,7 @@ mod bad_input;
 mod cluster;
 mod compose;
 mod idempotency;
+mod limits;
 mod observability;
 mod outages;
 mod partitions;

@@ -98,6 +98,16 @@ async fn two_clients_on_two_gateways_see_the_same_events_in_the_same_order() {
         )
         .await;
     assert_eq!(delete["type"], "ack", "{delete}");
+    let late_edit = a
+        .call(
+            json!({"type": "edit", "roomId": room, "messageId": first_id, "message": "back?"}),
+            &mut seen_by_a,
+        )
+        .await;
+    assert_eq!(
+        late_edit["code"], "message_deleted",
+        "a deleted message stays deleted: {late_edit}"
+    );
 
     // message.posted ×2, message.edited, member.joined, member.left, message.deleted
     let total = 6;

@@ -211,24 +211,28 @@ async fn a_client_that_stops_reading_is_disconnected_at_the_queue_bound() {
             .collect::<Vec<_>>()
             .await
     };
-    // The fast reader keeps up meanwhile.
+    // The fast reader keeps up meanwhile; the slow one starts reading only after 3 s,
+    // once its queue has overflowed, and within the bound the Close frame waits for it.
     let reader = fast.events(SENT);
-    let (_, fast_events) = tokio::join!(sender, reader);
-    assert_eq!(fast_events.len(), SENT, "a reading client gets everything");
-
-    // Now the slow client reads what reached it: some events, then close 4008.
-    let mut received = 0;
-    let ended = loop {
-        match tokio::time::timeout(Duration::from_secs(20), slow.socket.next())
-            .await
-            .expect("closed in time")
-        {
-            Some(Ok(Message::Text(_))) => received += 1,
-            Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
-            Some(Ok(_)) => {}
-            other => panic!("ended without a close frame: {other:?}"),
+    let slow_reader = async {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let mut received = 0;
+        loop {
+            match tokio::time::timeout(Duration::from_secs(20), slow.socket.next())
+                .await
+                .expect("closed in time")
+            {
+                Some(Ok(Message::Text(_))) => received += 1,
+                Some(Ok(Message::Close(frame))) => {
+                    break (received, frame.map(|f| u16::from(f.code)))
+                }
+                Some(Ok(_)) => {}
+                other => panic!("ended without a close frame: {other:?}"),
+            }
         }
     };
+    let (_, fast_events, (received, ended)) = tokio::join!(sender, reader, slow_reader);
+    assert_eq!(fast_events.len(), SENT, "a reading client gets everything");
     assert_eq!(ended, Some(4008), "slow consumer close code");
     assert!(
         received < SENT,

@@ -145,6 +145,9 @@ class Stack {
       DATABASE_URL: dbUrl.toString(),
       JWT_SECRET: randomBytes(32).toString('hex'),
       RUST_LOG: process.env.RUST_LOG || 'warn',
+      // Some tests send dozens of messages at once through the API.
+      API_RATE_PER_SEC: '1000',
+      API_RATE_BURST: '1000',
       ...this.serverEnv,
     };
     await this.startServer();
