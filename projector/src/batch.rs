@@ -80,8 +80,8 @@ pub async fn apply_batch(
                 let applied = apply_event(&tx, event.seq as i64, &envelope);
                 notices.extend(tracing::Instrument::instrument(applied, span).await?)
             }
-            // An event this build cannot read must not stop the stream for ever; it stays
-            // in JetStream for a fixed build to replay.
+            // An event this build cannot read must not stop the stream for ever: it is
+            // logged and passed over (the checkpoint moves past it; it stays in JetStream).
             Err(e) => {
                 tracing::error!(stream, seq = event.seq, error = %e, "unreadable event skipped")
             }

@@ -2,8 +2,8 @@
 //!
 //! Room events live on `chat.room.<roomId>`, user-status events on `chat.user.<userId>`.
 //! The envelope is JSON: `{eventId, type, v, occurredAt, actor, roomId | userId, data}`.
-//! `v` is the payload version of `type`; a reader that meets a newer version than it knows
-//! stops instead of guessing.
+//! `v` is the payload version of `type` (1 for every type today). The projector logs and
+//! skips an event it cannot read; see `projector::batch`.
 
 use crate::ids::{MessageId, RoomId, UserId};
 use serde::{Deserialize, Serialize};
