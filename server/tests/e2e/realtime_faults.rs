@@ -197,25 +197,72 @@ async fn a_client_that_stops_reading_is_disconnected_at_the_queue_bound() {
     let mut fast = WsClient::connect(&gw.base, &alice.token).await;
     fast.join(&room).await;
 
-    // Big messages fill the socket buffers quickly; then the gateway's queue fills.
+    // Big messages fill the socket buffers quickly, then the gateway's queue. Sending
+    // goes on until the gateway reports the cut-off (its own metric), however fast or
+    // slow this machine is; only then does the slow client read again, within the bound
+    // for which the Close frame waits.
     let text = "z".repeat(3_900);
     let (app_ref, alice_ref, room_ref, text_ref) = (&app, &alice, room.as_str(), text.as_str());
-    const SENT: usize = 6_000;
+    const MAX_SENDS: usize = 50_000;
+    let cut_off = std::sync::atomic::AtomicBool::new(false);
+    let sent_total = std::sync::atomic::AtomicUsize::new(usize::MAX);
+    let (cut_off, sent_total) = (&cut_off, &sent_total);
     let sender = async move {
-        futures::stream::iter(0..SENT)
+        let sent = futures::stream::iter(0..MAX_SENDS)
+            .take_while(|_| std::future::ready(!cut_off.load(std::sync::atomic::Ordering::Relaxed)))
             .map(|_| async move {
                 let (status, _) = app_ref.send_raw(alice_ref, room_ref, text_ref, None).await;
                 assert_eq!(status, StatusCode::CREATED);
             })
             .buffer_unordered(16)
-            .collect::<Vec<_>>()
-            .await
+            .count()
+            .await;
+        sent_total.store(sent, std::sync::atomic::Ordering::Relaxed);
+        sent
     };
-    // The fast reader keeps up meanwhile; the slow one starts reading only after 3 s,
-    // once its queue has overflowed, and within the bound the Close frame waits for it.
-    let reader = fast.events(SENT);
+    let metrics_url = format!("{}/metrics", gw.base);
+    let watcher = async {
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let text = reqwest::get(&metrics_url)
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let cut = text
+                .lines()
+                .find(|l| l.starts_with("chat_gateway_slow_consumer_disconnects_total"))
+                .and_then(|l| l.split_whitespace().last())
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0);
+            if cut >= 1.0 {
+                cut_off.store(true, std::sync::atomic::Ordering::Relaxed);
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the slow client was never cut off"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    // The fast reader keeps up all along, until it has everything that was sent.
+    let reader = async {
+        let mut got = 0;
+        while got < sent_total.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Some(frame) = fast.frame_within(Duration::from_millis(200)).await {
+                if frame["type"] == "event" {
+                    got += 1;
+                }
+            }
+        }
+        got
+    };
     let slow_reader = async {
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        while !cut_off.load(std::sync::atomic::Ordering::Relaxed) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let mut received = 0;
         loop {
             match tokio::time::timeout(Duration::from_secs(20), slow.socket.next())
@@ -231,11 +278,12 @@ async fn a_client_that_stops_reading_is_disconnected_at_the_queue_bound() {
             }
         }
     };
-    let (_, fast_events, (received, ended)) = tokio::join!(sender, reader, slow_reader);
-    assert_eq!(fast_events.len(), SENT, "a reading client gets everything");
+    let (sent, (), fast_events, (received, ended)) =
+        tokio::join!(sender, watcher, reader, slow_reader);
+    assert_eq!(fast_events, sent, "a reading client gets everything");
     assert_eq!(ended, Some(4008), "slow consumer close code");
     assert!(
-        received < SENT,
+        received < sent,
         "the slow client was cut off at the bound, not served everything ({received})"
     );
     assert!(
