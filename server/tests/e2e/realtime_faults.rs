@@ -64,9 +64,25 @@ async fn bad_frames_get_their_documented_errors_and_nothing_is_published() {
             r#"{"type":"resume","id":"9","rooms":[{"roomId":"PRIVATE","lastSeq":0}]}"#,
             "not_a_member",
         ),
+        (
+            r#"{"type":"watch","id":"10","userIds":["not-a-user"]}"#,
+            "invalid_user_id",
+        ),
+        (
+            r#"{"type":"watch","id":"11","userIds":"x"}"#,
+            "invalid_frame",
+        ),
+        (
+            r#"{"type":"watch","id":"12","userIds":MANY}"#,
+            "invalid_frame",
+        ),
     ];
     for (raw, code) in cases {
-        let raw = raw.replace("PRIVATE", &private).replace("ROOM", &bobs);
+        let many = serde_json::to_string(&vec![alice.id.clone(); 1001]).unwrap();
+        let raw = raw
+            .replace("PRIVATE", &private)
+            .replace("ROOM", &bobs)
+            .replace("MANY", &many);
         a.socket.send(Message::text(raw.clone())).await.unwrap();
         let reply = a.next_frame().await;
         assert_eq!(
