@@ -463,14 +463,12 @@ impl Commands {
         caller: UserId,
         message_id: MessageId,
     ) -> Result<(), CommandError> {
-        let mut sender = self.message_sender(room, message_id).await?;
-        if sender.is_none() {
-            // Perhaps sent a moment ago and not projected yet: wait (bounded) until the
-            // read model has the room's latest event, then look again.
-            let latest = self.log.latest_in_room(room).await?;
-            self.wait_for_projection(StreamKind::Rooms, latest).await?;
-            sender = self.message_sender(room, message_id).await?;
-        }
+        // The check must see the room as it is now (a delete or the message itself may
+        // have been stored a moment ago): wait, bounded, until the read model has the
+        // room's latest event. Edits and deletes are rare enough to afford it.
+        let latest = self.log.latest_in_room(room).await?;
+        self.wait_for_projection(StreamKind::Rooms, latest).await?;
+        let sender = self.message_sender(room, message_id).await?;
         match sender {
             None => Err(CommandError::new(
                 Failure::NotFound,
