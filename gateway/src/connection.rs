@@ -8,11 +8,10 @@
 
 use axum::extract::ws::{Message, WebSocket};
 use chat_core::commands::CommandError;
-use chat_core::eventlog::PublishOptions;
 use chat_core::ratelimit::TokenBucket;
 use chat_core::tokens::Verified;
 use chat_schemas::events::Status;
-use chat_schemas::events::{Envelope, EventBody};
+
 use chat_schemas::ws::{close, ClientFrame, RoomPosition, ServerFrame, PROTOCOL_VERSION};
 use chat_schemas::{ClientMsgId, MessageId, RoomId, UserId};
 use futures::StreamExt;
@@ -22,6 +21,7 @@ use std::time::{Duration, Instant};
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::Semaphore;
 
+use crate::announce::{Announcer, ConnectionInfo};
 use crate::fanout::ConnectionId;
 use crate::frames::{self, Refusal};
 use crate::outbound::{self, Outbound, OutboundSender};
@@ -78,11 +78,19 @@ pub async fn run(state: GatewayState, socket: WebSocket, verified: Option<Verifi
         state: state.clone(),
     };
     metrics::gauge!("chat_gateway_connections").increment(1.0);
-    session.announce(true).await;
+    let announcer = Announcer::start(
+        state.commands().clone(),
+        ConnectionInfo {
+            user: session.user,
+            connection_id: session.connection_id(),
+            gateway_id: state.gateway_id().to_owned(),
+            boot_id: state.boot_id().to_owned(),
+        },
+    );
     session.say_hello().await;
     session.read_loop(&mut stream, config.idle_timeout).await;
     session.close_all();
-    session.announce(false).await;
+    announcer.closed(ANNOUNCE_BOUND).await;
     metrics::gauge!("chat_gateway_connections").decrement(1.0);
     drop(session);
     let _ = writer.await;
@@ -100,7 +108,8 @@ const MAX_WATCH: usize = 1_000;
 /// Most users one connection watches in all (room members included).
 const MAX_WATCHED: usize = 5_000;
 
-/// Longest wait for a connection's presence event to be stored.
+/// Longest a closing connection waits for its `connection.closed` to be stored (it keeps
+/// being retried after that; see [`crate::announce`]).
 const ANNOUNCE_BOUND: Duration = Duration::from_secs(2);
 
 /// How long a closing connection waits for the client's Close reply.
@@ -151,34 +160,6 @@ struct Session {
 impl Session {
     fn connection_id(&self) -> String {
         format!("{}-{}", self.state.boot_id(), self.id)
-    }
-
-    /// Publishes `connection.opened` / `connection.closed` for presence. Bounded: presence
-    /// must not hold a connection up; a close that cannot be stored is left to the reaper.
-    async fn announce(&self, opened: bool) {
-        let body = if opened {
-            EventBody::ConnectionOpened {
-                connection_id: self.connection_id(),
-                gateway_id: self.state.gateway_id().to_owned(),
-                boot_id: self.state.boot_id().to_owned(),
-            }
-        } else {
-            EventBody::ConnectionClosed {
-                connection_id: self.connection_id(),
-                reason: "closed".into(),
-            }
-        };
-        let event = Envelope::user(self.user, self.user, body);
-        let stored = tokio::time::timeout(
-            ANNOUNCE_BOUND,
-            self.state
-                .commands()
-                .publish(&event, PublishOptions::default()),
-        )
-        .await;
-        if !matches!(stored, Ok(Ok(_))) {
-            tracing::warn!(user = %self.user, opened, "connection event not stored");
-        }
     }
 
     /// Starts relaying these users' presence, and sends where each stands now. A

@@ -2,6 +2,7 @@
 //!
 //! - [`handshake`]: origin and token checks before the upgrade, socket buffer sizes.
 //! - [`connection`]: authentication, `hello`, the reader loop and command dispatch.
+//! - [`announce`]: the connection's `opened` / `closed` events, in order, retried.
 //! - [`outbound`]: the bounded per-connection queue and the writer task (heartbeats,
 //!   slow-consumer cut-off, per-room ordering and de-duplication).
 //! - [`fanout`]: refcounted per-room subscriptions to the RePublish subjects.
@@ -13,6 +14,7 @@
 //!
 //! The protocol itself is in `chat_schemas::ws` and the README.
 
+pub mod announce;
 pub mod config;
 pub mod connection;
 pub mod fanout;

@@ -14,18 +14,18 @@ pub async fn apply_event(
     tx: &Transaction<'_>,
     seq: i64,
     event: &Envelope,
-) -> Result<Option<PresenceNotice>, DbError> {
+) -> Result<Vec<PresenceNotice>, DbError> {
     match (&event.room_id, &event.user_id, &event.gateway_id) {
         (Some(room), _, _) => apply_room_event(tx, seq, room.as_str(), event)
             .await
-            .map(|()| None),
-        (None, Some(user), _) => presence::apply_user_event(tx, seq, *user, event).await,
-        (None, None, Some(gateway)) => presence::apply_gateway_event(tx, gateway, event)
+            .map(|()| Vec::new()),
+        (None, Some(user), _) => presence::apply_user_event(tx, seq, *user, event)
             .await
-            .map(|()| None),
+            .map(|notice| notice.into_iter().collect()),
+        (None, None, Some(gateway)) => presence::apply_gateway_event(tx, seq, gateway, event).await,
         (None, None, None) => {
             tracing::error!(seq, "event names no room, user or gateway; skipped");
-            Ok(None)
+            Ok(Vec::new())
         }
     }
 }

@@ -103,15 +103,7 @@ pub async fn apply_user_event(
             if removed == 0 {
                 return Ok(None);
             }
-            tx.query_opt(
-                "UPDATE presence SET connections = GREATEST(connections - 1, 0), \
-                   status = CASE WHEN connections <= 1 THEN 'offline' ELSE status END, \
-                   typing_in = CASE WHEN connections <= 1 THEN NULL ELSE typing_in END, \
-                   last_seen = $2, updated_seq = $3 \
-                 WHERE user_id = $1 RETURNING status",
-                &[&user.0, &at, &seq],
-            )
-            .await?
+            return connection_gone(tx, user, at, seq).await;
         }
         other => {
             tracing::error!(
@@ -129,11 +121,36 @@ pub async fn apply_user_event(
     }))
 }
 
+/// One of `user`'s connections is gone: one fewer, offline at none.
+async fn connection_gone(
+    tx: &Transaction<'_>,
+    user: UserId,
+    at: OffsetDateTime,
+    seq: i64,
+) -> Result<Option<PresenceNotice>, DbError> {
+    let row = tx
+        .query_opt(
+            "UPDATE presence SET connections = GREATEST(connections - 1, 0), \
+               status = CASE WHEN connections <= 1 THEN 'offline' ELSE status END, \
+               typing_in = CASE WHEN connections <= 1 THEN NULL ELSE typing_in END, \
+               last_seen = $2, updated_seq = $3 \
+             WHERE user_id = $1 RETURNING status",
+            &[&user.0, &at, &seq],
+        )
+        .await?;
+    Ok(row.map(|r| PresenceNotice {
+        user,
+        status: r.get(0),
+        last_seen: at,
+    }))
+}
+
 pub async fn apply_gateway_event(
     tx: &Transaction<'_>,
+    seq: i64,
     gateway: &str,
     event: &Envelope,
-) -> Result<(), DbError> {
+) -> Result<Vec<PresenceNotice>, DbError> {
     match &event.body {
         EventBody::GatewayHeartbeat { boot_id } => {
             tx.execute(
@@ -142,6 +159,7 @@ pub async fn apply_gateway_event(
                 &[&gateway, boot_id, &event.occurred_at],
             )
             .await?;
+            Ok(Vec::new())
         }
         EventBody::GatewayRetired { boot_id } => {
             tx.execute(
@@ -149,11 +167,28 @@ pub async fn apply_gateway_event(
                 &[&gateway, boot_id],
             )
             .await?;
+            // A retired process has no connections: close any whose own close never
+            // arrived (lost while NATS was down as the process went), so no one stays
+            // online for ever.
+            let left = tx
+                .query(
+                    "DELETE FROM connections WHERE gateway_id = $1 AND boot_id = $2 RETURNING user_id",
+                    &[&gateway, boot_id],
+                )
+                .await?;
+            let at = event.occurred_at;
+            let mut notices = Vec::new();
+            for row in left {
+                notices.extend(connection_gone(tx, UserId(row.get(0)), at, seq).await?);
+            }
+            Ok(notices)
         }
-        other => tracing::error!(
-            kind = other.type_name(),
-            "not a gateway event, on a gateway subject; skipped"
-        ),
+        other => {
+            tracing::error!(
+                kind = other.type_name(),
+                "not a gateway event, on a gateway subject; skipped"
+            );
+            Ok(Vec::new())
+        }
     }
-    Ok(())
 }

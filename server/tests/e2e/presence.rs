@@ -314,3 +314,45 @@ async fn rooms_over_the_member_bound_get_counts_instead_of_lists() {
     let online = counts["online"].as_i64().unwrap();
     assert!((1..=2).contains(&online), "{counts}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disconnect_while_nats_is_down_still_ends_offline() {
+    let mut app = spawn_app().await;
+    let gw = GatewayProcess::start(&app, &[]).await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let url = format!("/getStatus?userId={}", alice.id);
+    let connection = WsClient::connect(&gw.base, &alice.token).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alice_status(&app, &url, &bob.token).await != "online" {
+        assert!(Instant::now() < deadline, "alice never showed online");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The gateway cannot store connection.closed now; it must keep trying.
+    app.nats.kill();
+    connection.close().await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        alice_status(&app, &url, &bob.token).await,
+        "online",
+        "nothing could be stored yet"
+    );
+    app.nats.restart();
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while alice_status(&app, &url, &bob.token).await != "offline" {
+        assert!(
+            Instant::now() < deadline,
+            "alice stayed online after her only connection closed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn alice_status(app: &crate::app::TestApp, url: &str, token: &str) -> String {
+    app.get(url, Some(token)).await.1["status"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+}
