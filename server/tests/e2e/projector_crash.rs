@@ -26,27 +26,56 @@ fn projector_binary() -> PathBuf {
     path
 }
 
-pub fn start_projector(nats_url: &str, database_url: &str) -> Child {
+/// A `projector` process, killed when dropped (also when a test fails half-way).
+pub struct ProjectorProcess(Child);
+
+impl std::ops::Deref for ProjectorProcess {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ProjectorProcess {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for ProjectorProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn start_projector(nats_url: &str, database_url: &str) -> ProjectorProcess {
     start_projector_with(nats_url, database_url, &[])
 }
 
 /// A `projector` process with extra environment.
-pub fn start_projector_with(nats_url: &str, database_url: &str, env: &[(&str, &str)]) -> Child {
-    Command::new(projector_binary())
-        .envs(env.iter().copied())
-        .env(
-            "PROJECTOR_HTTP_ADDR",
-            format!("127.0.0.1:{}", crate::services::free_port()),
-        )
-        .env("NATS_URL", nats_url)
-        .env("DATABASE_URL", database_url)
-        .env("JWT_SECRET", TEST_SECRET)
-        .env("PROJECTOR_MAX_BATCH", "20")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("projector starts")
+pub fn start_projector_with(
+    nats_url: &str,
+    database_url: &str,
+    env: &[(&str, &str)],
+) -> ProjectorProcess {
+    ProjectorProcess(
+        Command::new(projector_binary())
+            .envs(env.iter().copied())
+            .env(
+                "PROJECTOR_HTTP_ADDR",
+                format!("127.0.0.1:{}", crate::services::free_port()),
+            )
+            .env("NATS_URL", nats_url)
+            .env("DATABASE_URL", database_url)
+            .env("JWT_SECRET", TEST_SECRET)
+            .env("PROJECTOR_MAX_BATCH", "20")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("projector starts"),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
