@@ -96,10 +96,7 @@ impl FromRequestParts<ApiState> for AuthUser {
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| h.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|t| !t.is_empty())
+            .and_then(chat_core::tokens::bearer_token)
             .ok_or_else(|| {
                 ApiError::unauthorized(
                     "invalid_token",

@@ -73,6 +73,16 @@ pub enum TokenError {
     Invalid(String),
 }
 
+/// The token of an `Authorization: Bearer <token>` header value (the scheme in any case);
+/// `None` for any other form.
+pub fn bearer_token(header: &str) -> Option<&str> {
+    header
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
 /// A verified token: whose it is and when it expires (Unix seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Verified {
@@ -194,6 +204,15 @@ mod tests {
         .unwrap();
         let token = other.issue(UserId::generate()).unwrap();
         assert!(tokens(60).verify(&token).is_err());
+    }
+
+    #[test]
+    fn only_the_bearer_scheme_yields_a_token() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer  abc "), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("abc"), None);
     }
 
     #[test]

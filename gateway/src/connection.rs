@@ -355,14 +355,14 @@ impl Session {
                 message_id,
                 message,
             } => {
-                let result = match (parse_room(&room_id), parse_message_id(&message_id)) {
-                    (Ok(room), Ok(msg)) => {
+                let result = match parse_target(&room_id, &message_id) {
+                    Ok((room, msg)) => {
                         self.state
                             .commands()
                             .edit_message(self.user, &room, msg, &message)
                             .await
                     }
-                    (Err(e), _) | (_, Err(e)) => Err(e),
+                    Err(e) => Err(e),
                 };
                 self.ack_or_error(id, result.map(|p| p.seq)).await
             }
@@ -371,14 +371,14 @@ impl Session {
                 room_id,
                 message_id,
             } => {
-                let result = match (parse_room(&room_id), parse_message_id(&message_id)) {
-                    (Ok(room), Ok(msg)) => {
+                let result = match parse_target(&room_id, &message_id) {
+                    Ok((room, msg)) => {
                         self.state
                             .commands()
                             .delete_message(self.user, &room, msg)
                             .await
                     }
-                    (Err(e), _) | (_, Err(e)) => Err(e),
+                    Err(e) => Err(e),
                 };
                 self.ack_or_error(id, result.map(|p| p.seq)).await
             }
@@ -727,6 +727,11 @@ fn bad_input(code: &'static str, message: &str) -> CommandError {
 
 fn parse_room(raw: &str) -> Result<RoomId, CommandError> {
     RoomId::parse(raw).map_err(|e| bad_input("invalid_room_id", &format!("roomId {e}")))
+}
+
+/// The room and message an `edit` or `delete` is about.
+fn parse_target(room_id: &str, message_id: &str) -> Result<(RoomId, MessageId), CommandError> {
+    Ok((parse_room(room_id)?, parse_message_id(message_id)?))
 }
 
 fn parse_message_id(raw: &str) -> Result<MessageId, CommandError> {

@@ -59,9 +59,8 @@ pub async fn upgrade(
     let header_token = headers
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_owned());
+        .and_then(chat_core::tokens::bearer_token)
+        .map(str::to_owned);
     let verified = match header_token.or(query.token) {
         None => None,
         Some(token) => match state.tokens().verify_claims(&token) {
