@@ -18,6 +18,47 @@ pub struct ApiConfig {
     pub write_rate: chat_core::ratelimit::Rate,
     /// Login attempts per username per minute (`API_LOGINS_PER_MIN`); beyond it 429.
     pub logins_per_minute: f64,
+    /// The operator's key for `/admin/*` (`API_ADMIN_KEY` or `API_ADMIN_KEY_FILE`, at least
+    /// 32 bytes). Unset: the admin routes answer 404.
+    pub admin_key: Option<AdminKey>,
+}
+
+/// The operator's key; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminKey(String);
+
+impl AdminKey {
+    pub const MIN_BYTES: usize = 32;
+
+    pub fn new(key: impl Into<String>) -> anyhow::Result<Self> {
+        let key = key.into();
+        anyhow::ensure!(
+            key.len() >= Self::MIN_BYTES,
+            "API_ADMIN_KEY must be at least {} bytes",
+            Self::MIN_BYTES
+        );
+        Ok(Self(key))
+    }
+
+    /// Compares in time independent of where the first difference is.
+    pub fn matches(&self, presented: &str) -> bool {
+        let (a, b) = (self.0.as_bytes(), presented.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+impl std::fmt::Debug for AdminKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminKey(<redacted>)")
+    }
+}
+
+fn admin_key_from_env() -> anyhow::Result<Option<AdminKey>> {
+    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty());
+    if !set("API_ADMIN_KEY") && !set("API_ADMIN_KEY_FILE") {
+        return Ok(None);
+    }
+    AdminKey::new(chat_core::env::secret("API_ADMIN_KEY")?).map(Some)
 }
 
 impl ApiConfig {
@@ -32,6 +73,7 @@ impl ApiConfig {
                 burst: var_or("API_RATE_BURST", 40.0)?,
             },
             logins_per_minute: var_or("API_LOGINS_PER_MIN", 10.0)?,
+            admin_key: admin_key_from_env()?,
         })
     }
 }
@@ -57,6 +99,7 @@ impl Default for ApiConfig {
                 burst: 40.0,
             },
             logins_per_minute: 10.0,
+            admin_key: None,
         }
     }
 }

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use chat_core::commands::{CommandError, Failure};
 use chat_core::database::DbError;
 use chat_schemas::error::{ErrorBody, ErrorDetail};
+use chat_schemas::input::InputError;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -96,6 +97,13 @@ impl From<CommandError> for ApiError {
             message: err.message,
             retry_after: (err.kind == Failure::Unavailable).then_some(1),
         }
+    }
+}
+
+/// Input refused by a check of `chat_schemas::input`: 400 with its code.
+impl From<InputError> for ApiError {
+    fn from(e: InputError) -> Self {
+        Self::bad_request(e.code, e.message)
     }
 }
 

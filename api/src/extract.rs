@@ -1,10 +1,11 @@
 //! Extractors that turn the raw request into typed input or an [`ApiError`] in the API's
-//! own format: a JSON body (any content type; size-limited), query parameters, and the
-//! authenticated caller.
+//! own format: a JSON body (any content type; size-limited), query parameters, the
+//! authenticated caller, and the operator.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::{header, request::Parts, StatusCode};
+use chat_core::sessions::AuthError;
 use chat_core::tokens::TokenError;
 use chat_schemas::UserId;
 use serde::de::DeserializeOwned;
@@ -27,24 +28,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 ApiError::bad_request("unreadable_body", rejection.body_text())
             }
         })?;
-        if bytes.is_empty() {
-            return Err(ApiError::bad_request(
-                "invalid_json",
-                "a JSON body is required",
-            ));
-        }
-        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-            ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
-        })?;
-        if !value.is_object() {
-            return Err(ApiError::bad_request(
-                "invalid_body",
-                "the body must be a JSON object",
-            ));
-        }
-        serde_json::from_value(value)
-            .map(JsonBody)
-            .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))
+        Ok(JsonBody(chat_schemas::input::json_object(&bytes)?))
     }
 }
 
@@ -76,7 +60,8 @@ impl<S: Send + Sync> FromRequestParts<S> for RoomPath {
     }
 }
 
-/// The caller, from `Authorization: Bearer <token>` (the scheme in any case).
+/// The caller, from `Authorization: Bearer <token>` (the scheme in any case), whose session
+/// is still live (see `chat_core::sessions`).
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser(pub UserId);
 
@@ -104,16 +89,65 @@ impl FromRequestParts<ApiState> for AuthUser {
                 )
             })?;
         state
-            .tokens
-            .verify(token)
-            .map(AuthUser)
-            .map_err(|e| match e {
-                TokenError::Expired => {
-                    ApiError::unauthorized("token_expired", "the token has expired; log in again")
-                }
-                TokenError::Invalid(_) => {
-                    ApiError::unauthorized("invalid_token", "the token is not valid")
-                }
-            })
+            .sessions
+            .authenticate(token)
+            .await
+            .map(|verified| AuthUser(verified.user))
+            .map_err(auth_error)
+    }
+}
+
+/// How a refused token is answered. A revoked one is `invalid_token` like any other: to
+/// the client both mean "log in again".
+pub fn auth_error(error: AuthError) -> ApiError {
+    match error {
+        AuthError::Token(TokenError::Expired) => {
+            ApiError::unauthorized("token_expired", "the token has expired; log in again")
+        }
+        AuthError::Token(TokenError::Invalid(_)) => {
+            ApiError::unauthorized("invalid_token", "the token is not valid")
+        }
+        AuthError::Revoked => ApiError::unauthorized(
+            "invalid_token",
+            "the session has ended (logged out or banned); log in again",
+        ),
+        AuthError::Database(e) => e.into(),
+    }
+}
+
+/// The operator, from `Authorization: Bearer <API_ADMIN_KEY>`. Without a configured key
+/// the admin routes do not exist (404).
+#[derive(Debug, Clone, Copy)]
+pub struct Admin;
+
+impl FromRequestParts<ApiState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ApiState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(key) = &state.config.admin_key else {
+            return Err(ApiError::not_found("not_found", "no such route"));
+        };
+        let presented = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
+            .and_then(chat_core::tokens::bearer_token)
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "missing_token",
+                    "an Authorization: Bearer <admin key> header is required",
+                )
+            })?;
+        if key.matches(presented) {
+            Ok(Admin)
+        } else {
+            Err(ApiError::unauthorized(
+                "invalid_token",
+                "that is not the admin key",
+            ))
+        }
     }
 }

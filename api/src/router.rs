@@ -6,7 +6,7 @@ use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 
 use crate::error::ApiError;
-use crate::routes::{accounts, health, messages, openapi, rooms, status};
+use crate::routes::{accounts, admin, health, messages, openapi, rooms, status};
 use crate::state::ApiState;
 
 /// One route: its method and path as the OpenAPI document names them, and its handler.
@@ -33,6 +33,7 @@ pub fn routes() -> Vec<Route> {
         route("GET", "/openapi.json", get(openapi::document)),
         route("POST", "/auth/register", post(accounts::register)),
         route("POST", "/auth/login", post(accounts::login)),
+        route("POST", "/auth/logout", post(accounts::logout)),
         route("POST", "/rooms", post(rooms::create_room)),
         route("GET", "/rooms", get(rooms::list_rooms)),
         route("POST", "/rooms/{roomId}/join", post(rooms::join_room)),
@@ -42,6 +43,8 @@ pub fn routes() -> Vec<Route> {
         route("GET", "/getMessages", get(messages::get_messages)),
         route("POST", "/updateStatus", post(status::update_status)),
         route("GET", "/getStatus", get(status::get_status)),
+        route("POST", "/admin/users/{userId}/ban", post(admin::ban)),
+        route("POST", "/admin/users/{userId}/unban", post(admin::unban)),
     ]
 }
 

@@ -4,6 +4,7 @@
 use chat_core::commands::Commands;
 use chat_core::ratelimit::{KeyedLimiter, Rate};
 use chat_core::readmodel::ReadModel;
+use chat_core::sessions::Sessions;
 use chat_core::tokens::Tokens;
 use chat_schemas::UserId;
 use std::sync::Arc;
@@ -16,6 +17,8 @@ pub struct ApiState {
     pub read: ReadModel,
     pub commands: Commands,
     pub tokens: Tokens,
+    /// Token checks against the accounts (logout, bans) and revocation.
+    pub sessions: Sessions,
     pub config: ApiConfig,
     limits: Arc<Limits>,
 }
@@ -37,10 +40,12 @@ impl ApiState {
                 burst: config.logins_per_minute,
             }),
         });
+        let sessions = Sessions::new(tokens.clone(), read.clone(), commands.log.client().clone());
         Self {
             read,
             commands,
             tokens,
+            sessions,
             config,
             limits,
         }

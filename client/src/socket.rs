@@ -124,6 +124,10 @@ fn closed_by_server(frame: Option<CloseFrame>) -> String {
     let meaning = match code {
         close::SERVICE_RESTART => "the server is restarting",
         close::UNAUTHENTICATED => "not authenticated",
+        close::TOKEN_EXPIRED => "the session's token expired",
+        close::SESSION_REVOKED => "the session ended (logged out or banned)",
+        close::TOO_MANY_CONNECTIONS => "too many connections for this user",
+        close::TOO_MANY_REQUESTS => "too many requests",
         close::IDLE_TIMEOUT => "idle timeout",
         close::SLOW_CONSUMER => "this client read too slowly",
         close::MESSAGE_TOO_BIG => "frame too large",

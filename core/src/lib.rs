@@ -5,6 +5,7 @@
 //! - [`eventlog`]: the JetStream streams (created and verified), publishing, reading back.
 //! - [`database`]: the Postgres pool, migrations, and how database failures are classified.
 //! - [`tokens`]: issuing and verifying the HS256 access tokens.
+//! - [`sessions`]: whether a token's session is still live; logout and bans.
 //! - [`readmodel`]: the read-model queries several services need (membership, progress).
 //! - [`shutdown`]: the stop signal (SIGINT, SIGTERM).
 //! - [`metrics`]: Prometheus metrics and the `/metrics` handler.
@@ -18,6 +19,7 @@ pub mod eventlog;
 pub mod metrics;
 pub mod ratelimit;
 pub mod readmodel;
+pub mod sessions;
 pub mod shutdown;
 pub mod telemetry;
 pub mod tokens;

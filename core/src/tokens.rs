@@ -1,6 +1,11 @@
 //! Access tokens: HS256 JWTs with `sub` (user id), `iat`, `exp`, `iss` and `aud`, all
-//! required and checked. Only HS256 is accepted, so `alg: none` and algorithm-confusion
-//! tokens fail verification.
+//! required and checked, `nbf` checked when present, and `gen`: the account's token
+//! generation when it was issued (absent means 0). Only HS256 is accepted, so `alg: none`
+//! and algorithm-confusion tokens fail verification.
+//!
+//! A signature proves who a token was issued to, not that it is still wanted: logging out
+//! or a ban raises the account's generation, and [`crate::sessions`] refuses tokens of an
+//! older one.
 
 use anyhow::bail;
 use chat_schemas::UserId;
@@ -62,6 +67,9 @@ struct Claims {
     exp: u64,
     iss: String,
     aud: String,
+    /// The account's token generation at issue (see [`crate::sessions`]).
+    #[serde(default, rename = "gen")]
+    generation: u64,
 }
 
 /// Why a token was refused. The message is safe to show; the token never is.
@@ -83,11 +91,13 @@ pub fn bearer_token(header: &str) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// A verified token: whose it is and when it expires (Unix seconds).
+/// A verified token: whose it is, when it expires (Unix seconds), and the account's token
+/// generation it belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Verified {
     pub user: UserId,
     pub expires_at: u64,
+    pub generation: u64,
 }
 
 /// Issues and verifies tokens; cheap to clone.
@@ -127,7 +137,13 @@ impl Tokens {
         })
     }
 
+    /// A token of generation 0 (an account that never logged out).
     pub fn issue(&self, user: UserId) -> anyhow::Result<String> {
+        self.issue_for(user, 0)
+    }
+
+    /// A token of the account's current token `generation`.
+    pub fn issue_for(&self, user: UserId, generation: u64) -> anyhow::Result<String> {
         let now = unix_now();
         let claims = Claims {
             sub: user.to_string(),
@@ -135,6 +151,7 @@ impl Tokens {
             exp: now + self.inner.ttl.as_secs(),
             iss: self.inner.issuer.clone(),
             aud: self.inner.audience.clone(),
+            generation,
         };
         Ok(encode(
             &Header::new(Algorithm::HS256),
@@ -161,6 +178,7 @@ impl Tokens {
         Ok(Verified {
             user,
             expires_at: data.claims.exp,
+            generation: data.claims.generation,
         })
     }
 }
@@ -191,6 +209,18 @@ mod tests {
         let t = tokens(60);
         let user = UserId::generate();
         assert_eq!(t.verify(&t.issue(user).unwrap()).unwrap(), user);
+    }
+
+    #[test]
+    fn a_token_carries_its_generation_and_an_old_one_means_zero() {
+        let t = tokens(60);
+        let user = UserId::generate();
+        let verified = t.verify_claims(&t.issue_for(user, 7).unwrap()).unwrap();
+        assert_eq!((verified.user, verified.generation), (user, 7));
+        assert_eq!(
+            t.verify_claims(&t.issue(user).unwrap()).unwrap().generation,
+            0
+        );
     }
 
     #[test]

@@ -3,6 +3,17 @@
 use chat_core::env::{millis_or, var_or};
 use std::time::Duration;
 
+pub use crate::admission::IpRange;
+
+/// A list of address ranges: unset or empty means `default`, `none` means no range.
+fn ranges_or(name: &str, default: &str) -> anyhow::Result<Vec<IpRange>> {
+    let raw: String = var_or(name, default.to_owned())?;
+    if raw.trim().eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    IpRange::parse_list(&raw).map_err(|e| anyhow::anyhow!("{name}={raw:?} is invalid: {e}"))
+}
+
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
     /// Origins allowed to open `/ws` besides the server's own (comma-separated, exact
@@ -44,6 +55,20 @@ pub struct GatewayConfig {
     pub frame_rate: chat_core::ratelimit::Rate,
     /// After this many refused frames in a row the connection is closed (4029).
     pub flood_close_after: u32,
+    /// Open connections per user on this gateway (`GATEWAY_MAX_CONNECTIONS_PER_USER`);
+    /// beyond it 429 `too_many_connections` at the handshake (4005 after an in-band `auth`).
+    pub max_connections_per_user: usize,
+    /// Open connections per client address on this gateway, authenticated or not
+    /// (`GATEWAY_MAX_CONNECTIONS_PER_IP`); beyond it 429 `too_many_connections`.
+    pub max_connections_per_ip: usize,
+    /// Client addresses the per-address cap does not apply to (`GATEWAY_IP_LIMIT_EXEMPT`,
+    /// comma-separated addresses or CIDR ranges; default loopback, where tests and load
+    /// generators run; `none` to exempt none).
+    pub ip_limit_exempt: Vec<IpRange>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`GATEWAY_TRUSTED_PROXIES`,
+    /// addresses or CIDR ranges; default none): behind them the client address is the
+    /// right-most forwarded address that is not itself a trusted proxy.
+    pub trusted_proxies: Vec<IpRange>,
 }
 
 impl Default for GatewayConfig {
@@ -68,9 +93,16 @@ impl Default for GatewayConfig {
                 burst: 40.0,
             },
             flood_close_after: 100,
+            max_connections_per_user: 20,
+            max_connections_per_ip: 1000,
+            ip_limit_exempt: IpRange::parse_list(LOOPBACK).expect("loopback ranges parse"),
+            trusted_proxies: Vec::new(),
         }
     }
 }
+
+/// The default of `GATEWAY_IP_LIMIT_EXEMPT`.
+const LOOPBACK: &str = "127.0.0.0/8,::1/128";
 
 impl GatewayConfig {
     pub fn from_env() -> anyhow::Result<Self> {
@@ -109,6 +141,16 @@ impl GatewayConfig {
                 burst: var_or("GATEWAY_RATE_BURST", d.frame_rate.burst)?,
             },
             flood_close_after: var_or("GATEWAY_FLOOD_CLOSE_AFTER", d.flood_close_after)?,
+            max_connections_per_user: var_or(
+                "GATEWAY_MAX_CONNECTIONS_PER_USER",
+                d.max_connections_per_user,
+            )?,
+            max_connections_per_ip: var_or(
+                "GATEWAY_MAX_CONNECTIONS_PER_IP",
+                d.max_connections_per_ip,
+            )?,
+            ip_limit_exempt: ranges_or("GATEWAY_IP_LIMIT_EXEMPT", LOOPBACK)?,
+            trusted_proxies: ranges_or("GATEWAY_TRUSTED_PROXIES", "")?,
         })
     }
 

@@ -9,6 +9,7 @@
 use axum::extract::ws::{Message, WebSocket};
 use chat_core::commands::CommandError;
 use chat_core::ratelimit::TokenBucket;
+use chat_core::sessions::AuthError;
 use chat_core::tokens::Verified;
 use chat_schemas::events::Status;
 
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::Semaphore;
 
+use crate::admission::{AddressSlot, UserSlot};
 use crate::announce::{Announcer, ConnectionInfo};
 use crate::fanout::ConnectionId;
 use crate::frames::{self, Refusal};
@@ -28,31 +30,34 @@ use crate::outbound::{self, Outbound, OutboundSender};
 use crate::resume::{self, ReplayOutcome};
 use crate::GatewayState;
 
-/// Runs a connection to its end. `verified` is set when the handshake carried a valid
-/// token.
-pub async fn run(state: GatewayState, socket: WebSocket, verified: Option<Verified>) {
-    let (mut sink, mut stream) = socket.split();
-    let verified = match verified {
-        Some(verified) => verified,
+/// What the handshake admitted: the user, when a valid token came with it, and the slots
+/// counting this connection against its caps (see [`crate::admission`]), held until it
+/// ends.
+pub struct Admitted {
+    pub user: Option<(Verified, UserSlot)>,
+    pub address: AddressSlot,
+}
+
+/// Runs a connection to its end.
+pub async fn run(state: GatewayState, socket: WebSocket, admitted: Admitted) {
+    let Admitted { user, address } = admitted;
+    let (sink, mut stream) = socket.split();
+    let (verified, user_slot) = match user {
+        Some(admitted) => admitted,
         None => match authenticate(&state, &mut stream).await {
-            Ok(verified) => verified,
-            Err((message, detail)) => {
-                use futures::SinkExt;
-                let _ = sink
-                    .send(Message::Text(frames::error(
-                        None,
-                        "unauthenticated",
-                        detail,
-                    )))
-                    .await;
-                let _ = sink
-                    .send(Message::Close(Some(axum::extract::ws::CloseFrame {
-                        code: close::UNAUTHENTICATED,
-                        reason: message.into(),
-                    })))
-                    .await;
-                return;
-            }
+            Ok(verified) => match state.admission().admit_user(verified.user) {
+                Ok(slot) => (verified, slot),
+                Err(full) => {
+                    let refusal = Refused {
+                        code: "too_many_connections",
+                        detail: full.message().to_owned(),
+                        close: close::TOO_MANY_CONNECTIONS,
+                        reason: "too many connections",
+                    };
+                    return refusal.send(sink).await;
+                }
+            },
+            Err(refusal) => return refusal.send(sink).await,
         },
     };
     let config = state.config().clone();
@@ -63,6 +68,18 @@ pub async fn run(state: GatewayState, socket: WebSocket, verified: Option<Verifi
         config.heartbeat_interval,
         state.shutdown_token(),
     ));
+    user_slot.attach(verified.generation, &out);
+    // A logout between the token check and the attach above sent its notice before this
+    // connection could hear it: check once more now that a notice would reach it.
+    if let Err(AuthError::Revoked) = state.sessions().check(&verified).await {
+        out.close(
+            close::SESSION_REVOKED,
+            "session ended: logged out or banned",
+        );
+        drop(out);
+        let _ = writer.await;
+        return;
+    }
     let mut session = Session {
         id: state.next_connection_id(),
         user: verified.user,
@@ -90,6 +107,8 @@ pub async fn run(state: GatewayState, socket: WebSocket, verified: Option<Verifi
     session.say_hello().await;
     session.read_loop(&mut stream, config.idle_timeout).await;
     session.close_all();
+    // The connection is over for its caps as soon as it stops reading.
+    drop((user_slot, address));
     announcer.closed(ANNOUNCE_BOUND).await;
     metrics::gauge!("chat_gateway_connections").decrement(1.0);
     drop(session);
@@ -115,25 +134,76 @@ const ANNOUNCE_BOUND: Duration = Duration::from_secs(2);
 /// How long a closing connection waits for the client's Close reply.
 const CLOSE_HANDSHAKE: Duration = Duration::from_secs(2);
 
-/// Waits for the first frame, which must be `auth` with a valid token.
+/// Why a connection ends before `hello`: an `error` frame, then a Close frame.
+struct Refused {
+    code: &'static str,
+    detail: String,
+    close: u16,
+    reason: &'static str,
+}
+
+impl Refused {
+    fn unauthenticated(reason: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            code: "unauthenticated",
+            detail: detail.into(),
+            close: close::UNAUTHENTICATED,
+            reason,
+        }
+    }
+
+    async fn send(self, mut sink: futures::stream::SplitSink<WebSocket, Message>) {
+        use futures::SinkExt;
+        let _ = sink
+            .send(Message::Text(frames::error(None, self.code, self.detail)))
+            .await;
+        let _ = sink
+            .send(Message::Close(Some(axum::extract::ws::CloseFrame {
+                code: self.close,
+                reason: self.reason.into(),
+            })))
+            .await;
+    }
+}
+
+/// Waits for the first frame, which must be `auth` with a valid token of a live session.
 async fn authenticate(
     state: &GatewayState,
     stream: &mut futures::stream::SplitStream<WebSocket>,
-) -> Result<Verified, (&'static str, String)> {
+) -> Result<Verified, Refused> {
     let first = tokio::time::timeout(state.config().auth_timeout, stream.next())
         .await
-        .map_err(|_| ("authentication timeout", "no auth frame in time".to_owned()))?;
+        .map_err(|_| Refused::unauthenticated("authentication timeout", "no auth frame in time"))?;
     let Some(Ok(Message::Text(text))) = first else {
-        return Err(("unauthenticated", "the first frame must be auth".to_owned()));
+        return Err(Refused::unauthenticated(
+            "unauthenticated",
+            "the first frame must be auth",
+        ));
     };
-    match frames::decode(&text) {
-        Ok(ClientFrame::Auth { token, .. }) => state
-            .tokens()
-            .verify_claims(&token)
-            .map_err(|e| ("invalid token", e.to_string())),
-        _ => Err(("unauthenticated", "the first frame must be auth".to_owned())),
+    let Ok(ClientFrame::Auth { token, .. }) = frames::decode(&text) else {
+        return Err(Refused::unauthenticated(
+            "unauthenticated",
+            "the first frame must be auth",
+        ));
+    };
+    match state.sessions().authenticate(&token).await {
+        Ok(verified) => Ok(verified),
+        // Not the client's fault: "try again later", not "log in again".
+        Err(AuthError::Database(e)) => {
+            tracing::warn!(error = %e, "cannot check a session for an auth frame");
+            Err(Refused {
+                code: "database_unavailable",
+                detail: "the database is unavailable; retry shortly".to_owned(),
+                close: TRY_AGAIN_LATER,
+                reason: "database unavailable",
+            })
+        }
+        Err(e) => Err(Refused::unauthenticated("invalid token", e.to_string())),
     }
 }
+
+/// RFC 6455's "Try Again Later".
+const TRY_AGAIN_LATER: u16 = 1013;
 
 struct Session {
     id: ConnectionId,
@@ -505,6 +575,19 @@ impl Session {
     async fn on_reauth(&mut self, id: Option<String>, token: &str) {
         match self.state.tokens().verify_claims(token) {
             Ok(v) if v.user == self.user => {
+                match self.state.sessions().check(&v).await {
+                    Ok(()) => {}
+                    Err(AuthError::Database(_)) => {
+                        return self
+                            .send_error(
+                                id,
+                                "database_unavailable",
+                                "the database is unavailable; retry shortly",
+                            )
+                            .await
+                    }
+                    Err(e) => return self.send_error(id, "invalid_token", e.to_string()).await,
+                }
                 self.expires_at = self.expires_at.max(v.expires_at);
                 if let Some(id) = id {
                     self.reply(ServerFrame::Ack {

@@ -2,8 +2,11 @@
 //! for frames it got wrong.
 
 use axum::extract::ws::Utf8Bytes;
-use chat_schemas::ws::{ClientFrame, ServerFrame};
+use chat_schemas::ws::ServerFrame;
 use chat_schemas::RoomId;
+
+// Decoding is pure and lives with the protocol types, where `fuzz/` reaches it.
+pub use chat_schemas::ws::decode::{decode, request_id, Refusal, MAX_REQUEST_ID};
 
 /// A server frame as WebSocket text.
 pub fn encode(frame: &ServerFrame) -> Utf8Bytes {
@@ -45,77 +48,6 @@ pub fn event_frame(room: &RoomId, seq: u64, prev_seq: u64, envelope: &[u8]) -> O
     )
 }
 
-/// Why a client frame was refused, with the request id if one could be read.
-#[derive(Debug)]
-pub struct Refusal {
-    pub id: Option<String>,
-    pub code: &'static str,
-    pub message: String,
-}
-
-const KNOWN_TYPES: &[&str] = &[
-    "auth", "join", "leave", "send", "edit", "delete", "typing", "status", "resume", "ping",
-    "watch",
-];
-
-/// The longest request id accepted, in bytes.
-pub const MAX_REQUEST_ID: usize = 64;
-
-/// The `id` of a frame, if it has a usable one (for answering a frame not acted on).
-pub fn request_id(text: &str) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(text).ok()?;
-    value
-        .get("id")?
-        .as_str()
-        .filter(|s| !s.is_empty() && s.len() <= MAX_REQUEST_ID)
-        .map(str::to_owned)
-}
-
-pub fn decode(text: &str) -> Result<ClientFrame, Refusal> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| Refusal {
-        id: None,
-        code: "invalid_json",
-        message: format!("the frame is not valid JSON: {e}"),
-    })?;
-    let id = value
-        .get("id")
-        .and_then(|v| v.as_str())
-        .filter(|s| s.len() <= MAX_REQUEST_ID)
-        .map(str::to_owned);
-    let refuse = |code, message: String| Refusal {
-        id: id.clone(),
-        code,
-        message,
-    };
-    let Some(kind) = value
-        .get("type")
-        .and_then(|t| t.as_str())
-        .map(str::to_owned)
-    else {
-        return Err(refuse(
-            "invalid_frame",
-            "a frame needs a string \"type\"".into(),
-        ));
-    };
-    if !KNOWN_TYPES.contains(&kind.as_str()) {
-        return Err(refuse(
-            "unknown_type",
-            format!("unknown frame type {kind:?}"),
-        ));
-    }
-    if value
-        .get("id")
-        .and_then(|v| v.as_str())
-        .is_some_and(|s| s.is_empty() || s.len() > MAX_REQUEST_ID)
-    {
-        return Err(refuse(
-            "invalid_frame",
-            format!("id must be 1 to {MAX_REQUEST_ID} bytes"),
-        ));
-    }
-    serde_json::from_value(value).map_err(|e| refuse("invalid_frame", format!("{kind}: {e}")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,26 +75,5 @@ mod tests {
     #[test]
     fn a_non_json_payload_makes_no_frame() {
         assert!(event_frame(&RoomId::parse("r").unwrap(), 1, 0, b"{oops").is_none());
-    }
-
-    #[test]
-    fn each_kind_of_bad_frame_has_its_code() {
-        assert_eq!(decode("{nope").unwrap_err().code, "invalid_json");
-        assert_eq!(decode(r#"{"id":"1"}"#).unwrap_err().code, "invalid_frame");
-        let unknown = decode(r#"{"type":"fly","id":"7"}"#).unwrap_err();
-        assert_eq!(
-            (unknown.code, unknown.id.as_deref()),
-            ("unknown_type", Some("7"))
-        );
-        assert_eq!(
-            decode(r#"{"type":"send","id":"1"}"#).unwrap_err().code,
-            "invalid_frame"
-        );
-        let long_id = format!(r#"{{"type":"ping","id":"{}"}}"#, "x".repeat(65));
-        assert_eq!(decode(&long_id).unwrap_err().code, "invalid_frame");
-        assert!(matches!(
-            decode(r#"{"type":"ping","id":"1"}"#),
-            Ok(ClientFrame::Ping { .. })
-        ));
     }
 }

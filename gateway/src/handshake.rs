@@ -3,21 +3,48 @@
 //! - **Origin**: allowed when absent (native clients), equal to the server's own origin
 //!   (`http(s)://<Host>`), or listed exactly in `GATEWAY_ALLOWED_ORIGINS`; anything else,
 //!   `null` and look-alike suffixes included, is 403.
+//! - **Connection caps** (see [`crate::admission`]): over the per-address or per-user cap,
+//!   429 `too_many_connections`.
 //! - **Token**: `Authorization: Bearer <token>` (native clients) or `?token=<token>`
-//!   (browsers cannot set headers on a WebSocket). A bad token is 401 before the upgrade;
-//!   no token means the first frame must be `auth`.
+//!   (browsers cannot set headers on a WebSocket). A bad, expired or revoked token (logged
+//!   out, banned) is 401 `invalid_token` before the upgrade; no token means the first frame
+//!   must be `auth`. While Postgres cannot say whether a session is live, 503.
 //! - While shutting down: 503, so that load balancers move clients elsewhere.
+//!
+//! No compression extension is offered back: `permessage-deflate` is not negotiated, so
+//! frames stay as large on the wire as the limits say and compression attacks do not apply.
 
+use axum::extract::connect_info::ConnectInfo;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::{header, request::Parts, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use chat_core::sessions::AuthError;
 use chat_schemas::error::{ErrorBody, ErrorDetail};
 use serde::Deserialize;
+use std::net::{IpAddr, SocketAddr};
 
-use crate::connection;
+use crate::admission::{self, Full};
+use crate::connection::{self, Admitted};
 use crate::GatewayState;
+
+/// The TCP peer's address, when the server was started with connect info
+/// (`into_make_service_with_connect_info::<SocketAddr>()`).
+pub struct PeerAddress(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip()),
+        ))
+    }
+}
 
 #[derive(Debug, Deserialize)]
 pub struct HandshakeQuery {
@@ -34,6 +61,7 @@ const MAX_WRITE_BUFFER: usize = 512 * 1024;
 
 pub async fn upgrade(
     State(state): State<GatewayState>,
+    PeerAddress(peer): PeerAddress,
     headers: HeaderMap,
     Query(query): Query<HandshakeQuery>,
     ws: WebSocketUpgrade,
@@ -56,17 +84,48 @@ pub async fn upgrade(
             "this origin may not open a WebSocket here",
         );
     }
+    // Lossy: junk the client put at the left of the header must not hide the address the
+    // proxy appended at its right.
+    let forwarded: Vec<String> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    let address = admission::client_address(
+        peer,
+        forwarded.iter().map(String::as_str),
+        &state.config().trusted_proxies,
+    );
+    let address_slot = match state.admission().admit_address(address) {
+        Ok(slot) => slot,
+        Err(full) => return too_many(full),
+    };
     let header_token = headers
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
         .and_then(chat_core::tokens::bearer_token)
         .map(str::to_owned);
-    let verified = match header_token.or(query.token) {
+    let user = match header_token.or(query.token) {
         None => None,
-        Some(token) => match state.tokens().verify_claims(&token) {
-            Ok(verified) => Some(verified),
+        Some(token) => match state.sessions().authenticate(&token).await {
+            Ok(verified) => match state.admission().admit_user(verified.user) {
+                Ok(slot) => Some((verified, slot)),
+                Err(full) => return too_many(full),
+            },
+            Err(AuthError::Database(e)) => {
+                tracing::warn!(error = %e, "cannot check a session at the handshake");
+                return refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database_unavailable",
+                    "the database is unavailable; retry shortly",
+                );
+            }
             Err(e) => return refuse(StatusCode::UNAUTHORIZED, "invalid_token", e.to_string()),
         },
+    };
+    let admitted = Admitted {
+        user,
+        address: address_slot,
     };
     let max = state.config().max_frame_bytes;
     ws.read_buffer_size(READ_BUFFER)
@@ -76,8 +135,16 @@ pub async fn upgrade(
         .max_frame_size(max)
         .on_upgrade(move |socket| {
             let tracker = state.tracker();
-            tracker.track_future(connection::run(state, socket, verified))
+            tracker.track_future(connection::run(state, socket, admitted))
         })
+}
+
+fn too_many(full: Full) -> Response {
+    refuse(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_connections",
+        full.message(),
+    )
 }
 
 /// The origin policy described in the module comment.

@@ -1,6 +1,9 @@
 //! The WebSocket gateway: `/ws` on the gateway binary and on the all-in-one server.
 //!
-//! - [`handshake`]: origin and token checks before the upgrade, socket buffer sizes.
+//! - [`handshake`]: origin, connection-cap and token checks before the upgrade, socket
+//!   buffer sizes.
+//! - [`admission`]: connection caps per user and per client address, and closing a user's
+//!   sockets when their session is revoked (logout, ban).
 //! - [`connection`]: authentication, `hello`, the reader loop and command dispatch.
 //! - [`announce`]: the connection's `opened` / `closed` events, in order, retried.
 //! - [`outbound`]: the bounded per-connection queue and the writer task (heartbeats,
@@ -14,6 +17,7 @@
 //!
 //! The protocol itself is in `chat_schemas::ws` and the README.
 
+pub mod admission;
 pub mod announce;
 pub mod config;
 pub mod connection;
@@ -28,6 +32,7 @@ use axum::routing::get;
 use axum::Router;
 use chat_core::commands::Commands;
 use chat_core::eventlog::{subjects, PublishOptions};
+use chat_core::sessions::Sessions;
 use chat_core::tokens::Tokens;
 use chat_schemas::events::{Envelope, EventBody};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,6 +52,10 @@ pub struct GatewayState {
 struct Inner {
     commands: Commands,
     tokens: Tokens,
+    /// Token checks against the accounts (logout, bans).
+    sessions: Sessions,
+    /// Connection caps, and the connections revocation closes.
+    admission: Arc<admission::Admission>,
     config: GatewayConfig,
     fanout: Arc<fanout::Fanout>,
     /// Cancelled when the gateway shuts down: every connection closes with 1012.
@@ -72,10 +81,18 @@ impl GatewayState {
         gateway_id: String,
     ) -> Self {
         let fanout = fanout::Fanout::new(commands.log.client().clone());
+        let sessions = Sessions::new(
+            tokens.clone(),
+            commands.read.clone(),
+            commands.log.client().clone(),
+        );
+        let admission = admission::Admission::new(&config);
         let state = Self {
             inner: Arc::new(Inner {
                 commands,
                 tokens,
+                sessions,
+                admission,
                 config,
                 fanout,
                 shutdown: CancellationToken::new(),
@@ -96,8 +113,25 @@ impl GatewayState {
                 tracing::error!(error = %e, "presence relay stopped");
             }
         });
+        let (client, admission) = (
+            state.commands().log.client().clone(),
+            state.inner.admission.clone(),
+        );
+        tokio::spawn(async move {
+            if let Err(e) = admission::watch_revocations(client, admission).await {
+                tracing::error!(error = %e, "revocation watcher stopped");
+            }
+        });
         tokio::spawn(heartbeat(state.clone()));
         state
+    }
+
+    pub fn sessions(&self) -> &Sessions {
+        &self.inner.sessions
+    }
+
+    pub fn admission(&self) -> &Arc<admission::Admission> {
+        &self.inner.admission
     }
 
     pub fn presence(&self) -> &presence::PresenceRelay {

@@ -36,7 +36,9 @@ async fn main() -> anyhow::Result<()> {
     let router = chat_gateway::router(state)
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/metrics", axum::routing::get(chat_core::metrics::endpoint));
-    axum::serve(listener, router)
+    // The peer address feeds the per-address connection cap.
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(async move {
             chat_core::shutdown::signal().await;
             draining.drain().await;

@@ -90,3 +90,33 @@ ensure_browser_tools() {
 ensure_compose_tool() {
   command -v docker-compose >/dev/null || apt_install docker-compose
 }
+
+# cargo-fuzz for the targets in fuzz/ (ops/fuzz): installed once with cargo install --locked,
+# plus a C++ compiler, which libfuzzer-sys needs to build libFuzzer.
+CARGO_FUZZ_VERSION=0.13.2
+ensure_cargo_fuzz() {
+  ensure_rust
+  command -v c++ >/dev/null || apt_install g++
+  if cargo fuzz --version >/dev/null 2>&1; then return 0; fi
+  log "installing cargo-fuzz $CARGO_FUZZ_VERSION (cargo install --locked)"
+  cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked ||
+    die "cargo install cargo-fuzz failed"
+}
+
+# schemathesis (ops/schemathesis), pinned, in a virtualenv at ROOT/.venv-tools (git-ignored);
+# installs python3 and its venv module from Debian if missing. Prints the executable's path.
+SCHEMATHESIS_VERSION=4.32.5
+ensure_schemathesis() {
+  local venv="$ROOT/.venv-tools" st="$ROOT/.venv-tools/bin/schemathesis"
+  if [ -x "$st" ] && [ "$("$st" --version 2>/dev/null)" = "schemathesis, version $SCHEMATHESIS_VERSION" ]; then
+    echo "$st"
+    return 0
+  fi
+  command -v python3 >/dev/null || apt_install python3
+  python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
+  log "installing schemathesis $SCHEMATHESIS_VERSION into $venv"
+  [ -x "$venv/bin/pip" ] || python3 -m venv "$venv" >&2 || die "python3 -m venv $venv failed"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" >&2 ||
+    die "pip install schemathesis==$SCHEMATHESIS_VERSION failed"
+  echo "$st"
+}

@@ -9,11 +9,14 @@
 //! its last `seq` per room, which replays what it missed first); `event` frames then
 //! arrive live, each with `seq` and `prevSeq` so that a gap shows.
 //!
-//! Close codes the server uses are in [`close`].
+//! Close codes the server uses are in [`close`]; turning a text frame into a
+//! [`ClientFrame`] (or the error a client gets) is [`decode`].
 
 use crate::events::Envelope;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+pub mod decode;
 
 /// The protocol version announced in `hello`.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -215,6 +218,12 @@ pub mod close {
     pub const IDLE_TIMEOUT: u16 = 4002;
     /// The connection's token expired and no fresh one came in an `auth` frame.
     pub const TOKEN_EXPIRED: u16 = 4003;
+    /// The user's session ended: they logged out (everywhere) or were banned. Do not
+    /// reconnect with the same token; log in again.
+    pub const SESSION_REVOKED: u16 = 4004;
+    /// The user already has as many connections to this gateway as allowed (in-band `auth`;
+    /// with a token at the handshake the answer is 429 before the upgrade).
+    pub const TOO_MANY_CONNECTIONS: u16 = 4005;
     /// The client kept sending faster than its rate limit after being told to slow down.
     pub const TOO_MANY_REQUESTS: u16 = 4029;
     /// The client did not read fast enough: its outbound queue reached its bound.

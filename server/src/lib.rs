@@ -118,7 +118,11 @@ impl Application {
         });
         tracing::info!(addr = %self.listener.local_addr()?, "chat server listening");
         let gateway = self.gateway;
-        let served = axum::serve(self.listener, self.router)
+        // The peer address feeds the gateway's per-address connection cap.
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let served = axum::serve(self.listener, service)
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 // WebSocket clients are told to reconnect elsewhere before HTTP stops.

@@ -1,6 +1,8 @@
-//! `POST /auth/register`, `POST /auth/login`. Accounts are not chat events: they live in
-//! Postgres only. Usernames are 3–32 characters of `[A-Za-z0-9_.-]`, unique ignoring case;
-//! passwords 8–128 characters.
+//! `POST /auth/register`, `POST /auth/login`, `POST /auth/logout`. Accounts are not chat
+//! events: they live in Postgres only. Usernames are 3–32 characters of `[A-Za-z0-9_.-]`,
+//! unique ignoring case; passwords 8–128 characters. Logging out ends every token of the
+//! account and closes its sockets (see `chat_core::sessions`); a banned account cannot log
+//! in (403 `account_banned`, told only to who knows the password).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -9,16 +11,15 @@ use chat_schemas::http::{Credentials, Session};
 use chat_schemas::UserId;
 
 use crate::error::ApiError;
-use crate::extract::JsonBody;
+use crate::extract::{AuthUser, JsonBody};
 use crate::passwords;
 use crate::state::ApiState;
-use crate::validate::required_str;
 
 pub async fn register(
     State(state): State<ApiState>,
     JsonBody(body): JsonBody<Credentials>,
 ) -> Result<(StatusCode, Json<Session>), ApiError> {
-    let (username, password) = credentials(&body)?;
+    let (username, password) = body.for_registration()?;
     let hash = passwords::hash(password.to_owned()).await?;
     let user = UserId::generate();
     let username = username.to_owned();
@@ -55,28 +56,43 @@ pub async fn login(
 ) -> Result<Json<Session>, ApiError> {
     // Only presence is checked: the registration rules would tell a guesser which
     // passwords cannot be right.
-    let username = required_str(&body.username, "username")?.to_owned();
-    let password = required_str(&body.password, "password")?;
+    let (username, password) = body.for_login()?;
+    let username = username.to_owned();
     state.limit_login(&username)?;
     let row = state
         .read
         .with_client(|c| async move {
             Ok(c.query_opt(
-                "SELECT user_id, password_hash FROM accounts WHERE username_key = lower($1)",
+                "SELECT user_id, password_hash, token_generation, banned_at IS NOT NULL \
+                 FROM accounts WHERE username_key = lower($1)",
                 &[&username],
             )
             .await?)
         })
         .await?;
-    let (user, stored) = match row {
-        Some(r) => (Some(UserId(r.get(0))), Some(r.get::<_, String>(1))),
+    let (account, stored) = match row {
+        Some(r) => (
+            Some((
+                UserId(r.get(0)),
+                r.get::<_, i64>(2) as u64,
+                r.get::<_, bool>(3),
+            )),
+            Some(r.get::<_, String>(1)),
+        ),
         None => (None, None),
     };
     let ok = passwords::verify(password.to_owned(), stored).await?;
-    match (ok, user) {
-        (true, Some(user)) => Ok(Json(Session {
+    match (ok, account) {
+        (true, Some((_, _, true))) => Err(ApiError::forbidden(
+            "account_banned",
+            "this account is banned",
+        )),
+        (true, Some((user, generation, false))) => Ok(Json(Session {
             user_id: user.to_string(),
-            token: state.tokens.issue(user).map_err(ApiError::internal)?,
+            token: state
+                .tokens
+                .issue_for(user, generation)
+                .map_err(ApiError::internal)?,
         })),
         _ => Err(ApiError::unauthorized(
             "invalid_credentials",
@@ -85,25 +101,12 @@ pub async fn login(
     }
 }
 
-fn credentials(body: &Credentials) -> Result<(&str, &str), ApiError> {
-    let username = required_str(&body.username, "username")?;
-    let password = required_str(&body.password, "password")?;
-    if !(3..=32).contains(&username.len())
-        || !username
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-    {
-        return Err(ApiError::bad_request(
-            "invalid_username",
-            "username must be 3 to 32 characters of letters, digits, '_', '.' or '-'",
-        ));
-    }
-    let chars = password.chars().count();
-    if !(8..=128).contains(&chars) {
-        return Err(ApiError::bad_request(
-            "invalid_password",
-            "password must be 8 to 128 characters",
-        ));
-    }
-    Ok((username, password))
+/// Ends every session of the caller: all their tokens stop working and their open
+/// WebSockets close with 4004, on every gateway.
+pub async fn logout(
+    State(state): State<ApiState>,
+    AuthUser(caller): AuthUser,
+) -> Result<StatusCode, ApiError> {
+    state.sessions.revoke_all(caller).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -9,16 +9,14 @@ use axum::http::StatusCode;
 use axum::Json;
 use chat_core::eventlog::StreamKind;
 use chat_schemas::http::{MessageAccepted, MessagePage, MessageView, SendMessage};
+use chat_schemas::input::{parse_time, NewMessage};
 use serde::Deserialize;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::error::ApiError;
 use crate::extract::{AuthUser, JsonBody, QueryParams};
 use crate::state::ApiState;
-use crate::validate::{
-    client_msg_id, format_time, int_param, parse_room_id, required_str, room_id, timestamp, user_id,
-};
+use crate::validate::{format_time, int_param, parse_room_id};
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 500;
@@ -28,11 +26,13 @@ pub async fn send_message(
     AuthUser(caller): AuthUser,
     JsonBody(body): JsonBody<SendMessage>,
 ) -> Result<(StatusCode, Json<MessageAccepted>), ApiError> {
-    let room = room_id(&body.room_id, "roomId")?;
-    let message = required_str(&body.message, "message")?;
-    let sender = user_id(&body.sender_id, "senderId")?;
-    let client_time = timestamp(&body.timestamp, "timestamp")?;
-    let client_msg_id = client_msg_id(&body.client_msg_id)?;
+    let NewMessage {
+        room,
+        message,
+        sender,
+        client_time,
+        client_msg_id,
+    } = body.check()?;
     if sender != caller {
         return Err(ApiError::forbidden(
             "sender_mismatch",
@@ -53,6 +53,21 @@ pub async fn send_message(
             timestamp: format_time(posted.timestamp),
         }),
     ))
+}
+
+/// The last sequence stored in the room stream, if NATS can tell now (not asked while
+/// disconnected: the call would wait).
+async fn stored_room_seq(state: &ApiState) -> Option<u64> {
+    let log = &state.commands.log;
+    if !log.is_connected() {
+        return None;
+    }
+    let stream = log
+        .jetstream()
+        .get_stream(log.settings().name(StreamKind::Rooms))
+        .await
+        .ok()?;
+    Some(stream.cached_info().state.last_sequence)
 }
 
 /// Query parameters of `GET /getMessages`, as text so each can be named when wrong.
@@ -88,20 +103,38 @@ pub async fn get_messages(
         .since
         .as_deref()
         .map(|s| {
-            OffsetDateTime::parse(s, &Rfc3339).map_err(|_| {
-                ApiError::bad_request("invalid_parameter", "since must be an RFC 3339 time")
+            parse_time(s).ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_parameter",
+                    "since must be an RFC 3339 time, years 0000 to 9999",
+                )
             })
         })
         .transpose()?;
 
     state.commands.require_member(&room, caller).await?;
     let mut projected = 0;
-    if let Some(min) = min_seq {
-        projected = state
-            .commands
-            .wait_for_projection(StreamKind::Rooms, min as u64)
-            .await?;
-        if projected < min as u64 {
+    if let Some(min) = min_seq.map(|m| m as u64) {
+        let stream = state.commands.log.settings().name(StreamKind::Rooms);
+        projected = state.read.checkpoint(stream).await?;
+        // A sequence the stream has not reached was not answered to any send: waiting for
+        // it would hold the request for the whole bound and end in a 503 "retry shortly"
+        // that no retry can satisfy. (Without NATS there is no telling: wait as usual.)
+        if projected < min {
+            if let Some(stored) = stored_room_seq(&state).await {
+                if min > stored {
+                    return Err(ApiError::bad_request(
+                        "invalid_parameter",
+                        format!("minSeq {min} is beyond the last stored event (seq {stored})"),
+                    ));
+                }
+            }
+            projected = state
+                .commands
+                .wait_for_projection(StreamKind::Rooms, min)
+                .await?;
+        }
+        if projected < min {
             return Err(ApiError::unavailable(
                 "projection_behind",
                 format!("history has reached seq {projected}, not yet {min}; retry shortly"),

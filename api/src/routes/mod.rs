@@ -1,6 +1,7 @@
 //! Handlers, one file per resource.
 
 pub mod accounts;
+pub mod admin;
 pub mod health;
 pub mod messages;
 pub mod openapi;

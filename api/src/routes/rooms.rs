@@ -10,19 +10,14 @@ use chat_core::eventlog::PublishOptions;
 use chat_core::readmodel::RoomAccess;
 use chat_schemas::events::{Envelope, EventBody, RoomKind, Visibility};
 use chat_schemas::http::{CreateRoom, OpenDirect, RoomList, RoomRef, RoomSummary};
+use chat_schemas::input::NewRoom;
 use chat_schemas::{RoomId, UserId};
-use serde_json::Value;
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use crate::error::ApiError;
 use crate::extract::{AuthUser, JsonBody, RoomPath};
 use crate::state::ApiState;
-use crate::validate::{format_time, parse_user_id, required_str, user_id};
-
-/// Most members a room may be created with.
-pub const MAX_INITIAL_MEMBERS: usize = 1_000;
-pub const MAX_ROOM_NAME_CHARS: usize = 100;
+use crate::validate::format_time;
 
 pub async fn create_room(
     State(state): State<ApiState>,
@@ -30,25 +25,11 @@ pub async fn create_room(
     JsonBody(body): JsonBody<CreateRoom>,
 ) -> Result<(StatusCode, Json<RoomRef>), ApiError> {
     state.limit_write(caller)?;
-    let name = required_str(&body.name, "name")?.trim().to_owned();
-    if name.chars().count() > MAX_ROOM_NAME_CHARS {
-        return Err(ApiError::bad_request(
-            "invalid_name",
-            format!("name must be at most {MAX_ROOM_NAME_CHARS} characters"),
-        ));
-    }
-    let visibility = match &body.visibility {
-        Value::Null => Visibility::Public,
-        Value::String(v) if v == "public" => Visibility::Public,
-        Value::String(v) if v == "private" => Visibility::Private,
-        _ => {
-            return Err(ApiError::bad_request(
-                "invalid_visibility",
-                "visibility must be \"public\" or \"private\"",
-            ))
-        }
-    };
-    let members = member_list(&body.members, caller)?;
+    let NewRoom {
+        name,
+        visibility,
+        members,
+    } = body.check(caller)?;
     ensure_users_exist(&state, &members).await?;
 
     let room = RoomId::generate();
@@ -145,13 +126,7 @@ pub async fn open_direct(
     JsonBody(body): JsonBody<OpenDirect>,
 ) -> Result<(StatusCode, Json<RoomRef>), ApiError> {
     state.limit_write(caller)?;
-    let other = user_id(&body.user_id, "userId")?;
-    if other == caller {
-        return Err(ApiError::bad_request(
-            "invalid_user_id",
-            "you cannot open a direct room with yourself",
-        ));
-    }
+    let other = body.check(caller)?;
     ensure_users_exist(&state, &[other]).await?;
     let room = RoomId::direct(caller, other);
     let existing = RoomRef {
@@ -193,35 +168,6 @@ pub async fn open_direct(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-/// The `members` field: absent, or an array of user ids; the creator is implied.
-fn member_list(value: &Value, creator: UserId) -> Result<Vec<UserId>, ApiError> {
-    let items = match value {
-        Value::Null => return Ok(Vec::new()),
-        Value::Array(items) => items,
-        _ => {
-            return Err(ApiError::bad_request(
-                "invalid_members",
-                "members must be an array of user ids",
-            ))
-        }
-    };
-    if items.len() > MAX_INITIAL_MEMBERS {
-        return Err(ApiError::bad_request(
-            "invalid_members",
-            format!("at most {MAX_INITIAL_MEMBERS} members at creation"),
-        ));
-    }
-    let mut set = BTreeSet::new();
-    for item in items {
-        let raw = item.as_str().ok_or_else(|| {
-            ApiError::bad_request("invalid_members", "members must be an array of user ids")
-        })?;
-        set.insert(parse_user_id(raw, "members[]")?);
-    }
-    set.remove(&creator);
-    Ok(set.into_iter().collect())
 }
 
 async fn ensure_users_exist(state: &ApiState, users: &[UserId]) -> Result<(), ApiError> {

@@ -4,30 +4,22 @@
 
 use axum::extract::State;
 use axum::Json;
-use chat_schemas::events::Status;
 use chat_schemas::http::{StatusAccepted, StatusView, UpdateStatus};
+use chat_schemas::input::StatusChange;
 use serde::Deserialize;
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::error::ApiError;
 use crate::extract::{AuthUser, JsonBody, QueryParams};
 use crate::state::ApiState;
-use crate::validate::{format_time, parse_user_id, required_str, room_id, user_id};
+use crate::validate::{format_time, parse_user_id};
 
 pub async fn update_status(
     State(state): State<ApiState>,
     AuthUser(caller): AuthUser,
     JsonBody(body): JsonBody<UpdateStatus>,
 ) -> Result<Json<StatusAccepted>, ApiError> {
-    let user = user_id(&body.user_id, "userId")?;
-    let raw = required_str(&body.status, "status")?;
-    let status = Status::parse(raw).ok_or_else(|| {
-        ApiError::bad_request(
-            "invalid_status",
-            "status must be online, away, offline or typing",
-        )
-    })?;
+    let StatusChange { user, status, room } = body.check()?;
     if user != caller {
         return Err(ApiError::forbidden(
             "user_mismatch",
@@ -35,10 +27,6 @@ pub async fn update_status(
         ));
     }
     state.limit_write(caller)?;
-    let room = match &body.room_id {
-        Value::Null => None,
-        value => Some(room_id(value, "roomId")?),
-    };
     state.commands.set_status(caller, status, room).await?;
     Ok(Json(StatusAccepted {
         user_id: user.to_string(),

@@ -23,6 +23,10 @@ pub struct AppOptions {
     pub nats_replicas: usize,
     /// Writes per user; tests that send in bulk need more than production's default.
     pub write_rate: chat_core::ratelimit::Rate,
+    /// The gateway's settings (connection caps, origins, ...).
+    pub gateway: chat_gateway::GatewayConfig,
+    /// The operator's key for `/admin/*` (off when `None`).
+    pub admin_key: Option<String>,
 }
 
 impl Default for AppOptions {
@@ -37,6 +41,8 @@ impl Default for AppOptions {
                 per_second: 10_000.0,
                 burst: 10_000.0,
             },
+            gateway: chat_gateway::GatewayConfig::default(),
+            admin_key: None,
         }
     }
 }
@@ -91,9 +97,12 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         api: chat_api::ApiConfig {
             max_body_bytes: options.max_body_bytes,
             write_rate: options.write_rate,
+            admin_key: options
+                .admin_key
+                .map(|k| chat_api::config::AdminKey::new(k).expect("admin key long enough")),
             ..Default::default()
         },
-        gateway: chat_gateway::GatewayConfig::default(),
+        gateway: options.gateway,
         projector: chat_projector::ProjectorConfig::default(),
         run_projector: options.run_projector,
     };

@@ -14,6 +14,7 @@ mod presence;
 mod projector_crash;
 mod realtime;
 mod realtime_faults;
+mod security;
 mod services;
 mod walkthrough;
 mod ws;

@@ -41,6 +41,46 @@ impl WsClient {
         client
     }
 
+    /// Connects with the token (if any) in the `Authorization` header and extra request
+    /// headers; waits for `hello` when a token was given. A refused handshake answers its
+    /// HTTP status and JSON body.
+    pub async fn try_connect(
+        base: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Result<Self, (u16, Value)> {
+        use tokio_tungstenite::tungstenite::Error;
+        let mut request = ws_url(base).into_client_request().unwrap();
+        if let Some(token) = token {
+            request
+                .headers_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        }
+        for (name, value) in headers {
+            request.headers_mut().append(
+                tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes())
+                    .unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((socket, _)) => {
+                let mut client = Self { socket, next_id: 0 };
+                if token.is_some() {
+                    let hello = client.next_frame().await;
+                    assert_eq!(hello["type"], "hello", "{hello}");
+                }
+                Ok(client)
+            }
+            Err(Error::Http(response)) => {
+                let body = response.body().as_deref().unwrap_or_default();
+                let body = serde_json::from_slice(body).unwrap_or(Value::Null);
+                Err((response.status().as_u16(), body))
+            }
+            Err(e) => panic!("ws handshake failed: {e}"),
+        }
+    }
+
     /// Connects without a token (in-band `auth` expected).
     pub async fn connect_anonymous(base: &str) -> Self {
         let (socket, _) = tokio_tungstenite::connect_async(ws_url(base))

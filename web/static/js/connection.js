@@ -119,7 +119,8 @@ export class Connection extends EventTarget {
       this.#ws = null;
       this.#failPending();
       if (this.#stopped) return;
-      if (e.code === 4001) {
+      // 4001: the token was refused; 4004: the session ended (logged out or banned).
+      if (e.code === 4001 || e.code === 4004) {
         this.#setState('closed');
         this.dispatchEvent(new CustomEvent('unauthenticated'));
         return;

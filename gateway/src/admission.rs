@@ -1,0 +1,372 @@
+//! Who may hold a connection here: caps on open connections per user and per client
+//! address, and the registry of each user's open connections that logout and bans close.
+//!
+//! - **Per address** (`GATEWAY_MAX_CONNECTIONS_PER_IP`, 1000): counted from the handshake,
+//!   authenticated or not, so a flood of idle anonymous sockets from one place is bounded.
+//!   Addresses in `GATEWAY_IP_LIMIT_EXEMPT` (loopback by default: tests, load generators
+//!   and a co-located proxy) are not counted. The address is the TCP peer, or behind a
+//!   proxy listed in `GATEWAY_TRUSTED_PROXIES` the right-most `X-Forwarded-For` address that
+//!   is not itself a trusted proxy (the left part of that header is whatever the client
+//!   wrote). A server that does not pass the peer address counts nothing.
+//! - **Per user** (`GATEWAY_MAX_CONNECTIONS_PER_USER`, 20): counted from the moment the
+//!   user is known (handshake token or in-band `auth`).
+//!
+//! Both are per gateway process: N gateways admit up to N times as much. Over a cap the
+//! handshake answers 429 `too_many_connections`; an in-band `auth` over the user cap is
+//! closed with 4005. A slot is freed when its connection ends.
+//!
+//! Revocation: each gateway subscribes to `control.user.*.revoked` (see
+//! `chat_core::sessions`) and closes, with 4004, the user's connections whose token is of
+//! an older generation than the notice's.
+
+use async_nats::Client;
+use chat_core::sessions::{parse_revoked, REVOKED_WILDCARD};
+use chat_schemas::ws::close;
+use chat_schemas::UserId;
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use crate::config::GatewayConfig;
+use crate::outbound::OutboundSender;
+
+/// An address range: an address and a prefix length (`10.0.0.0/8`, `::1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpRange {
+    network: IpAddr,
+    prefix: u32,
+}
+
+impl IpRange {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        let (addr, prefix) = match raw.split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix)),
+            None => (raw, None),
+        };
+        let network: IpAddr = addr
+            .trim()
+            .parse()
+            .map_err(|_| format!("{raw:?} is not an address or CIDR range"))?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{raw:?} has a bad prefix length"))?,
+        };
+        Ok(Self { network, prefix })
+    }
+
+    /// Comma-separated ranges; empty items are skipped.
+    pub fn parse_list(raw: &str) -> Result<Vec<Self>, String> {
+        raw.split(',')
+            .filter(|r| !r.trim().is_empty())
+            .map(Self::parse)
+            .collect()
+    }
+
+    pub fn contains(&self, address: IpAddr) -> bool {
+        match (self.network, address.to_canonical()) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => (u32::from(n) ^ u32::from(a))
+                .checked_shr(32 - self.prefix)
+                .unwrap_or(0)
+                .eq(&0),
+            (IpAddr::V6(n), IpAddr::V6(a)) => (u128::from(n) ^ u128::from(a))
+                .checked_shr(128 - self.prefix)
+                .unwrap_or(0)
+                .eq(&0),
+            _ => false,
+        }
+    }
+}
+
+/// The client's address: the peer, or behind trusted proxies the right-most forwarded
+/// address that is not a trusted proxy. `forwarded` holds the `X-Forwarded-For` values in
+/// the order received.
+pub fn client_address<'a>(
+    peer: Option<IpAddr>,
+    forwarded: impl Iterator<Item = &'a str>,
+    trusted: &[IpRange],
+) -> Option<IpAddr> {
+    let mut client = peer?.to_canonical();
+    let hops: Vec<&str> = forwarded.flat_map(|v| v.split(',')).collect();
+    for hop in hops.iter().rev() {
+        if !trusted.iter().any(|r| r.contains(client)) {
+            break;
+        }
+        match hop.trim().parse::<IpAddr>() {
+            Ok(address) => client = address.to_canonical(),
+            Err(_) => break,
+        }
+    }
+    Some(client)
+}
+
+/// Over a cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Full {
+    Address,
+    User,
+}
+
+impl Full {
+    pub fn message(self) -> &'static str {
+        match self {
+            Full::Address => "too many connections from this address; close one first",
+            Full::User => "too many connections for this user; close one first",
+        }
+    }
+}
+
+/// The caps and the open connections they count.
+pub struct Admission {
+    per_user: usize,
+    per_address: usize,
+    exempt: Vec<IpRange>,
+    tables: Mutex<Tables>,
+}
+
+#[derive(Default)]
+struct Tables {
+    addresses: HashMap<IpAddr, usize>,
+    /// Per user, per slot: the connection once it has a queue to close.
+    users: HashMap<UserId, HashMap<u64, Option<Attached>>>,
+    next_slot: u64,
+}
+
+struct Attached {
+    generation: u64,
+    out: OutboundSender,
+}
+
+impl Admission {
+    pub fn new(config: &GatewayConfig) -> Arc<Self> {
+        Arc::new(Self {
+            per_user: config.max_connections_per_user,
+            per_address: config.max_connections_per_ip,
+            exempt: config.ip_limit_exempt.clone(),
+            tables: Mutex::default(),
+        })
+    }
+
+    /// Counts a connection from `address` (`None`: unknown, not counted), or refuses it.
+    pub fn admit_address(self: &Arc<Self>, address: Option<IpAddr>) -> Result<AddressSlot, Full> {
+        let address = address.filter(|a| !self.exempt.iter().any(|r| r.contains(*a)));
+        if let Some(address) = address {
+            let mut tables = self.tables.lock().expect("admission lock");
+            let open = tables.addresses.entry(address).or_default();
+            if *open >= self.per_address {
+                refused(Full::Address);
+                return Err(Full::Address);
+            }
+            *open += 1;
+        }
+        Ok(AddressSlot {
+            admission: self.clone(),
+            address,
+        })
+    }
+
+    /// Counts a connection of `user`, or refuses it.
+    pub fn admit_user(self: &Arc<Self>, user: UserId) -> Result<UserSlot, Full> {
+        let mut tables = self.tables.lock().expect("admission lock");
+        let slot = tables.next_slot;
+        let open = tables.users.entry(user).or_default();
+        if open.len() >= self.per_user {
+            refused(Full::User);
+            return Err(Full::User);
+        }
+        open.insert(slot, None);
+        tables.next_slot += 1;
+        Ok(UserSlot {
+            admission: self.clone(),
+            user,
+            slot,
+        })
+    }
+
+    /// Closes `user`'s connections whose token is older than `generation`; answers how many.
+    pub fn revoke(&self, user: UserId, generation: u64) -> usize {
+        let tables = self.tables.lock().expect("admission lock");
+        let Some(open) = tables.users.get(&user) else {
+            return 0;
+        };
+        let mut closed = 0;
+        for attached in open.values().flatten() {
+            if attached.generation < generation {
+                attached.out.close(
+                    close::SESSION_REVOKED,
+                    "session ended: logged out or banned",
+                );
+                closed += 1;
+            }
+        }
+        closed
+    }
+
+    /// Open connections of `user` here.
+    pub fn connections_of(&self, user: UserId) -> usize {
+        let tables = self.tables.lock().expect("admission lock");
+        tables.users.get(&user).map_or(0, HashMap::len)
+    }
+}
+
+fn refused(cap: Full) {
+    let reason = match cap {
+        Full::Address => "address",
+        Full::User => "user",
+    };
+    metrics::counter!("chat_gateway_connections_refused_total", "cap" => reason).increment(1);
+}
+
+/// A connection counted against its address; freed when dropped.
+pub struct AddressSlot {
+    admission: Arc<Admission>,
+    address: Option<IpAddr>,
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let Some(address) = self.address else { return };
+        let mut tables = self.admission.tables.lock().expect("admission lock");
+        if let Some(open) = tables.addresses.get_mut(&address) {
+            *open -= 1;
+            if *open == 0 {
+                tables.addresses.remove(&address);
+            }
+        }
+    }
+}
+
+/// A connection counted against its user; freed when dropped.
+pub struct UserSlot {
+    admission: Arc<Admission>,
+    user: UserId,
+    slot: u64,
+}
+
+impl UserSlot {
+    /// Makes the connection reachable by revocation: a notice of a newer generation than
+    /// `generation` closes it through `out`.
+    pub fn attach(&self, generation: u64, out: &OutboundSender) {
+        let mut tables = self.admission.tables.lock().expect("admission lock");
+        if let Some(slot) = tables
+            .users
+            .get_mut(&self.user)
+            .and_then(|open| open.get_mut(&self.slot))
+        {
+            *slot = Some(Attached {
+                generation,
+                out: out.clone(),
+            });
+        }
+    }
+}
+
+impl Drop for UserSlot {
+    fn drop(&mut self) {
+        let mut tables = self.admission.tables.lock().expect("admission lock");
+        if let Some(open) = tables.users.get_mut(&self.user) {
+            open.remove(&self.slot);
+            if open.is_empty() {
+                tables.users.remove(&self.user);
+            }
+        }
+    }
+}
+
+/// Closes the sockets named by revocation notices, for as long as the NATS client lives.
+pub async fn watch_revocations(
+    client: Client,
+    admission: Arc<Admission>,
+) -> Result<(), async_nats::Error> {
+    let mut notices = client.subscribe(REVOKED_WILDCARD).await?;
+    while let Some(notice) = notices.next().await {
+        if let Some((user, generation)) = parse_revoked(&notice.subject, &notice.payload) {
+            let closed = admission.revoke(user, generation);
+            tracing::debug!(%user, generation, closed, "session revoked");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn ranges_match_by_prefix_and_family() {
+        let loopback = IpRange::parse_list("127.0.0.0/8, ::1").unwrap();
+        let hit = |a: &str| loopback.iter().any(|r| r.contains(ip(a)));
+        assert!(hit("127.0.0.1") && hit("127.3.2.1") && hit("::1"));
+        assert!(hit("::ffff:127.0.0.1"), "IPv4-mapped IPv6 counts as IPv4");
+        assert!(!hit("128.0.0.1") && !hit("10.0.0.1") && !hit("::2"));
+        assert!(IpRange::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
+        assert!(IpRange::parse("10.0.0.0/33").is_err());
+        assert!(IpRange::parse("example.com").is_err());
+        assert_eq!(IpRange::parse_list("").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_trusted_proxies() {
+        let trusted = IpRange::parse_list("10.0.0.0/8").unwrap();
+        let peer = Some(ip("10.0.0.5"));
+        // The client wrote "1.1.1.1" itself; the proxy appended the real peer, 2.2.2.2.
+        let forwarded = ["1.1.1.1, 2.2.2.2"];
+        assert_eq!(
+            client_address(peer, forwarded.into_iter(), &trusted),
+            Some(ip("2.2.2.2"))
+        );
+        // Two proxies in a row, the header split over two lines.
+        let forwarded = ["1.1.1.1, 2.2.2.2", "10.0.0.9"];
+        assert_eq!(
+            client_address(peer, forwarded.into_iter(), &trusted),
+            Some(ip("2.2.2.2"))
+        );
+        // An untrusted peer's header is ignored.
+        assert_eq!(
+            client_address(Some(ip("3.3.3.3")), ["1.1.1.1"].into_iter(), &trusted),
+            Some(ip("3.3.3.3"))
+        );
+        // Garbage stops the walk at the last good address.
+        assert_eq!(
+            client_address(peer, ["nonsense"].into_iter(), &trusted),
+            Some(ip("10.0.0.5"))
+        );
+        assert_eq!(client_address(None, [].into_iter(), &trusted), None);
+    }
+
+    #[test]
+    fn slots_are_capped_and_freed_on_drop() {
+        let admission = Admission::new(&GatewayConfig {
+            max_connections_per_user: 2,
+            max_connections_per_ip: 1,
+            ..GatewayConfig::default()
+        });
+        let user = UserId::generate();
+        let a = admission.admit_user(user).unwrap();
+        let _b = admission.admit_user(user).unwrap();
+        assert_eq!(admission.admit_user(user).err(), Some(Full::User));
+        drop(a);
+        assert!(admission.admit_user(user).is_ok());
+
+        let remote = Some(ip("192.0.2.1"));
+        let slot = admission.admit_address(remote).unwrap();
+        assert_eq!(admission.admit_address(remote).err(), Some(Full::Address));
+        assert!(admission.admit_address(Some(ip("192.0.2.2"))).is_ok());
+        assert!(admission.admit_address(Some(ip("127.0.0.1"))).is_ok());
+        assert!(admission.admit_address(Some(ip("127.0.0.1"))).is_ok());
+        assert!(admission.admit_address(None).is_ok());
+        drop(slot);
+        assert!(admission.admit_address(remote).is_ok());
+    }
+}
