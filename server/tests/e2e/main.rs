@@ -5,6 +5,8 @@ mod app;
 mod bad_input;
 mod cluster;
 mod compose;
+mod fault_support;
+mod faults_under_load;
 mod idempotency;
 mod limits;
 mod observability;

@@ -237,6 +237,76 @@ impl PostgresCluster {
     }
 }
 
+impl PostgresCluster {
+    /// `kill -9` of the postmaster, as in a crash. Its backends notice the postmaster's
+    /// death and exit (any still alive after 10 s get `kill -9` too); the lock files the
+    /// dead postmaster leaves are removed, because a process that nobody reaps stays a
+    /// zombie here and a zombie's pid still looks alive to the next postmaster's check.
+    /// Answers how long the processes took to go. `start_again` starts it after.
+    pub fn kill9(&self) -> Duration {
+        let started = Instant::now();
+        let lock = self.data_dir().join("postmaster.pid");
+        let text = std::fs::read_to_string(&lock).expect("postmaster.pid of a running cluster");
+        let postmaster: u32 = text
+            .lines()
+            .next()
+            .and_then(|l| l.trim().parse().ok())
+            .expect("a pid on the first line of postmaster.pid");
+        let children = children_of(postmaster);
+        signal_kill(postmaster);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !is_gone(postmaster) || children.iter().any(|c| !is_gone(*c)) {
+            if Instant::now() > deadline {
+                for pid in children.iter().copied().filter(|c| !is_gone(*c)) {
+                    signal_kill(pid);
+                }
+            }
+            assert!(
+                Instant::now() < deadline + Duration::from_secs(10),
+                "Postgres processes survived kill -9"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = std::fs::remove_file(&lock);
+        let socket_lock = self.dir.path().join(format!(".s.PGSQL.{}.lock", self.port));
+        let _ = std::fs::remove_file(socket_lock);
+        started.elapsed()
+    }
+}
+
+/// The processes whose parent is `pid` (from `/proc`).
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| proc_stat(*child).is_some_and(|(_, ppid)| ppid == pid))
+        .collect()
+}
+
+/// State letter and parent pid of a process, from `/proc/<pid>/stat`.
+fn proc_stat(pid: u32) -> Option<(char, u32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) S ppid ...": comm may contain spaces, so split after the last ')'.
+    let mut rest = stat.rsplit_once(')')?.1.split_whitespace();
+    let state = rest.next()?.chars().next()?;
+    let ppid = rest.next()?.parse().ok()?;
+    Some((state, ppid))
+}
+
+/// Dead: no such process, or a zombie nobody reaped.
+fn is_gone(pid: u32) -> bool {
+    proc_stat(pid).is_none_or(|(state, _)| state == 'Z' || state == 'X')
+}
+
+fn signal_kill(pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .stderr(Stdio::null())
+        .status();
+}
+
 impl Drop for PostgresCluster {
     fn drop(&mut self) {
         let pg_ctl = self.bin.join("pg_ctl");
