@@ -54,6 +54,7 @@ ensure_packages() {
 }
 
 # Fail clearly unless cargo (and the given cargo subcommands, e.g. fmt clippy) work.
+# shellcheck disable=SC2120  # callers pass subcommands (ops/test) or none
 ensure_rust() {
   local sub
   if ! command -v cargo >/dev/null && [ -x "${HOME:-/root}/.cargo/bin/cargo" ]; then
@@ -72,15 +73,22 @@ ensure_rust() {
 # web/node_modules from web/package-lock.json (npm ci when node_modules is missing or the lock
 # file changed since the last npm ci).
 ensure_browser_tools() {
-  local web="$ROOT/web" stamp="$ROOT/web/node_modules/.package-lock.sha256" want missing=()
+  local web="$ROOT/web" missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   command -v node >/dev/null || missing+=(nodejs)
   command -v npm >/dev/null || missing+=(npm)
   if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
-  want=$(sha256sum "$web/package-lock.json" | cut -d' ' -f1)
-  if [ ! -d "$web/node_modules" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    log "npm ci in $web"
-    (cd "$web" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in $web"
+  npm_ci_if_changed "$web"
+}
+
+# npm_ci_if_changed DIR: npm ci in DIR when DIR/node_modules is missing or DIR/package-lock.json
+# changed since the last npm ci there.
+npm_ci_if_changed() {
+  local dir=$1 stamp="$1/node_modules/.package-lock.sha256" want
+  want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ ! -d "$dir/node_modules" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    log "npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in $dir"
     echo "$want" >"$stamp"
   fi
 }
@@ -95,6 +103,7 @@ ensure_compose_tool() {
 # plus a C++ compiler, which libfuzzer-sys needs to build libFuzzer.
 CARGO_FUZZ_VERSION=0.13.2
 ensure_cargo_fuzz() {
+  # shellcheck disable=SC2119  # no cargo subcommands to check here
   ensure_rust
   command -v c++ >/dev/null || apt_install g++
   if cargo fuzz --version >/dev/null 2>&1; then return 0; fi

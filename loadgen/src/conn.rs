@@ -1,0 +1,411 @@
+//! One simulated client: connects from its source address, waits for the server's
+//! greeting, joins its room, then sends what the worker schedules and records every
+//! delivery, ack and refusal. On request it drops its socket and later reconnects with
+//! `resume` (this product only), timing how long until it has every missed event.
+
+use crate::plan::ConnPlan;
+use crate::protocol::{chat_resume_frame, marker_text, Incoming, Marker, Target};
+use crate::stats::Recorder;
+use anyhow::{anyhow, bail, Context};
+use futures::{SinkExt, StreamExt};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+type Socket = WebSocketStream<TcpStream>;
+
+/// How long connecting, the greeting and the join may take together.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Attempts to connect and join before a client counts as failed.
+const CONNECT_ATTEMPTS: u64 = 5;
+
+/// What the worker asks of a connection.
+#[derive(Debug)]
+pub enum ConnCmd {
+    /// Send numbered message `n` of `step`, scheduled at `sent_at_us` (the schedule time,
+    /// not the write time, so that a slow server cannot hide its delay in our queue).
+    Send { step: u32, n: u64, sent_at_us: u64 },
+    /// Close the socket and wait for `Reconnect`.
+    Disconnect,
+    /// Reconnect and resume; done once `expect` events newer than the last seen arrived.
+    Reconnect { started_at_us: u64, expect: u64 },
+}
+
+/// Counters the worker reports as progress.
+#[derive(Default)]
+pub struct Counters {
+    pub connected: AtomicU64,
+    pub joined: AtomicU64,
+    pub failed: AtomicU64,
+    pub sent: AtomicU64,
+    pub acked: AtomicU64,
+    pub delivered: AtomicU64,
+    pub resumed: AtomicU64,
+    /// Clients of a reconnect storm that gave up.
+    pub storm_failed: AtomicU64,
+}
+
+/// What all connections of a worker share.
+pub struct Shared {
+    pub target: Target,
+    pub message_size: usize,
+    pub recorder: Recorder,
+    /// Where the storm's resume times go (kept apart from the step recorder).
+    pub storm: Recorder,
+    pub counters: Counters,
+    /// The step now measured: deliveries of another step count as late.
+    pub step: AtomicU32,
+}
+
+pub fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+/// Runs one client until the worker drops its command channel.
+pub async fn run(
+    plan: ConnPlan,
+    token: Option<String>,
+    shared: std::sync::Arc<Shared>,
+    mut commands: mpsc::Receiver<ConnCmd>,
+    joined: tokio::sync::oneshot::Sender<()>,
+) {
+    let mut client = Client {
+        plan,
+        token,
+        pending: HashMap::new(),
+        last_seq: 0,
+    };
+    let opened = client.open_with_retries(&shared).await;
+    let _ = joined.send(());
+    let mut socket = match opened {
+        Ok(socket) => socket,
+        Err(e) => {
+            shared.counters.failed.fetch_add(1, Ordering::Relaxed);
+            shared
+                .recorder
+                .error(client.plan.idx, &format!("connect: {}", short(&e)));
+            return;
+        }
+    };
+    shared.counters.joined.fetch_add(1, Ordering::Relaxed);
+    loop {
+        tokio::select! {
+            command = commands.recv() => match command {
+                None => break,
+                Some(ConnCmd::Send { step, n, sent_at_us }) => {
+                    if let Err(e) = client.send(&mut socket, &shared, step, n, sent_at_us).await {
+                        shared.recorder.error(client.plan.idx, &format!("send: {}", short(&e)));
+                        break;
+                    }
+                }
+                Some(ConnCmd::Disconnect) => {
+                    let _ = socket.close(None).await;
+                    shared.counters.connected.fetch_sub(1, Ordering::Relaxed);
+                    match client.storm(&shared, &mut commands).await {
+                        Some(resumed) => socket = resumed,
+                        None => return,
+                    }
+                }
+                Some(ConnCmd::Reconnect { .. }) => {}
+            },
+            frame = socket.next() => match frame {
+                Some(Ok(Message::Text(text))) => client.receive(&mut socket, &shared, &text).await,
+                Some(Ok(Message::Close(close))) => {
+                    let code = close.map(|c| u16::from(c.code)).unwrap_or(0);
+                    shared.recorder.error(client.plan.idx, &format!("closed by server: {code}"));
+                    break;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    shared.recorder.error(client.plan.idx, &format!("socket: {}", short(&e.into())));
+                    break;
+                }
+                None => {
+                    shared.recorder.error(client.plan.idx, "socket ended");
+                    break;
+                }
+            }
+        }
+    }
+    shared.counters.connected.fetch_sub(1, Ordering::Relaxed);
+}
+
+struct Client {
+    plan: ConnPlan,
+    token: Option<String>,
+    /// Sends awaiting their ack: number → scheduled time.
+    pending: HashMap<u64, u64>,
+    /// The newest `seq` seen in the room (this product only).
+    last_seq: u64,
+}
+
+impl Client {
+    /// Connects and joins; a refusal is retried after a pause, as clients do. Each failed
+    /// attempt is counted by its error; only the last one fails the client.
+    async fn open_with_retries(&mut self, shared: &Shared) -> anyhow::Result<Socket> {
+        let mut attempt = 1;
+        loop {
+            match self.open(shared, None).await {
+                Ok(socket) => return Ok(socket),
+                Err(e) if attempt < CONNECT_ATTEMPTS => {
+                    shared
+                        .recorder
+                        .error(self.plan.idx, &format!("connect retried: {}", short(&e)));
+                    // Spread the retries so that they do not come back as one wave.
+                    let jitter = u64::from(self.plan.idx % 500);
+                    tokio::time::sleep(Duration::from_millis(500 * attempt + jitter)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Connects, waits for the greeting, and joins (or, with `resume_from`, resumes).
+    async fn open(&mut self, shared: &Shared, resume_from: Option<u64>) -> anyhow::Result<Socket> {
+        let socket = tokio::time::timeout(HANDSHAKE_TIMEOUT, self.handshake(shared, resume_from))
+            .await
+            .map_err(|_| anyhow!("timed out"))??;
+        Ok(socket)
+    }
+
+    async fn handshake(
+        &mut self,
+        shared: &Shared,
+        resume_from: Option<u64>,
+    ) -> anyhow::Result<Socket> {
+        let target = shared.target;
+        let url = target.ws_url(&self.plan.url);
+        let mut request = url.as_str().into_client_request()?;
+        if let Some(token) = &self.token {
+            request
+                .headers_mut()
+                .insert("authorization", format!("Bearer {token}").parse()?);
+        }
+        let host = request
+            .uri()
+            .authority()
+            .context("no host in url")?
+            .as_str()
+            .to_owned();
+        let addr: SocketAddr = tokio::net::lookup_host(&host)
+            .await?
+            .next()
+            .context("host did not resolve")?;
+        let tcp = TcpSocket::new_v4()?;
+        tcp.bind(SocketAddr::new(self.plan.source_ip, 0))?;
+        let stream = tcp.connect(addr).await?;
+        stream.set_nodelay(true)?;
+        // Small buffers: tens of thousands of clients live in a few processes.
+        let config = WebSocketConfig::default()
+            .read_buffer_size(8 * 1024)
+            .write_buffer_size(0);
+        let (mut socket, _) =
+            tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await?;
+        shared.counters.connected.fetch_add(1, Ordering::Relaxed);
+
+        if target.waits_for_ready() {
+            self.await_frame(&mut socket, target, |i| matches!(i, Incoming::Ready))
+                .await?;
+        }
+        match resume_from {
+            None => {
+                socket
+                    .send(Message::text(target.join_frame(&self.plan.room_id)))
+                    .await?;
+                self.await_frame(&mut socket, target, |i| matches!(i, Incoming::Joined))
+                    .await?;
+            }
+            Some(last_seq) => {
+                socket
+                    .send(Message::text(chat_resume_frame(
+                        &self.plan.room_id,
+                        last_seq,
+                    )))
+                    .await?;
+            }
+        }
+        Ok(socket)
+    }
+
+    /// Reads until a frame `wanted` accepts; answers pings, fails on an error frame.
+    async fn await_frame(
+        &mut self,
+        socket: &mut Socket,
+        target: Target,
+        wanted: impl Fn(&Incoming) -> bool,
+    ) -> anyhow::Result<()> {
+        while let Some(frame) = socket.next().await {
+            let Message::Text(text) = frame? else {
+                continue;
+            };
+            let incoming = target.decode(&text);
+            if wanted(&incoming) {
+                return Ok(());
+            }
+            match incoming {
+                Incoming::Reply(answer) => socket.send(Message::text(answer)).await?,
+                Incoming::Error(code) | Incoming::Refused { code, .. } => bail!("{code}"),
+                _ => {}
+            }
+        }
+        bail!("closed during handshake")
+    }
+
+    async fn send(
+        &mut self,
+        socket: &mut Socket,
+        shared: &Shared,
+        step: u32,
+        n: u64,
+        sent_at_us: u64,
+    ) -> anyhow::Result<()> {
+        let text = marker_text(step, self.plan.idx, n, sent_at_us, shared.message_size);
+        let frame = shared.target.send_frame(&self.plan.room_id, n, &text);
+        socket.send(Message::text(frame)).await?;
+        shared.recorder.sent(self.plan.idx);
+        shared.counters.sent.fetch_add(1, Ordering::Relaxed);
+        if shared.target.acks_sends() {
+            self.pending.insert(n, sent_at_us);
+        } else {
+            shared.recorder.acked(self.plan.idx, self.plan.room, None);
+            shared.counters.acked.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    async fn receive(&mut self, socket: &mut Socket, shared: &Shared, text: &str) {
+        match shared.target.decode(text) {
+            Incoming::Delivery { marker, seq } => {
+                if let Some(seq) = seq {
+                    self.last_seq = self.last_seq.max(seq);
+                }
+                let Some(marker) = Marker::find(marker) else {
+                    return;
+                };
+                shared.counters.delivered.fetch_add(1, Ordering::Relaxed);
+                if marker.step == shared.step.load(Ordering::Relaxed) {
+                    let latency = now_us().saturating_sub(marker.sent_at_us);
+                    shared.recorder.delivered(
+                        self.plan.idx,
+                        self.plan.room,
+                        marker.sender,
+                        marker.n,
+                        latency,
+                    );
+                } else {
+                    shared.recorder.late(self.plan.idx);
+                }
+            }
+            Incoming::Ack(n) => {
+                if let Some(sent_at) = self.pending.remove(&n) {
+                    let latency = now_us().saturating_sub(sent_at);
+                    shared
+                        .recorder
+                        .acked(self.plan.idx, self.plan.room, Some(latency));
+                    shared.counters.acked.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Incoming::Refused { n, code } => {
+                self.pending.remove(&n);
+                shared.recorder.refused(self.plan.idx, &code);
+            }
+            Incoming::Error(code) => shared.recorder.error(self.plan.idx, &code),
+            Incoming::Reply(answer) => {
+                let _ = socket.send(Message::text(answer)).await;
+            }
+            Incoming::Ready | Incoming::Joined | Incoming::Resumed { .. } | Incoming::Other => {}
+        }
+    }
+
+    /// Waits for `Reconnect`, reconnects with `resume`, and records how long until every
+    /// missed event arrived. Returns the socket to go on with.
+    async fn storm(
+        &mut self,
+        shared: &Shared,
+        commands: &mut mpsc::Receiver<ConnCmd>,
+    ) -> Option<Socket> {
+        let (started_at_us, expect) = loop {
+            match commands.recv().await? {
+                ConnCmd::Reconnect {
+                    started_at_us,
+                    expect,
+                } => break (started_at_us, expect),
+                _ => continue,
+            }
+        };
+        let idx = self.plan.idx;
+        let from = self.last_seq;
+        let mut socket = match self.open(shared, Some(from)).await {
+            Ok(socket) => socket,
+            Err(e) => {
+                shared
+                    .storm
+                    .error(idx, &format!("reconnect: {}", short(&e)));
+                shared.storm.replayed(idx, expect, 0, None);
+                shared.counters.storm_failed.fetch_add(1, Ordering::Relaxed);
+                return None;
+            }
+        };
+        let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
+        let mut received = 0u64;
+        let mut resumed = false;
+        while !(resumed && received >= expect) {
+            let frame = match tokio::time::timeout_at(deadline.into(), socket.next()).await {
+                Ok(Some(Ok(frame))) => frame,
+                _ => {
+                    shared.storm.error(idx, "resume incomplete");
+                    break;
+                }
+            };
+            let Message::Text(text) = frame else { continue };
+            match shared.target.decode(&text) {
+                Incoming::Delivery { seq: Some(seq), .. } if seq > from => {
+                    received += 1;
+                    self.last_seq = self.last_seq.max(seq);
+                }
+                Incoming::Resumed { recovered } => {
+                    resumed = true;
+                    if !recovered {
+                        shared.storm.error(idx, "not recovered");
+                    }
+                }
+                Incoming::Error(code) | Incoming::Refused { code, .. } => {
+                    shared.storm.error(idx, &code)
+                }
+                _ => {}
+            }
+        }
+        let done = resumed && received >= expect;
+        let after = done.then(|| now_us().saturating_sub(started_at_us));
+        shared.storm.replayed(idx, expect, received, after);
+        if done {
+            shared.counters.resumed.fetch_add(1, Ordering::Relaxed);
+        } else {
+            shared.counters.storm_failed.fetch_add(1, Ordering::Relaxed);
+        }
+        Some(socket)
+    }
+}
+
+/// The first line of an error, for grouping errors by kind.
+fn short(e: &anyhow::Error) -> String {
+    let text = e.to_string();
+    let line = text.lines().next().unwrap_or("").to_owned();
+    // Port numbers and addresses would make every error its own kind.
+    line.split(|c: char| c.is_ascii_digit())
+        .collect::<Vec<_>>()
+        .join("#")
+        .replace("##", "#")
+}
