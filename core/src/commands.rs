@@ -186,6 +186,22 @@ impl Commands {
     ) -> Result<PendingPost, CommandError> {
         self.check_text(text)?;
         self.require_member(room, caller).await?;
+        self.begin_post_as_member(caller, room, text, client_time, client_msg_id)
+            .await
+    }
+
+    /// [`Self::begin_post`] for a caller already known to be a member of `room` (a
+    /// gateway connection subscribed to the room, whose subscription ends when the
+    /// membership does): the read model is not asked again for every message.
+    pub async fn begin_post_as_member(
+        &self,
+        caller: UserId,
+        room: &RoomId,
+        text: &str,
+        client_time: Option<OffsetDateTime>,
+        client_msg_id: Option<ClientMsgId>,
+    ) -> Result<PendingPost, CommandError> {
+        self.check_text(text)?;
         if let Some(id) = &client_msg_id {
             if let Some(earlier) = self.find_by_client_msg_id(room, caller, id).await? {
                 return Ok(PendingPost::Done(earlier));

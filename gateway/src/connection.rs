@@ -15,7 +15,7 @@ use chat_schemas::events::Status;
 
 use chat_schemas::ws::{close, ClientFrame, RoomPosition, ServerFrame, PROTOCOL_VERSION};
 use chat_schemas::{ClientMsgId, MessageId, RoomId, UserId};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -519,13 +519,19 @@ impl Session {
         // One message, one trace: this span is the root the publish, the projector's
         // apply and every gateway's fan-out continue.
         let span = tracing::info_span!("ws.send", room = %room);
-        let pending = tracing::Instrument::instrument(
-            self.state
-                .commands()
-                .begin_post(self.user, &room, &message, None, client_msg_id),
-            span.clone(),
-        )
-        .await;
+        // A room this connection receives is one its user is a member of (fan-out drops
+        // the subscription on `member.left`): no read-model query per message then.
+        let commands = self.state.commands();
+        let posting = if self.state.fanout().is_subscribed(&room, self.id) {
+            commands
+                .begin_post_as_member(self.user, &room, &message, None, client_msg_id)
+                .boxed()
+        } else {
+            commands
+                .begin_post(self.user, &room, &message, None, client_msg_id)
+                .boxed()
+        };
+        let pending = tracing::Instrument::instrument(posting, span.clone()).await;
         let out = self.out.clone();
         let reply = async move {
             let frame = match pending {

@@ -163,6 +163,15 @@ impl Fanout {
         }
     }
 
+    /// Whether `connection` receives `room` (it joined, and no `member.left` of its user
+    /// has come since).
+    pub fn is_subscribed(&self, room: &RoomId, connection: ConnectionId) -> bool {
+        let rooms = self.rooms.lock().expect("fan-out lock");
+        rooms
+            .get(room)
+            .is_some_and(|entry| entry.connections.contains_key(&connection))
+    }
+
     /// How many rooms this gateway is subscribed to (for metrics and tests).
     pub fn room_count(&self) -> usize {
         self.rooms.lock().expect("fan-out lock").len()
