@@ -93,6 +93,10 @@ async fn apply_room_event(
             client_timestamp,
             client_msg_id,
         } => {
+            // A client time Postgres cannot hold (outside years 0000-9999, as given or in
+            // UTC) is left out rather than stopping the projection: the api and gateway
+            // refuse such times now, but the event log may hold older ones.
+            let client_timestamp = client_timestamp.and_then(chat_schemas::input::storable_time);
             let insert = tx
                 .prepare_cached(
                     "INSERT INTO messages (message_id, room_id, seq, sender_id, body, sent_at, \
@@ -111,7 +115,7 @@ async fn apply_room_event(
                     &actor,
                     message,
                     &at,
-                    client_timestamp,
+                    &client_timestamp,
                     client_msg_id,
                 ],
             )

@@ -467,3 +467,69 @@ async fn assert_history_empty(app: &crate::app::TestApp, user: &crate::app::User
         "a refused request left a message behind"
     );
 }
+
+/// Client times Postgres cannot hold are refused at the door, a `minSeq` beyond the
+/// stream's end is refused at once, and an out-of-range time already in the event log
+/// (stored before the check existed) does not stop the projection.
+#[tokio::test]
+async fn out_of_range_client_times_are_400_and_a_stored_one_does_not_stop_history() {
+    use chat_core::eventlog::{subjects, EventLog, NatsConfig, PublishOptions, StreamSettings};
+    use chat_schemas::events::{Envelope, EventBody};
+    use chat_schemas::{MessageId, RoomId, UserId};
+
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let room = app.create_room(&alice, json!({"name": "r"})).await;
+    for timestamp in [
+        json!("9999-12-31T23:59:59-01:00"),
+        json!(-62_167_219_200_001i64),
+    ] {
+        let body =
+            json!({"roomId": room, "message": "m", "senderId": alice.id, "timestamp": timestamp});
+        let (status, reply) = app.post("/sendMessage", Some(&alice.token), body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{timestamp}: {reply}");
+        assert_eq!(reply["error"]["code"], "invalid_timestamp", "{reply}");
+    }
+    let (status, reply) = app.messages(&alice, &room, "&minSeq=9000000000000").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{reply}");
+    assert_eq!(reply["error"]["code"], "invalid_parameter", "{reply}");
+
+    // Year 10000 in UTC, straight into the event log as an old gateway might have stored it.
+    let log = EventLog::connect(
+        &NatsConfig {
+            url: app.nats.url(),
+            ack_timeout: std::time::Duration::from_secs(5),
+            streams: StreamSettings::default(),
+        },
+        "bad-input-test",
+    )
+    .await
+    .unwrap();
+    let room_id = RoomId::parse(&room).unwrap();
+    let odd = Envelope::room(
+        UserId::parse(&alice.id).unwrap(),
+        room_id.clone(),
+        EventBody::MessagePosted {
+            message_id: MessageId::generate(),
+            message: "from far in the future".into(),
+            client_timestamp: Some(time::macros::datetime!(9999-12-31 23:59:59 -1)),
+            client_msg_id: None,
+        },
+    );
+    log.publish(subjects::room(&room_id), &odd, PublishOptions::default())
+        .await
+        .unwrap();
+    let after = app.send(&alice, &room, "after it").await;
+    let (status, history) = app
+        .messages(&alice, &room, &format!("&minSeq={}", after["seq"]))
+        .await;
+    assert_eq!(status, StatusCode::OK, "history moves on: {history}");
+    let texts: Vec<&str> = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["from far in the future", "after it"]);
+    assert_eq!(history["messages"][0]["clientTimestamp"], Value::Null);
+}
