@@ -6,6 +6,7 @@ use chat_core::database::DbError;
 use chat_schemas::events::{Envelope, EventBody};
 use deadpool_postgres::Transaction;
 
+use crate::messages::PostedRun;
 use crate::presence::{self, PresenceNotice};
 
 /// Applies one event; answers the presence change it caused, if any, to be announced
@@ -87,46 +88,11 @@ async fn apply_room_event(
             )
             .await?;
         }
-        EventBody::MessagePosted {
-            message_id,
-            message,
-            client_timestamp,
-            client_msg_id,
-        } => {
-            // A client time Postgres cannot hold (outside years 0000-9999, as given or in
-            // UTC) is left out rather than stopping the projection: the api and gateway
-            // refuse such times now, but the event log may hold older ones.
-            let client_timestamp = client_timestamp.and_then(chat_schemas::input::storable_time);
-            let insert = tx
-                .prepare_cached(
-                    "INSERT INTO messages (message_id, room_id, seq, sender_id, body, sent_at, \
-                                           client_timestamp, client_msg_id) \
-                     SELECT $1, $2, $3, $4, $5, $6, $7, $8 \
-                     WHERE EXISTS (SELECT 1 FROM rooms WHERE room_id = $2) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .await?;
-            tx.execute(
-                &insert,
-                &[
-                    &message_id.0,
-                    &room,
-                    &seq,
-                    &actor,
-                    message,
-                    &at,
-                    &client_timestamp,
-                    client_msg_id,
-                ],
-            )
-            .await?;
-            // A message ends its sender's typing in that room.
-            tx.execute(
-                "UPDATE presence SET typing_in = NULL, typing_until = NULL \
-                 WHERE user_id = $1 AND typing_in = $2",
-                &[&actor, &room],
-            )
-            .await?;
+        EventBody::MessagePosted { .. } => {
+            // The same statements as a run of several (they also move `last_seq`).
+            let mut run = PostedRun::default();
+            run.push(seq, event);
+            return run.apply(tx).await;
         }
         EventBody::MessageEdited {
             message_id,

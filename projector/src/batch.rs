@@ -8,6 +8,7 @@ use chat_schemas::events::Envelope;
 use deadpool_postgres::Pool;
 
 use crate::apply::apply_event;
+use crate::messages::PostedRun;
 use crate::partition::Partition;
 use crate::presence::PresenceNotice;
 
@@ -63,6 +64,9 @@ pub async fn apply_batch(
     if last.seq <= committed {
         return Ok(notices); // all already applied (replay after a crash, or a racing projector)
     }
+    // Consecutive posted messages are applied together (see `messages`).
+    let mut posted = PostedRun::default();
+    let mut run_spans = Vec::new();
     for event in batch.iter().filter(|e| e.seq > committed) {
         match serde_json::from_slice::<Envelope>(&event.payload) {
             Ok(envelope)
@@ -77,6 +81,12 @@ pub async fn apply_batch(
                     event_type = envelope.body.type_name()
                 );
                 chat_core::telemetry::continue_traceparent(&span, event.traceparent.as_deref());
+                if posted.push(event.seq as i64, &envelope) {
+                    // Its span lasts until the run that holds it is applied.
+                    run_spans.push(span);
+                    continue;
+                }
+                apply_posted(&tx, &mut posted, &mut run_spans).await?;
                 let applied = apply_event(&tx, event.seq as i64, &envelope);
                 notices.extend(tracing::Instrument::instrument(applied, span).await?)
             }
@@ -87,6 +97,7 @@ pub async fn apply_batch(
             }
         }
     }
+    apply_posted(&tx, &mut posted, &mut run_spans).await?;
     tx.execute(
         "UPDATE projector_checkpoints SET last_seq = $2, updated_at = now() WHERE stream = $1",
         &[&stream, &(last.seq as i64)],
@@ -100,6 +111,20 @@ pub async fn apply_batch(
         "batch applied"
     );
     Ok(notices)
+}
+
+/// Applies the pending run of posted messages, inside the spans of its events.
+async fn apply_posted(
+    tx: &deadpool_postgres::Transaction<'_>,
+    posted: &mut PostedRun,
+    spans: &mut Vec<tracing::Span>,
+) -> Result<(), DbError> {
+    let Some(first) = spans.first().cloned() else {
+        return Ok(());
+    };
+    tracing::Instrument::instrument(posted.apply(tx), first).await?;
+    spans.clear();
+    Ok(())
 }
 
 /// Moves the checkpoint past `seq` without applying it (for an event that cannot be

@@ -20,6 +20,7 @@ pub mod apply;
 pub mod batch;
 pub mod follow;
 pub mod lease;
+pub mod messages;
 pub mod partition;
 pub mod presence;
 pub mod reaper;
