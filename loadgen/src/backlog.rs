@@ -129,7 +129,8 @@ pub async fn run(args: BacklogArgs) -> anyhow::Result<BacklogResult> {
             .await?;
         Ok::<u64, tokio_postgres::Error>(row.get::<_, i64>(0) as u64)
     };
-    let start_seq = checkpoint().await?;
+    // On a fresh database the projector creates the table when it starts.
+    let start_seq = checkpoint().await.unwrap_or(0);
     let mut projector = tokio::process::Command::new(&args.projector)
         .kill_on_drop(true)
         .spawn()

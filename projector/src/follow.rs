@@ -90,13 +90,19 @@ async fn follow_once(
         let mut lag = Lag::default();
         let mut batch = vec![to_stored(first?, &mut lag)?];
         // Take what has already arrived, without waiting, so that a burst becomes one
-        // transaction and a single event is applied at once.
-        while batch.len() < config.max_batch {
-            match messages.next().now_or_never() {
-                Some(Some(next)) => batch.push(to_stored(next?, &mut lag)?),
-                _ => break,
+        // transaction and a single event is applied at once. Unconstrained: tokio's
+        // cooperative budget would otherwise end every batch at 128 events, however many
+        // are waiting, and a backlog would be applied in small transactions.
+        tokio::task::unconstrained(async {
+            while batch.len() < config.max_batch {
+                match messages.next().now_or_never() {
+                    Some(Some(next)) => batch.push(to_stored(next?, &mut lag)?),
+                    _ => break,
+                }
             }
-        }
+            Ok::<(), anyhow::Error>(())
+        })
+        .await?;
         let committed = commit_until_done(pool, key, partition, &batch).await;
         if committed.is_err() {
             since.store(0, Ordering::Relaxed);
