@@ -68,8 +68,9 @@ pub struct RunArgs {
     pub rates: Vec<f64>,
     #[arg(long, default_value_t = 10.0)]
     pub step_secs: f64,
-    /// Longest wait after a step for deliveries to settle.
-    #[arg(long, default_value_t = 5.0)]
+    /// Longest wait after a step for deliveries to settle (it ends earlier once nothing
+    /// arrived for 2 s); a delivery later than this counts as lost.
+    #[arg(long, default_value_t = 30.0)]
     pub drain_secs: f64,
     /// Message size in bytes.
     #[arg(long, default_value_t = 100)]

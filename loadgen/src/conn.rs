@@ -24,6 +24,9 @@ type Socket = WebSocketStream<TcpStream>;
 /// How long connecting, the greeting and the join may take together.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long a client of a reconnect storm keeps trying to get everything it missed.
+const STORM_DEADLINE: Duration = Duration::from_secs(90);
+
 /// Attempts to connect and join before a client counts as failed.
 const CONNECT_ATTEMPTS: u64 = 5;
 
@@ -111,6 +114,8 @@ pub async fn run(
                 }
                 Some(ConnCmd::Disconnect) => {
                     let _ = socket.close(None).await;
+                    // The socket (and its file) goes now: a process holds ~19.9k at most.
+                    drop(socket);
                     shared.counters.connected.fetch_sub(1, Ordering::Relaxed);
                     match client.storm(&shared, &mut commands).await {
                         Some(resumed) => socket = resumed,
@@ -347,21 +352,36 @@ impl Client {
         };
         let idx = self.plan.idx;
         let from = self.last_seq;
-        let mut socket = match self.open(shared, Some(from)).await {
-            Ok(socket) => socket,
-            Err(e) => {
-                shared
-                    .storm
-                    .error(idx, &format!("reconnect: {}", short(&e)));
-                shared.storm.replayed(idx, expect, 0, None);
-                shared.counters.storm_failed.fetch_add(1, Ordering::Relaxed);
-                return None;
+        let deadline = Instant::now() + STORM_DEADLINE;
+        // Refused reconnects and resumes (the server shedding load) are retried after a
+        // pause, as clients do; each retry is counted by its reason.
+        let mut attempt = 1;
+        let mut socket = loop {
+            match self.open(shared, Some(from)).await {
+                Ok(socket) => break socket,
+                Err(e) if Instant::now() < deadline => {
+                    shared
+                        .storm
+                        .error(idx, &format!("reconnect retried: {}", short(&e)));
+                    self.pause(attempt).await;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    shared
+                        .storm
+                        .error(idx, &format!("reconnect: {}", short(&e)));
+                    shared.storm.replayed(idx, expect, 0, None);
+                    shared.counters.storm_failed.fetch_add(1, Ordering::Relaxed);
+                    return None;
+                }
             }
         };
-        let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
-        let mut received = 0u64;
+        let mut seen = std::collections::HashSet::new();
         let mut resumed = false;
-        while !(resumed && received >= expect) {
+        // The server's last word on whether the gap could be replayed: `recovered: false`
+        // tells the client to reload history from the api instead (nothing is lost then).
+        let mut recovered = true;
+        while !(resumed && seen.len() as u64 >= expect) {
             let frame = match tokio::time::timeout_at(deadline.into(), socket.next()).await {
                 Ok(Some(Ok(frame))) => frame,
                 _ => {
@@ -372,20 +392,34 @@ impl Client {
             let Message::Text(text) = frame else { continue };
             match shared.target.decode(&text) {
                 Incoming::Delivery { seq: Some(seq), .. } if seq > from => {
-                    received += 1;
+                    seen.insert(seq);
                     self.last_seq = self.last_seq.max(seq);
                 }
-                Incoming::Resumed { recovered } => {
+                Incoming::Resumed { recovered: r } => {
                     resumed = true;
-                    if !recovered {
-                        shared.storm.error(idx, "not recovered");
+                    recovered = r;
+                    if !r {
+                        shared.storm.error(idx, "resumed with recovered: false");
                     }
                 }
                 Incoming::Error(code) | Incoming::Refused { code, .. } => {
-                    shared.storm.error(idx, &code)
+                    shared.storm.error(idx, &format!("resume retried: {code}"));
+                    resumed = false;
+                    self.pause(attempt).await;
+                    attempt += 1;
+                    let again = chat_resume_frame(&self.plan.room_id, self.last_seq);
+                    if socket.send(Message::text(again)).await.is_err() {
+                        shared.storm.error(idx, "resume incomplete");
+                        break;
+                    }
                 }
                 _ => {}
             }
+        }
+        let received = seen.len() as u64;
+        // Missing events after the server said it replayed them all: a real loss.
+        if resumed && recovered && received < expect {
+            shared.storm.missing(idx, expect - received);
         }
         let done = resumed && received >= expect;
         let after = done.then(|| now_us().saturating_sub(started_at_us));
@@ -396,6 +430,15 @@ impl Client {
             shared.counters.storm_failed.fetch_add(1, Ordering::Relaxed);
         }
         Some(socket)
+    }
+}
+
+impl Client {
+    /// A pause before retry `attempt`, longer each time and spread over the clients.
+    async fn pause(&self, attempt: u64) {
+        let jitter = u64::from(self.plan.idx % 500);
+        let backoff = (250 * attempt).min(2_000);
+        tokio::time::sleep(Duration::from_millis(backoff + jitter)).await;
     }
 }
 

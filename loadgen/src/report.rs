@@ -103,6 +103,10 @@ pub struct StormResult {
     pub stored_while_away: u64,
     pub replay_owed: u64,
     pub replay_received: u64,
+    /// Owed events not received by clients that gave up or were told to reload history
+    /// (`recovered: false`): not lost, but not replayed either.
+    pub not_replayed: u64,
+    /// Events missing although the server said it replayed everything.
     pub lost: u64,
     /// From the storm's start until the last client had everything.
     pub secs_to_all_resumed: f64,
@@ -308,7 +312,9 @@ impl StormResult {
             stored_while_away: stored,
             replay_owed: stats.replay_owed,
             replay_received: stats.replay_received,
-            lost: stats.replay_owed - stats.replay_received,
+            not_replayed: (stats.replay_owed - stats.replay_received)
+                .saturating_sub(stats.replay_missing),
+            lost: stats.replay_missing,
             secs_to_all_resumed: if stats.resumed == clients {
                 stats.resume_latency.ms(1.0) / 1000.0
             } else {
@@ -321,7 +327,7 @@ impl StormResult {
 
     pub fn one_line(&self) -> String {
         format!(
-            "Reconnect storm: {}/{} clients resumed with everything in {:.2} s (p50 {:.0} ms, p99 {:.0} ms); {} events stored while away, {} of {} owed replays received, lost {}{}",
+            "Reconnect storm: {}/{} clients resumed with everything in {:.2} s (p50 {:.0} ms, p99 {:.0} ms); {} events stored while away, {} of {} owed replays received, {} not replayed (client gave up or was told to reload history), lost {}{}",
             self.resumed,
             self.clients,
             self.secs_to_all_resumed,
@@ -330,6 +336,7 @@ impl StormResult {
             self.stored_while_away,
             self.replay_received,
             self.replay_owed,
+            self.not_replayed,
             self.lost,
             errors_note(&self.errors)
         )

@@ -98,6 +98,8 @@ pub struct StepStats {
     pub replay_received: u64,
     pub resumed: u64,
     pub resume_latency: Latency,
+    /// Events a client lacked although its `resumed` said `recovered: true`.
+    pub replay_missing: u64,
 }
 
 impl StepStats {
@@ -126,6 +128,7 @@ impl StepStats {
         self.replay_received += other.replay_received;
         self.resumed += other.resumed;
         self.resume_latency.merge(&other.resume_latency);
+        self.replay_missing += other.replay_missing;
     }
 
     pub fn unique_deliveries(&self) -> u64 {
@@ -234,6 +237,10 @@ impl Recorder {
                 shard.stats.resume_latency.record(us);
             }
         })
+    }
+
+    pub fn missing(&self, conn: u32, events: u64) {
+        self.with(conn, |shard| shard.stats.replay_missing += events)
     }
 
     pub fn error(&self, conn: u32, kind: &str) {

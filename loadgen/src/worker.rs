@@ -181,7 +181,7 @@ pub async fn run() -> anyhow::Result<()> {
                             .await;
                     }
                 }
-                let deadline = Instant::now() + Duration::from_secs(90);
+                let deadline = Instant::now() + Duration::from_secs(100);
                 loop {
                     let done = shared.counters.resumed.load(Ordering::Relaxed);
                     let failed = shared.counters.storm_failed.load(Ordering::Relaxed);
@@ -251,7 +251,7 @@ async fn schedule(
     }
 }
 
-/// Waits until deliveries stop for a second (or `drain_secs` pass).
+/// Waits until deliveries stop for two seconds (or `drain_secs` pass).
 async fn drain(shared: &Shared, drain_secs: f64) {
     let deadline = Instant::now() + Duration::from_secs_f64(drain_secs);
     let mut last = shared.counters.delivered.load(Ordering::Relaxed);
@@ -262,7 +262,7 @@ async fn drain(shared: &Shared, drain_secs: f64) {
         if now != last {
             last = now;
             quiet_since = Instant::now();
-        } else if quiet_since.elapsed() >= Duration::from_secs(1) {
+        } else if quiet_since.elapsed() >= Duration::from_secs(2) {
             break;
         }
     }

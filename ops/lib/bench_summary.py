@@ -116,7 +116,7 @@ def main():
     if r and r.get("storm"):
         integrity("storm", r)
         st = r["storm"]
-        lines.append(f"| reconnect storm: {st['clients']:,} clients resume at once | {st['resumed']:,} resumed in {st['secs_to_all_resumed']:.2f} s, lost {st['lost']} | – | – | – | – | all in ≤ 5 s, none lost | {verdict(st['secs_to_all_resumed'], 5, False) if st['resumed'] == st['clients'] else 'missed: not all resumed'} |")
+        lines.append(f"| reconnect storm: {st['clients']:,} clients resume at once | {st['resumed']:,} resumed in {st['secs_to_all_resumed']:.2f} s, {st['not_replayed']:,} events not replayed, lost {st['lost']} | – | – | – | – | all in ≤ 5 s, none lost | {verdict(st['secs_to_all_resumed'], 5, False) if st['resumed'] == st['clients'] else 'missed: not all resumed'} |")
 
     lines.append("")
     if failures:
