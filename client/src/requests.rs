@@ -24,7 +24,7 @@ impl Outstanding {
 
     /// Records a frame (whose `id` came from [`Outstanding::next_id`]) until answered.
     pub fn insert(&mut self, frame: ClientFrame) {
-        if let Some(id) = frame_id(&frame).and_then(|id| id.parse().ok()) {
+        if let Some(id) = ClientFrame::id(&frame).and_then(|id| id.parse().ok()) {
             self.frames.insert(id, frame);
         }
     }
@@ -56,21 +56,6 @@ impl Outstanding {
     /// Every request still waiting, in the order made, to be sent again.
     pub fn pending(&self) -> Vec<ClientFrame> {
         self.frames.values().cloned().collect()
-    }
-}
-
-fn frame_id(frame: &ClientFrame) -> Option<&str> {
-    match frame {
-        ClientFrame::Join { id, .. }
-        | ClientFrame::Leave { id, .. }
-        | ClientFrame::Send { id, .. }
-        | ClientFrame::Edit { id, .. }
-        | ClientFrame::Delete { id, .. }
-        | ClientFrame::Status { id, .. }
-        | ClientFrame::Resume { id, .. }
-        | ClientFrame::Watch { id, .. }
-        | ClientFrame::Ping { id } => Some(id),
-        ClientFrame::Auth { id, .. } | ClientFrame::Typing { id, .. } => id.as_deref(),
     }
 }
 

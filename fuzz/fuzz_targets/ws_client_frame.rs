@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     let is_json = serde_json::from_str::<serde_json::Value>(text).is_ok();
     match decode(text) {
         Ok(frame) => {
-            let id = frame_id(&frame);
+            let id = ClientFrame::id(&frame);
             if let Some(id) = id {
                 assert!(
                     !id.is_empty() && id.len() <= MAX_REQUEST_ID,
@@ -57,19 +57,3 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
-
-/// The request id a frame carries, if any.
-fn frame_id(frame: &ClientFrame) -> Option<&str> {
-    match frame {
-        ClientFrame::Auth { id, .. } | ClientFrame::Typing { id, .. } => id.as_deref(),
-        ClientFrame::Join { id, .. }
-        | ClientFrame::Leave { id, .. }
-        | ClientFrame::Send { id, .. }
-        | ClientFrame::Edit { id, .. }
-        | ClientFrame::Delete { id, .. }
-        | ClientFrame::Status { id, .. }
-        | ClientFrame::Resume { id, .. }
-        | ClientFrame::Watch { id, .. }
-        | ClientFrame::Ping { id } => Some(id),
-    }
-}

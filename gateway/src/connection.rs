@@ -596,13 +596,7 @@ impl Session {
                 }
                 self.expires_at = self.expires_at.max(v.expires_at);
                 if let Some(id) = id {
-                    self.reply(ServerFrame::Ack {
-                        id,
-                        seq: None,
-                        message_id: None,
-                        timestamp: None,
-                    })
-                    .await;
+                    self.reply(ack(id)).await;
                 }
             }
             Ok(_) => {
@@ -638,13 +632,7 @@ impl Session {
                 .send_error(Some(id), "invalid_user_id", "userIds must be user ids")
                 .await;
         };
-        self.reply(ServerFrame::Ack {
-            id,
-            seq: None,
-            message_id: None,
-            timestamp: None,
-        })
-        .await;
+        self.reply(ack(id)).await;
         self.watch(users).await;
     }
 
@@ -827,4 +815,14 @@ fn parse_message_id(raw: &str) -> Result<MessageId, CommandError> {
     uuid::Uuid::parse_str(raw)
         .map(MessageId)
         .map_err(|_| bad_input("invalid_message_id", "messageId must be a UUID"))
+}
+
+/// An `ack` that carries nothing but the frame's `id`.
+fn ack(id: String) -> ServerFrame {
+    ServerFrame::Ack {
+        id,
+        seq: None,
+        message_id: None,
+        timestamp: None,
+    }
 }

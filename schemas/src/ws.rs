@@ -108,6 +108,24 @@ pub enum ClientFrame {
     },
 }
 
+impl ClientFrame {
+    /// The request id the frame carries (optional for `auth` and `typing`).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            ClientFrame::Auth { id, .. } | ClientFrame::Typing { id, .. } => id.as_deref(),
+            ClientFrame::Join { id, .. }
+            | ClientFrame::Leave { id, .. }
+            | ClientFrame::Send { id, .. }
+            | ClientFrame::Edit { id, .. }
+            | ClientFrame::Delete { id, .. }
+            | ClientFrame::Status { id, .. }
+            | ClientFrame::Resume { id, .. }
+            | ClientFrame::Watch { id, .. }
+            | ClientFrame::Ping { id } => Some(id),
+        }
+    }
+}
+
 /// What the server sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(

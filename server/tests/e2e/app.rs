@@ -227,27 +227,7 @@ impl TestApp {
     /// Creates `n` accounts directly (Argon2 hashing of thousands of passwords would
     /// dominate the test) and signs a token for each with the test secret.
     pub async fn insert_users(&self, prefix: &str, n: usize) -> Vec<User> {
-        let (db, conn) = tokio_postgres::connect(&self.database_url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        let tokens = chat_core::tokens::Tokens::new(&token_config()).unwrap();
-        let mut users = Vec::with_capacity(n);
-        for i in 0..n {
-            let id = uuid::Uuid::now_v7();
-            let name = format!("{prefix}{i}");
-            db.execute(
-                "INSERT INTO accounts (user_id, username, username_key, password_hash) VALUES ($1, $2, $2, 'x')",
-                &[&id, &name],
-            )
-            .await
-            .unwrap();
-            users.push(User {
-                id: id.to_string(),
-                token: tokens.issue(chat_schemas::UserId(id)).unwrap(),
-            });
-        }
-        users
+        insert_users(&self.database_url, prefix, n).await
     }
 
     /// Waits until the room stream's checkpoint (the least advanced partition) reaches
@@ -332,4 +312,31 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// Creates `n` accounts named `<prefix><i>` straight in the database at `database_url`
+/// and signs a token for each with the test secret.
+pub async fn insert_users(database_url: &str, prefix: &str, n: usize) -> Vec<User> {
+    let (db, conn) = tokio_postgres::connect(database_url, tokio_postgres::NoTls)
+        .await
+        .expect("Postgres is up");
+    tokio::spawn(conn);
+    let tokens = chat_core::tokens::Tokens::new(&token_config()).unwrap();
+    let mut users = Vec::with_capacity(n);
+    for i in 0..n {
+        let id = uuid::Uuid::now_v7();
+        let name = format!("{prefix}{i}");
+        db.execute(
+            "INSERT INTO accounts (user_id, username, username_key, password_hash) \
+             VALUES ($1, $2, $2, 'x')",
+            &[&id, &name],
+        )
+        .await
+        .unwrap();
+        users.push(User {
+            id: id.to_string(),
+            token: tokens.issue(chat_schemas::UserId(id)).unwrap(),
+        });
+    }
+    users
 }

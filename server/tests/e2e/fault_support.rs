@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::app::{token_config, User, TEST_SECRET};
+use crate::app::{User, TEST_SECRET};
 use crate::services::{free_port, NatsServer, PostgresCluster};
 
 // ---------------------------------------------------------------------------------------
@@ -236,27 +236,7 @@ impl Stack {
     /// Accounts written straight into the read model (Argon2 for dozens of users would
     /// dominate the test), with tokens signed by the test secret.
     pub async fn insert_users(&self, prefix: &str, n: usize) -> Vec<User> {
-        let db = connect_db(&self.database_url)
-            .await
-            .expect("Postgres is up");
-        let tokens = chat_core::tokens::Tokens::new(&token_config()).unwrap();
-        let mut users = Vec::with_capacity(n);
-        for i in 0..n {
-            let id = uuid::Uuid::now_v7();
-            let name = format!("{prefix}{i}");
-            db.execute(
-                "INSERT INTO accounts (user_id, username, username_key, password_hash) \
-                 VALUES ($1, $2, $2, 'x')",
-                &[&id, &name],
-            )
-            .await
-            .unwrap();
-            users.push(User {
-                id: id.to_string(),
-                token: tokens.issue(chat_schemas::UserId(id)).unwrap(),
-            });
-        }
-        users
+        crate::app::insert_users(&self.database_url, prefix, n).await
     }
 
     pub async fn api_request(
