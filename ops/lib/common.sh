@@ -25,6 +25,7 @@ pg_bin_dir() {
 
 # Path of nats-server, or "" if none.
 nats_bin() {
+  if [ -n "${NATS_SERVER_BIN:-}" ] && [ -x "$NATS_SERVER_BIN" ]; then echo "$NATS_SERVER_BIN"; return 0; fi
   if command -v nats-server 2>/dev/null; then return 0; fi
   if [ -x /usr/sbin/nats-server ]; then echo /usr/sbin/nats-server; fi
 }

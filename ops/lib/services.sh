@@ -67,9 +67,13 @@ show_log() {
 }
 
 # start_nats NAME PORT: nats-server with JetStream on 127.0.0.1:PORT, state in $DATA_DIR/NAME.
+# Readiness is judged by the process this function started, never by re-reading a pid file:
+# nats-server rewrites its own pid file (-P) while it starts, and a read that lands in that
+# moment sees an empty file. The server writes its pid to nats-server.pid; once it accepts
+# connections that pid is copied to nats.pid, the file the stop helpers use.
 start_nats() {
-  local name=$1 port=$2 dir="$DATA_DIR/$1" pid i bin
-  local pidf="$dir/nats.pid" logf="$dir/nats.log"
+  local name=$1 port=$2 dir="$DATA_DIR/$1" pid i bin launched
+  local pidf="$dir/nats.pid" logf="$dir/nats.log" own_pidf="$dir/nats-server.pid"
   if pid=$(pid_of "$pidf" nats-server); then
     log "nats ($name): already running (pid $pid) on port $port"
     return 0
@@ -78,14 +82,25 @@ start_nats() {
   bin=$(nats_bin)
   [ -n "$bin" ] || die "nats-server not found"
   mkdir -p "$dir/nats"
+  rm -f "$own_pidf"
   log "nats ($name): starting on 127.0.0.1:$port"
   # shellcheck disable=SC2094  # nats appends to the same log it is given with -l
-  setsid nohup "$bin" -a 127.0.0.1 -p "$port" -js -sd "$dir/nats" -l "$logf" -P "$pidf" \
+  setsid nohup "$bin" -a 127.0.0.1 -p "$port" -js -sd "$dir/nats" -l "$logf" -P "$own_pidf" \
     </dev/null >>"$logf" 2>&1 &
-  echo $! >"$pidf"
+  launched=$!
+  echo "$launched" >"$pidf"
   for ((i = 0; i < 150; i++)); do
-    port_open 127.0.0.1 "$port" && return 0
-    pid_of "$pidf" nats-server >/dev/null || break
+    if port_open 127.0.0.1 "$port"; then
+      # setsid execs in place here (a background job is no group leader), so the pid is
+      # normally the one launched; the server's own file covers a setsid that forked.
+      pid=$(pid_of "$own_pidf" nats-server) || pid=$launched
+      echo "$pid" >"$pidf"
+      return 0
+    fi
+    # Gone only when neither the launched process nor the pid the server wrote is alive.
+    if ! kill -0 "$launched" 2>/dev/null && ! pid_of "$own_pidf" nats-server >/dev/null; then
+      break
+    fi
     sleep 0.1
   done
   show_log "$logf"
