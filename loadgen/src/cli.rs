@@ -1,5 +1,6 @@
 //! The command line: `chat-load run` (the coordinator), `chat-load backlog` (projector
-//! catch-up) and the internal `chat-load worker`.
+//! catch-up), `chat-load hostile` (an attack mixed into a soak) and the internal
+//! `chat-load worker`.
 
 use crate::protocol::Target;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -24,6 +25,9 @@ pub enum CliCommand {
     /// Projector throughput: publish a backlog of message events while the projector is
     /// stopped, then time its catch-up once it is started.
     Backlog(crate::backlog::BacklogArgs),
+    /// Two free accounts attack: stalled replays and failed logins; the servers' memory
+    /// must come back (see `ops/soak`).
+    Hostile(crate::hostile::HostileArgs),
     /// Internal: one worker process of `run` (reads its plan from stdin).
     #[command(hide = true)]
     Worker,

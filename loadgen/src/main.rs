@@ -10,6 +10,7 @@ mod backlog;
 mod cli;
 mod conn;
 mod coordinator;
+mod hostile;
 mod http_load;
 mod plan;
 mod protocol;
@@ -41,6 +42,15 @@ fn main() -> anyhow::Result<()> {
                 let (json, md) = (args.json.clone(), args.markdown.clone());
                 let result = backlog::run(args).await?;
                 publish(&result, &result.markdown(), json, md)
+            }
+            CliCommand::Hostile(args) => {
+                let (json, md) = (args.json.clone(), args.markdown.clone());
+                let result = hostile::run(args).await?;
+                publish(&result, &result.markdown(), json, md)?;
+                if !result.passed() {
+                    anyhow::bail!("memory did not come back after the hostile phase");
+                }
+                Ok(())
             }
         }
     })
