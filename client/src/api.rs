@@ -108,6 +108,22 @@ impl ApiClient {
         self.call(Method::GET, "getMessages", &query, None).await
     }
 
+    /// `GET /getMessages` before `before_seq`: the latest `limit` messages older than it.
+    pub async fn recent(
+        &self,
+        room: &RoomId,
+        limit: u32,
+        before_seq: u64,
+    ) -> Result<MessagePage, ApiError> {
+        let query = [
+            ("roomId", room.to_string()),
+            ("limit", limit.to_string()),
+            ("beforeSeq", before_seq.to_string()),
+            ("minSeq", (before_seq - 1).to_string()),
+        ];
+        self.call(Method::GET, "getMessages", &query, None).await
+    }
+
     /// `GET /getStatus`.
     pub async fn status(&self, user: UserId) -> Result<StatusView, ApiError> {
         let query = [("userId", user.to_string())];

@@ -17,9 +17,24 @@ pub struct Args {
     #[arg(long)]
     pub user: String,
 
-    /// Password (8–128 characters).
+    /// Password (8–128 characters). Prefer `--password-file`, the `CHAT_PASSWORD`
+    /// variable, or the prompt (at a terminal, without echo): a flag shows in the shell's
+    /// history and the process list.
+    #[arg(long, env = "CHAT_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+
+    /// Read the password from the first line of this file.
+    #[arg(long, value_name = "PATH", conflicts_with = "password")]
+    pub password_file: Option<std::path::PathBuf>,
+
+    /// One line in, one line out, even at a terminal (no prompt or line editing): for
+    /// scripts. Chosen by itself when stdin or stdout is not a terminal.
     #[arg(long)]
-    pub password: String,
+    pub plain: bool,
+
+    /// At a terminal, also print the `ok …` acknowledgement of every command.
+    #[arg(long)]
+    pub verbose: bool,
 
     /// Register the account first; if the name is taken, log in instead.
     #[arg(long)]
@@ -58,5 +73,15 @@ mod tests {
             Args::try_parse_from(["chat", "--user", "a", "--password", "p", "--room", "a.b"])
                 .is_err()
         );
+        assert!(Args::try_parse_from([
+            "chat",
+            "--user",
+            "a",
+            "--password",
+            "p",
+            "--password-file",
+            "f"
+        ])
+        .is_err());
     }
 }

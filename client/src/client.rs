@@ -4,14 +4,14 @@
 
 use reqwest::{StatusCode, Url};
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 
 use crate::api::{ApiClient, ApiError};
 use crate::input::{self, Input};
 use crate::session::{Action, Session};
 use crate::socket::{self, ConnectError, Incoming, Socket};
-use crate::{display, sign_in, terminal, Args, ClientError};
+use crate::terminal::Keyboard;
+use crate::{display, password, sign_in, terminal, Args, ClientError};
 
 /// After end of input (or `/quit`), how long unanswered requests (and the echo of our own
 /// acknowledged messages) are still waited for.
@@ -20,6 +20,10 @@ const QUIT_GRACE: Duration = Duration::from_secs(2);
 const DEFAULT_IDLE: Duration = Duration::from_secs(40);
 /// Every this many failed reconnect attempts, say so again.
 const REPORT_EVERY: u32 = 10;
+/// At most one `typing` per this interval (the server lets it lapse after 5 s).
+const TYPING_EVERY: Duration = Duration::from_secs(3);
+/// Messages shown when a room is joined for the first time.
+const RECENT_ON_JOIN: u32 = 20;
 
 /// Signs in, connects and runs until stdin ends or `/quit`.
 pub async fn run(args: Args) -> Result<(), ClientError> {
@@ -28,8 +32,9 @@ pub async fn run(args: Args) -> Result<(), ClientError> {
         url: args.server.clone(),
         reason,
     })?;
+    let password = password::resolve(&args)?;
     let mut api = ApiClient::new(base);
-    let me = sign_in::sign_in(&mut api, &args).await?;
+    let me = sign_in::sign_in(&mut api, &args, &password).await?;
     terminal::note(&format!("* signed in as {} ({})", args.user, me.user_id));
     let token = api.token().unwrap_or_default();
     let socket = match socket::connect(&ws_url, token).await {
@@ -39,33 +44,44 @@ pub async fn run(args: Args) -> Result<(), ClientError> {
             return Err(ClientError::WebSocket(format!("{ws_url}: {e}")))
         }
     };
+    let keyboard = terminal::start(terminal::interactive_wanted(args.plain));
+    let show_acks = args.verbose || !keyboard.is_interactive();
     let mut client = Client {
         args,
+        password,
         api,
         ws_url,
         session: Session::default(),
         link: Link::up(socket),
-        stdin: terminal::stdin_lines(),
+        keyboard,
         stdin_open: true,
         quit_by: None,
+        show_acks,
+        last_typing: None,
     };
     for room in client.args.rooms.clone() {
         let actions = client.session.join(room);
         client.perform(actions).await;
     }
+    client.keyboard.ready_for_next_line();
     client.run().await
 }
 
 struct Client {
     args: Args,
+    password: String,
     api: ApiClient,
     ws_url: Url,
     session: Session,
     link: Link,
-    stdin: mpsc::Receiver<String>,
+    keyboard: Keyboard,
     stdin_open: bool,
     /// Set at end of input: exit once nothing is outstanding, or at this instant.
     quit_by: Option<Instant>,
+    /// Print `ok …` acknowledgements (plain mode, or `--verbose`).
+    show_acks: bool,
+    /// The room and time of the last `typing` sent.
+    last_typing: Option<(chat_schemas::RoomId, Instant)>,
 }
 
 enum Link {
@@ -96,6 +112,7 @@ impl Link {
 /// What woke the loop.
 enum Wake {
     Line(Option<String>),
+    Key,
     Incoming(Incoming),
     Silence,
     Retry,
@@ -119,20 +136,28 @@ impl Client {
                     idle,
                     ..
                 } => tokio::select! {
-                    line = self.stdin.recv(), if stdin_open => Wake::Line(line),
+                    line = self.keyboard.lines.recv(), if stdin_open => Wake::Line(line),
+                    Some(()) = self.keyboard.keys.recv(), if stdin_open => Wake::Key,
                     incoming = socket::next(socket) => Wake::Incoming(incoming),
                     _ = sleep_until(*last_heard + *idle) => Wake::Silence,
                     _ = sleep_until(quit_at) => Wake::QuitTimer,
                 },
                 Link::Down { retry_at, .. } => tokio::select! {
-                    line = self.stdin.recv(), if stdin_open => Wake::Line(line),
+                    line = self.keyboard.lines.recv(), if stdin_open => Wake::Line(line),
+                    Some(()) = self.keyboard.keys.recv(), if stdin_open => Wake::Key,
                     _ = sleep_until(*retry_at) => Wake::Retry,
                     _ = sleep_until(quit_at) => Wake::QuitTimer,
                 },
             };
             match wake {
-                Wake::Line(Some(line)) => self.on_line(&line).await,
+                Wake::Line(Some(line)) => {
+                    self.on_line(&line).await;
+                    if self.stdin_open {
+                        self.keyboard.ready_for_next_line();
+                    }
+                }
                 Wake::Line(None) => self.begin_quit(),
+                Wake::Key => self.on_key().await,
                 Wake::Incoming(incoming) => self.on_incoming(incoming).await,
                 Wake::Silence => self.lost("nothing heard from the server".into()),
                 Wake::Retry => self.reconnect().await?,
@@ -211,7 +236,7 @@ impl Client {
             }
             Err(ConnectError::Unauthorized) => {
                 // The token expired (or the secret changed): sign in again, then retry.
-                match self.api.login(&self.args.user, &self.args.password).await {
+                match self.api.login(&self.args.user, &self.password).await {
                     Ok(_) => {
                         self.link = Link::Down {
                             attempt,
@@ -243,6 +268,12 @@ impl Client {
             match action {
                 Action::Print(line) => terminal::print(&line),
                 Action::Note(line) => terminal::note(&line),
+                Action::Ack(line) => {
+                    if self.show_acks {
+                        terminal::note(&line)
+                    }
+                }
+                Action::ShowRecent { room, up_to } => self.show_recent(&room, up_to).await,
                 Action::Send(frame) => {
                     let Link::Up {
                         socket,
@@ -257,6 +288,39 @@ impl Client {
                     }
                 }
             }
+        }
+    }
+
+    /// A key typed into the line: tell the current room, at most every [`TYPING_EVERY`].
+    async fn on_key(&mut self) {
+        let Some(room) = self.session.current_room().cloned() else {
+            return;
+        };
+        if let Some((last_room, at)) = &self.last_typing {
+            if *last_room == room && at.elapsed() < TYPING_EVERY {
+                return;
+            }
+        }
+        let actions = self.session.typing();
+        if !actions.is_empty() {
+            self.last_typing = Some((room, Instant::now()));
+            self.perform(actions).await;
+        }
+    }
+
+    /// The latest messages of a room just joined, up to `up_to`, oldest first: what a
+    /// person needs to see what the conversation is about (later ones arrive live).
+    async fn show_recent(&mut self, room: &chat_schemas::RoomId, up_to: u64) {
+        if up_to == 0 {
+            return;
+        }
+        match self.api.recent(room, RECENT_ON_JOIN, up_to + 1).await {
+            Ok(page) => {
+                for message in page.messages.iter().filter(|m| !m.deleted) {
+                    terminal::print(&display::message_line(message));
+                }
+            }
+            Err(e) => terminal::note(&format!("error: recent messages of {room}: {e}")),
         }
     }
 

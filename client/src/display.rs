@@ -62,6 +62,16 @@ pub fn room_line(room: &RoomSummary) -> String {
 }
 
 /// One message of `/history`.
+/// A message from history in the form a live one is printed in (its current text).
+pub fn message_line(message: &MessageView) -> String {
+    format!(
+        "[{}] {}: {}",
+        message.room_id,
+        message.sender_id,
+        escape(&message.message)
+    )
+}
+
 pub fn history_line(message: &MessageView) -> String {
     let mut line = format!(
         "history [{}] #{} {}",

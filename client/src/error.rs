@@ -4,7 +4,7 @@
 //! |---|---|
 //! | 0 | stdin ended or `/quit` |
 //! | 1 | anything else below |
-//! | 2 | bad flags (from the flag parser) |
+//! | 2 | bad flags (from the flag parser), or no password to be had |
 //! | 3 | the server refused the credentials (login or registration) |
 //! | 4 | the server could not be reached |
 
@@ -26,6 +26,8 @@ pub enum ClientError {
     Api(ApiError),
     #[error("WebSocket connection failed: {0}")]
     WebSocket(String),
+    #[error("no password: {reason}")]
+    NoPassword { reason: String },
 }
 
 impl ClientError {
@@ -35,6 +37,7 @@ impl ClientError {
             | ClientError::LoginRefused { .. }
             | ClientError::RegistrationRefused { .. } => 3,
             ClientError::Unreachable(_) => 4,
+            ClientError::NoPassword { .. } => 2,
             _ => 1,
         }
     }

@@ -34,8 +34,10 @@
 //! **stderr** carries the client's own state: `* …` notes (`* signed in as <name>
 //! (<userId>)`, `* connected`, `* disconnected: …`, `* reconnected`, `* joined <roomId>
 //! lastSeq=<n>`, `* resumed <roomId> replayed=<n>`, `* created <roomId>`, …), `ok …` for
-//! acknowledged commands (`ok send <roomId> seq=<n> messageId=<id>`) and `error: …` for
-//! refused commands and bad input.
+//! acknowledged commands (`ok send <roomId> seq=<n> messageId=<id>`; in plain mode or with
+//! `--verbose`) and `error: …` for refused commands and bad input.
+//!
+//! At a terminal both go above a prompt ([`terminal`]); piped, they are plain lines.
 //!
 //! # Modules
 //!
@@ -48,7 +50,9 @@
 //! - [`session`]: the protocol state machine, free of I/O (frames and input in, actions out).
 //! - [`socket`]: opening `/ws` with the token, and the reconnect backoff.
 //! - [`sign_in`]: the `--server` URL, registration and login at start-up.
-//! - [`terminal`]: stdin on its own thread, stdout and stderr lines.
+//! - [`password`]: the password from a flag, the environment, a file or a silent prompt.
+//! - [`terminal`]: plain lines (scripts) or, at a terminal, the line editor; output lines.
+//! - [`line_editor`]: the prompt that incoming lines are printed above, and key reports.
 //! - [`client`]: the event loop tying these together.
 //! - [`error`]: fatal errors and their exit codes.
 
@@ -58,6 +62,8 @@ pub mod client;
 pub mod display;
 pub mod error;
 pub mod input;
+pub mod line_editor;
+pub mod password;
 pub mod requests;
 pub mod rooms;
 pub mod session;

@@ -18,6 +18,12 @@ pub enum Action {
     Print(String),
     /// A line on stderr.
     Note(String),
+    /// An acknowledgement (`ok send …`): for scripts; a person at a terminal sees their
+    /// message come back instead (shown on stderr only in plain mode or with `--verbose`).
+    Ack(String),
+    /// A room was joined for the first time in this session: show its latest messages, up
+    /// to and including `up_to` (what came after arrives live).
+    ShowRecent { room: RoomId, up_to: u64 },
     /// A frame for the server. While disconnected it may be dropped: whatever must reach
     /// the server is outstanding and is sent again after the reconnect.
     Send(ClientFrame),
@@ -40,6 +46,8 @@ pub struct Session {
     /// Acknowledged sends whose event has not been printed yet, as `(roomId, seq)`: at
     /// end of input the client waits for them too, so a piped message also shows.
     echoes: BTreeSet<(String, u64)>,
+    /// Rooms whose recent history was shown on their first join.
+    shown_recent: HashSet<String>,
 }
 
 impl Session {
@@ -116,6 +124,20 @@ impl Session {
         self.request(frame)
     }
 
+    /// "Typing in the current room": fire and forget (it lapses by itself), so neither
+    /// tracked nor repeated after a reconnect. Nothing without a joined current room.
+    pub fn typing(&self) -> Vec<Action> {
+        match &self.current {
+            Some(room) if self.rooms.is_wanted(room.as_str()) => {
+                vec![Action::Send(ClientFrame::Typing {
+                    id: None,
+                    room_id: room.to_string(),
+                })]
+            }
+            _ => Vec::new(),
+        }
+    }
+
     pub fn set_status(&mut self, status: String) -> Vec<Action> {
         let frame = ClientFrame::Status {
             id: self.outstanding.next_id(),
@@ -149,9 +171,18 @@ impl Session {
             } => {
                 self.outstanding.answered(&id);
                 self.rooms.on_joined(&room_id, last_seq);
-                vec![Action::Note(format!(
+                let mut actions = vec![Action::Note(format!(
                     "* joined {room_id} lastSeq={last_seq}"
-                ))]
+                ))];
+                if self.rooms.is_wanted(&room_id) && self.shown_recent.insert(room_id.clone()) {
+                    if let Ok(room) = RoomId::parse(&room_id) {
+                        actions.push(Action::ShowRecent {
+                            room,
+                            up_to: last_seq,
+                        });
+                    }
+                }
+                actions
             }
             ServerFrame::Resumed {
                 id,
@@ -299,7 +330,7 @@ impl Session {
             }
             _ => return Vec::new(),
         };
-        vec![Action::Note(note)]
+        vec![Action::Ack(note)]
     }
 
     fn on_error(&mut self, id: Option<String>, code: String, message: String) -> Vec<Action> {

@@ -10,9 +10,10 @@ use crate::{terminal, Args, ClientError};
 pub async fn sign_in(
     api: &mut ApiClient,
     args: &Args,
+    password: &str,
 ) -> Result<chat_schemas::http::Session, ClientError> {
     if args.register {
-        match api.register(&args.user, &args.password).await {
+        match api.register(&args.user, password).await {
             Ok(session) => {
                 terminal::note(&format!("* registered {}", args.user));
                 return Ok(session);
@@ -34,7 +35,7 @@ pub async fn sign_in(
             Err(e) => return Err(e.into()),
         }
     }
-    match api.login(&args.user, &args.password).await {
+    match api.login(&args.user, password).await {
         Ok(session) => Ok(session),
         Err(ApiError::Refused {
             status: StatusCode::UNAUTHORIZED,

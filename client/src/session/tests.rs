@@ -84,6 +84,56 @@ fn a_line_before_any_room_is_refused_with_a_hint() {
 }
 
 #[test]
+fn the_first_join_of_a_room_shows_its_recent_messages_once() {
+    let mut session = Session::default();
+    session.on_frame(hello());
+    let join = sent(&session.join(room()));
+    let ClientFrame::Join { id, .. } = &join[0] else {
+        panic!("{join:?}")
+    };
+    let actions = session.on_frame(ServerFrame::Joined {
+        id: id.clone(),
+        room_id: "r1".into(),
+        last_seq: 7,
+    });
+    assert_eq!(
+        actions,
+        vec![
+            Action::Note("* joined r1 lastSeq=7".into()),
+            Action::ShowRecent {
+                room: room(),
+                up_to: 7
+            }
+        ]
+    );
+    // Joined again (after a reconnect, say): what was shown is not shown again.
+    let again = sent(&session.join(room()));
+    let ClientFrame::Join { id, .. } = &again[0] else {
+        panic!("{again:?}")
+    };
+    let actions = session.on_frame(ServerFrame::Joined {
+        id: id.clone(),
+        room_id: "r1".into(),
+        last_seq: 9,
+    });
+    assert_eq!(actions, vec![Action::Note("* joined r1 lastSeq=9".into())]);
+}
+
+#[test]
+fn typing_goes_to_the_current_joined_room_only() {
+    let session = Session::default();
+    assert!(session.typing().is_empty());
+    let session = joined(3);
+    assert_eq!(
+        session.typing(),
+        vec![Action::Send(ClientFrame::Typing {
+            id: None,
+            room_id: "r1".into()
+        })]
+    );
+}
+
+#[test]
 fn a_send_is_outstanding_until_its_ack() {
     let mut session = joined(3);
     let frames = sent(&session.send_message("hello".into()));
@@ -99,7 +149,7 @@ fn a_send_is_outstanding_until_its_ack() {
     });
     assert_eq!(
         actions,
-        vec![Action::Note("ok send r1 seq=4 messageId=m".into())]
+        vec![Action::Ack("ok send r1 seq=4 messageId=m".into())]
     );
     // Still waiting for our own message to come back live.
     assert_eq!(session.awaiting(), 1);

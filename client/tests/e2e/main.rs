@@ -7,6 +7,7 @@ mod services;
 mod stack;
 mod terminal;
 
+mod at_a_terminal;
 mod chatting;
 mod reconnecting;
 mod signing_in;
