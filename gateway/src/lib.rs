@@ -9,7 +9,8 @@
 //! - [`outbound`]: the bounded per-connection queue and the writer task (heartbeats,
 //!   slow-consumer cut-off, per-room ordering and de-duplication).
 //! - [`fanout`]: refcounted per-room subscriptions to the RePublish subjects.
-//! - [`resume`]: replaying what a reconnecting client missed.
+//! - [`resume`]: replaying what a reconnecting client missed; [`room_log`] reads it from
+//!   NATS under a gateway-wide bound, [`redaction`] shows it as history does.
 //! - [`presence`]: relaying presence notices and typing to the connections that want them;
 //!   this gateway's heartbeat (see [`GatewayState::new`]).
 //! - [`frames`]: encoding and decoding frames.
@@ -26,7 +27,9 @@ pub mod frames;
 pub mod handshake;
 pub mod outbound;
 pub mod presence;
+pub mod redaction;
 pub mod resume;
+pub mod room_log;
 
 use axum::routing::get;
 use axum::Router;
@@ -68,6 +71,8 @@ struct Inner {
     gateway_id: String,
     boot_id: String,
     presence: Arc<presence::PresenceRelay>,
+    /// Replay reads in flight on this gateway (see [`room_log`]).
+    replay_permits: room_log::ReplayPermits,
 }
 
 impl GatewayState {
@@ -87,6 +92,7 @@ impl GatewayState {
             commands.log.client().clone(),
         );
         let admission = admission::Admission::new(&config);
+        let replay_permits = Arc::new(tokio::sync::Semaphore::new(config.replay_concurrency));
         let state = Self {
             inner: Arc::new(Inner {
                 commands,
@@ -101,6 +107,7 @@ impl GatewayState {
                 gateway_id,
                 boot_id: uuid::Uuid::now_v7().simple().to_string(),
                 presence: Arc::default(),
+                replay_permits,
             }),
         };
         let relay = state.inner.presence.clone();
@@ -136,6 +143,11 @@ impl GatewayState {
 
     pub fn presence(&self) -> &presence::PresenceRelay {
         &self.inner.presence
+    }
+
+    /// The gateway-wide bound on replay reads in flight.
+    pub fn replay_permits(&self) -> &room_log::ReplayPermits {
+        &self.inner.replay_permits
     }
 
     pub fn gateway_id(&self) -> &str {
