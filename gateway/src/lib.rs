@@ -7,7 +7,8 @@
 //! - [`connection`]: authentication, `hello`, the reader loop and command dispatch.
 //! - [`announce`]: the connection's `opened` / `closed` events, in order, retried.
 //! - [`outbound`]: the bounded per-connection queue and the writer task (heartbeats,
-//!   slow-consumer cut-off, per-room ordering and de-duplication).
+//!   slow-consumer cut-off, per-room ordering and de-duplication); its socket writes are
+//!   bounded in `socket_writer`.
 //! - [`fanout`]: refcounted per-room subscriptions to the RePublish subjects.
 //! - [`resume`]: replaying what a reconnecting client missed; [`room_log`] reads it from
 //!   NATS under a gateway-wide bound, [`redaction`] shows it as history does.
@@ -30,6 +31,7 @@ pub mod presence;
 pub mod redaction;
 pub mod resume;
 pub mod room_log;
+mod socket_writer;
 
 use axum::routing::get;
 use axum::Router;

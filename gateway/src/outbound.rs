@@ -29,6 +29,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
+use crate::socket_writer::{Stop, Writer};
+
 /// Longest a replay waits for room in the client's queue before the client counts as slow.
 pub const REPLAY_STALL: Duration = Duration::from_secs(5);
 
@@ -216,8 +218,8 @@ pub fn channel(frames: usize, max_bytes: usize) -> (OutboundSender, OutboundRece
 
 /// Per room: the last `seq` sent, and live events held back during a replay.
 #[derive(Default)]
-struct RoomCursor {
-    last_sent: u64,
+pub(crate) struct RoomCursor {
+    pub(crate) last_sent: u64,
     held: Option<Vec<(u64, Utf8Bytes)>>,
 }
 
@@ -368,72 +370,6 @@ pub async fn write_loop(
     let _ = tokio::time::timeout(CLOSE_WRITE_BOUND, goodbye).await;
 }
 
-/// Longest a single frame may take to write before the client counts as gone.
-const WRITE_BOUND: Duration = Duration::from_secs(10);
 /// Longest the Close frame may take: a slow client that reads again within it learns why
 /// it was closed; one that does not is simply dropped.
 const CLOSE_WRITE_BOUND: Duration = Duration::from_secs(5);
-
-/// Why the writer stopped.
-enum Stop {
-    Shutdown,
-    Slow,
-    Close(u16, &'static str),
-    /// The queue closed or a write failed: nothing more to say.
-    Gone,
-}
-
-struct Writer {
-    sink: SplitSink<WebSocket, Message>,
-    slow: CancellationToken,
-    shutdown: CancellationToken,
-    /// Frames were fed to the sink since its last flush.
-    unflushed: bool,
-}
-
-impl Writer {
-    /// Writes and flushes at once (pings, and the frame before a close).
-    async fn send(&mut self, message: Message) -> Result<(), Stop> {
-        tokio::select! {
-            sent = self.sink.send(message) => sent.map_err(|_| Stop::Gone),
-            _ = self.slow.cancelled() => Err(Stop::Slow),
-            _ = self.shutdown.cancelled() => Err(Stop::Shutdown),
-            _ = tokio::time::sleep(WRITE_BOUND) => Err(Stop::Slow),
-        }
-    }
-
-    /// Adds a frame to the socket's write buffer (written out when the buffer fills or at
-    /// the next [`Self::flush`]).
-    async fn feed(&mut self, message: Message) -> Result<(), Stop> {
-        self.unflushed = true;
-        tokio::select! {
-            fed = self.sink.feed(message) => fed.map_err(|_| Stop::Gone),
-            _ = self.slow.cancelled() => Err(Stop::Slow),
-            _ = self.shutdown.cancelled() => Err(Stop::Shutdown),
-            _ = tokio::time::sleep(WRITE_BOUND) => Err(Stop::Slow),
-        }
-    }
-
-    async fn flush(&mut self) -> Result<(), Stop> {
-        self.unflushed = false;
-        tokio::select! {
-            flushed = self.sink.flush() => flushed.map_err(|_| Stop::Gone),
-            _ = self.slow.cancelled() => Err(Stop::Slow),
-            _ = self.shutdown.cancelled() => Err(Stop::Shutdown),
-            _ = tokio::time::sleep(WRITE_BOUND) => Err(Stop::Slow),
-        }
-    }
-
-    async fn send_if_new(
-        &mut self,
-        cursor: &mut RoomCursor,
-        seq: u64,
-        frame: Utf8Bytes,
-    ) -> Result<(), Stop> {
-        if seq <= cursor.last_sent {
-            return Ok(());
-        }
-        cursor.last_sent = seq;
-        self.feed(Message::Text(frame)).await
-    }
-}
