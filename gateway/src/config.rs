@@ -35,6 +35,12 @@ pub struct GatewayConfig {
     /// Most events replayed for one room on resume; a longer gap answers
     /// `recovered: false` (reload from the api).
     pub max_replay: u64,
+    /// Replays reading from NATS at once on this gateway (`GATEWAY_REPLAY_CONCURRENCY`):
+    /// a mass reconnect is served in turn, not all at once (see [`crate::resume`]).
+    pub replay_concurrency: usize,
+    /// Rooms one connection receives at once, and distinct rooms one `resume` may name
+    /// (`GATEWAY_MAX_ROOMS_PER_CONNECTION`); beyond it `too_many_rooms`.
+    pub max_rooms_per_connection: usize,
     /// Sends of one connection awaiting their PubAck at once.
     pub max_in_flight: usize,
     /// How long shutdown waits for connections to close after telling them to go.
@@ -82,6 +88,8 @@ impl Default for GatewayConfig {
             queue_frames: 1024,
             queue_bytes: 1024 * 1024,
             max_replay: 10_000,
+            replay_concurrency: 16,
+            max_rooms_per_connection: 1_000,
             max_in_flight: 64,
             drain_timeout: Duration::from_secs(5),
             gateway_id: None,
@@ -124,6 +132,11 @@ impl GatewayConfig {
             queue_frames: var_or("GATEWAY_QUEUE_FRAMES", d.queue_frames)?,
             queue_bytes: var_or("GATEWAY_QUEUE_BYTES", d.queue_bytes)?,
             max_replay: var_or("GATEWAY_MAX_REPLAY", d.max_replay)?,
+            replay_concurrency: var_or("GATEWAY_REPLAY_CONCURRENCY", d.replay_concurrency)?.max(1),
+            max_rooms_per_connection: var_or(
+                "GATEWAY_MAX_ROOMS_PER_CONNECTION",
+                d.max_rooms_per_connection,
+            )?,
             max_in_flight: var_or("GATEWAY_MAX_IN_FLIGHT", d.max_in_flight)?,
             drain_timeout: millis_or("GATEWAY_DRAIN_MS", d.drain_timeout.as_millis() as u64)?,
             gateway_id: std::env::var("GATEWAY_ID").ok().filter(|v| !v.is_empty()),

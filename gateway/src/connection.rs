@@ -122,6 +122,9 @@ pub async fn run(state: GatewayState, socket: WebSocket, admitted: Admitted) {
     .await;
 }
 
+/// The error code for a `join` or `resume` beyond `max_rooms_per_connection`.
+const TOO_MANY_ROOMS: &str = "too_many_rooms";
+
 /// Most users one `watch` frame may name.
 const MAX_WATCH: usize = 1_000;
 /// Most users one connection watches in all (room members included).
@@ -557,6 +560,9 @@ impl Session {
             Ok(room) => room,
             Err(e) => return self.send_command_error(Some(id), e).await,
         };
+        if let Err(e) = self.room_cap(&room) {
+            return self.send_command_error(Some(id), e).await;
+        }
         if let Err(e) = self.state.commands().join_room(self.user, &room).await {
             return self.send_command_error(Some(id), e).await;
         }
@@ -657,6 +663,12 @@ impl Session {
     }
 
     async fn on_resume(&mut self, id: String, positions: Vec<RoomPosition>) {
+        let positions = resume::distinct_positions(positions);
+        let cap = self.state.config().max_rooms_per_connection;
+        if positions.len() > cap {
+            let message = format!("a resume names at most {cap} distinct rooms");
+            return self.send_error(Some(id), TOO_MANY_ROOMS, message).await;
+        }
         for RoomPosition { room_id, last_seq } in positions {
             let room = match parse_room(&room_id) {
                 Ok(room) => room,
@@ -666,6 +678,10 @@ impl Session {
                 }
             };
             if let Err(e) = self.state.commands().require_member(&room, self.user).await {
+                self.send_command_error(Some(id.clone()), e).await;
+                continue;
+            }
+            if let Err(e) = self.room_cap(&room) {
                 self.send_command_error(Some(id.clone()), e).await;
                 continue;
             }
@@ -707,9 +723,13 @@ impl Session {
             replayed: outcome.replayed,
             last_seq: outcome.last_seq,
         });
+        // Not recovered: the client reloads history up to `last_seq`; live events go on
+        // from there (also when its position was beyond the room's end).
+        let skip_to = (result.is_ok() && !outcome.recovered).then_some(outcome.last_seq);
         self.push(Outbound::EndReplay {
             room: room.clone(),
             result: frame,
+            skip_to,
         })
         .await;
         result
@@ -742,6 +762,18 @@ impl Session {
             self.watch_members(room).await;
         }
         Ok(())
+    }
+
+    /// Refuses a room beyond the rooms a connection may receive at once.
+    fn room_cap(&self, room: &RoomId) -> Result<(), CommandError> {
+        let cap = self.state.config().max_rooms_per_connection;
+        if self.rooms.contains(room) || self.rooms.len() < cap {
+            return Ok(());
+        }
+        Err(bad_input(
+            TOO_MANY_ROOMS,
+            &format!("a connection receives at most {cap} rooms at once"),
+        ))
     }
 
     async fn stop_live(&mut self, room: &RoomId) {

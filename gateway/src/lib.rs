@@ -7,9 +7,11 @@
 //! - [`connection`]: authentication, `hello`, the reader loop and command dispatch.
 //! - [`announce`]: the connection's `opened` / `closed` events, in order, retried.
 //! - [`outbound`]: the bounded per-connection queue and the writer task (heartbeats,
-//!   slow-consumer cut-off, per-room ordering and de-duplication).
+//!   slow-consumer cut-off, per-room ordering and de-duplication); its socket writes are
+//!   bounded in `socket_writer`.
 //! - [`fanout`]: refcounted per-room subscriptions to the RePublish subjects.
-//! - [`resume`]: replaying what a reconnecting client missed.
+//! - [`resume`]: replaying what a reconnecting client missed; [`room_log`] reads it from
+//!   NATS under a gateway-wide bound, [`redaction`] shows it as history does.
 //! - [`presence`]: relaying presence notices and typing to the connections that want them;
 //!   this gateway's heartbeat (see [`GatewayState::new`]).
 //! - [`frames`]: encoding and decoding frames.
@@ -26,7 +28,10 @@ pub mod frames;
 pub mod handshake;
 pub mod outbound;
 pub mod presence;
+pub mod redaction;
 pub mod resume;
+pub mod room_log;
+mod socket_writer;
 
 use axum::routing::get;
 use axum::Router;
@@ -68,6 +73,8 @@ struct Inner {
     gateway_id: String,
     boot_id: String,
     presence: Arc<presence::PresenceRelay>,
+    /// Replay reads in flight on this gateway (see [`room_log`]).
+    replay_permits: room_log::ReplayPermits,
 }
 
 impl GatewayState {
@@ -87,6 +94,7 @@ impl GatewayState {
             commands.log.client().clone(),
         );
         let admission = admission::Admission::new(&config);
+        let replay_permits = Arc::new(tokio::sync::Semaphore::new(config.replay_concurrency));
         let state = Self {
             inner: Arc::new(Inner {
                 commands,
@@ -101,6 +109,7 @@ impl GatewayState {
                 gateway_id,
                 boot_id: uuid::Uuid::now_v7().simple().to_string(),
                 presence: Arc::default(),
+                replay_permits,
             }),
         };
         let relay = state.inner.presence.clone();
@@ -136,6 +145,11 @@ impl GatewayState {
 
     pub fn presence(&self) -> &presence::PresenceRelay {
         &self.inner.presence
+    }
+
+    /// The gateway-wide bound on replay reads in flight.
+    pub fn replay_permits(&self) -> &room_log::ReplayPermits {
+        &self.inner.replay_permits
     }
 
     pub fn gateway_id(&self) -> &str {

@@ -3,11 +3,19 @@
 //!
 //! Live events are offered without waiting ([`OutboundSender::offer`]): a full queue marks
 //! the client slow and it is closed with 4008, so one slow reader never holds up fan-out
-//! or grows the server's memory. Replies and replays wait for room instead.
+//! or grows the server's memory. Replies wait for room in frames. A replay asks for room
+//! in bytes before it reads each event from NATS ([`OutboundSender::wait_for_room`]): a
+//! client that leaves no room for [`REPLAY_STALL`] is slow, and closed with 4008 too.
 //!
 //! The writer also keeps, per room, the last `seq` sent. While a room is being resumed its
 //! live events are held back, then released after the replay, skipping what the replay
 //! already sent: the client sees every event once, in order.
+//!
+//! One byte bound (`queue_bytes`) covers everything queued for the client: replies, replayed
+//! events, and the live events held back during a replay (they stay counted until written).
+//! A replay only asks for more while at most half the bound is used, so the other half is
+//! left for the live events that arrive meanwhile; a room so busy that they overflow it
+//! closes the client with 4008, and it resumes again.
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use chat_schemas::ws::close;
@@ -18,8 +26,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
+
+use crate::socket_writer::{Stop, Writer};
+
+/// Longest a replay waits for room in the client's queue before the client counts as slow.
+pub const REPLAY_STALL: Duration = Duration::from_secs(5);
 
 /// What the writer is asked to do.
 pub enum Outbound {
@@ -40,7 +53,13 @@ pub enum Outbound {
         frame: Utf8Bytes,
     },
     /// The replay is over: send what was held back (unless already sent), then `result`.
-    EndReplay { room: RoomId, result: Utf8Bytes },
+    /// With `skip_to` (the replay was not recovered), the client reloads history up to that
+    /// `seq`: held-back events up to it are not sent.
+    EndReplay {
+        room: RoomId,
+        result: Utf8Bytes,
+        skip_to: Option<u64>,
+    },
     /// Stop delivering `room` (the connection left it).
     Forget { room: RoomId },
     /// Close the connection with this code.
@@ -59,11 +78,28 @@ impl Outbound {
     }
 }
 
+/// The bytes queued for one client (held-back live events included), and a signal each
+/// time the writer frees some.
+#[derive(Default)]
+struct Budget {
+    bytes: AtomicUsize,
+    freed: Notify,
+}
+
+impl Budget {
+    fn free(&self, bytes: usize) {
+        if bytes > 0 {
+            self.bytes.fetch_sub(bytes, Ordering::Relaxed);
+            self.freed.notify_waiters();
+        }
+    }
+}
+
 /// The sending half, cheap to clone (fan-out holds one per subscribed room).
 #[derive(Clone)]
 pub struct OutboundSender {
     tx: mpsc::Sender<Outbound>,
-    queued_bytes: Arc<AtomicUsize>,
+    budget: Arc<Budget>,
     max_bytes: usize,
     slow: CancellationToken,
 }
@@ -72,32 +108,70 @@ pub struct OutboundSender {
 #[derive(Debug)]
 pub struct Closed;
 
+/// Why a replay cannot queue more.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NoRoom {
+    /// The connection has ended.
+    Closed,
+    /// The client left no room for [`REPLAY_STALL`]: it was marked slow (4008).
+    Stalled,
+}
+
 impl OutboundSender {
     /// Offers a live event without waiting; a full queue marks the client slow.
     pub fn offer(&self, item: Outbound) {
         let cost = item.cost();
-        if self.queued_bytes.load(Ordering::Relaxed) + cost > self.max_bytes {
+        if self.budget.bytes.load(Ordering::Relaxed) + cost > self.max_bytes {
             self.slow.cancel();
             return;
         }
         // Counted before it is queued: the writer may take it (and subtract) at once.
-        self.queued_bytes.fetch_add(cost, Ordering::Relaxed);
+        self.budget.bytes.fetch_add(cost, Ordering::Relaxed);
         if let Err(e) = self.tx.try_send(item) {
-            self.queued_bytes.fetch_sub(cost, Ordering::Relaxed);
+            self.budget.bytes.fetch_sub(cost, Ordering::Relaxed);
             if matches!(e, mpsc::error::TrySendError::Full(_)) {
                 self.slow.cancel();
             }
         }
     }
 
-    /// Queues a reply or replayed event, waiting for room.
+    /// Queues a reply or replayed event, waiting for room in frames (a replay first waits
+    /// for room in bytes with [`Self::wait_for_room`]).
     pub async fn push(&self, item: Outbound) -> Result<(), Closed> {
         let cost = item.cost();
-        self.queued_bytes.fetch_add(cost, Ordering::Relaxed);
+        self.budget.bytes.fetch_add(cost, Ordering::Relaxed);
         self.tx.send(item).await.map_err(|_| {
-            self.queued_bytes.fetch_sub(cost, Ordering::Relaxed);
+            self.budget.bytes.fetch_sub(cost, Ordering::Relaxed);
             Closed
         })
+    }
+
+    /// Waits until at most half the byte bound is used and a frame fits, so that a replay
+    /// reads its next event from NATS only when the client can take it. After `bound`
+    /// without room the client is marked slow (closed with 4008).
+    pub async fn wait_for_room(&self, bound: Duration) -> Result<(), NoRoom> {
+        let deadline = tokio::time::Instant::now() + bound;
+        loop {
+            let freed = self.budget.freed.notified();
+            tokio::pin!(freed);
+            // Registered before the check, so a byte freed in between still wakes us.
+            freed.as_mut().enable();
+            if self.tx.is_closed() {
+                return Err(NoRoom::Closed);
+            }
+            let used = self.budget.bytes.load(Ordering::Relaxed);
+            if used <= self.max_bytes / 2 && self.tx.capacity() > 0 {
+                return Ok(());
+            }
+            tokio::select! {
+                _ = freed => {}
+                _ = self.tx.closed() => return Err(NoRoom::Closed),
+                _ = tokio::time::sleep_until(deadline) => {
+                    self.slow.cancel();
+                    return Err(NoRoom::Stalled);
+                }
+            }
+        }
     }
 
     /// Asks the writer to close with `code`, without waiting for queue space: a full
@@ -110,6 +184,11 @@ impl OutboundSender {
         }
     }
 
+    /// Whether the writer has gone (the connection is over).
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
     /// Resolves when the writer has gone (the connection is over).
     pub async fn closed(&self) {
         self.tx.closed().await
@@ -118,34 +197,44 @@ impl OutboundSender {
 
 pub struct OutboundReceiver {
     rx: mpsc::Receiver<Outbound>,
-    queued_bytes: Arc<AtomicUsize>,
+    budget: Arc<Budget>,
     slow: CancellationToken,
 }
 
 pub fn channel(frames: usize, max_bytes: usize) -> (OutboundSender, OutboundReceiver) {
     let (tx, rx) = mpsc::channel(frames);
-    let queued_bytes = Arc::new(AtomicUsize::new(0));
+    let budget = Arc::new(Budget::default());
     let slow = CancellationToken::new();
     (
         OutboundSender {
             tx,
-            queued_bytes: queued_bytes.clone(),
+            budget: budget.clone(),
             max_bytes,
             slow: slow.clone(),
         },
-        OutboundReceiver {
-            rx,
-            queued_bytes,
-            slow,
-        },
+        OutboundReceiver { rx, budget, slow },
     )
 }
 
 /// Per room: the last `seq` sent, and live events held back during a replay.
 #[derive(Default)]
-struct RoomCursor {
-    last_sent: u64,
+pub(crate) struct RoomCursor {
+    pub(crate) last_sent: u64,
     held: Option<Vec<(u64, Utf8Bytes)>>,
+}
+
+impl RoomCursor {
+    /// Whether live events of this room are being held back.
+    fn holding(&self) -> bool {
+        self.held.is_some()
+    }
+
+    /// Takes the held-back events; their bytes stop counting.
+    fn release(&mut self, budget: &Budget) -> Vec<(u64, Utf8Bytes)> {
+        let held = self.held.take().unwrap_or_default();
+        budget.free(held.iter().map(|(_, f)| f.len()).sum());
+        held
+    }
 }
 
 /// Writes until the queue closes, the client is slow, the server shuts down, or a write
@@ -182,7 +271,12 @@ pub async fn write_loop(
                 None => break Stop::Gone,
             },
         };
-        queue.queued_bytes.fetch_sub(item.cost(), Ordering::Relaxed);
+        // A held-back live event stays counted until it is written (or forgotten).
+        let held_back = matches!(&item, Outbound::Live { room, .. }
+            if rooms.get(room).is_some_and(RoomCursor::holding));
+        if !held_back {
+            queue.budget.free(item.cost());
+        }
         let sent = match item {
             Outbound::Reply(frame) => writer.feed(Message::Text(frame)).await,
             Outbound::Live { room, seq, frame } => {
@@ -205,10 +299,17 @@ pub async fn write_loop(
                 let cursor = rooms.entry(room).or_default();
                 writer.send_if_new(cursor, seq, frame).await
             }
-            Outbound::EndReplay { room, result } => {
+            Outbound::EndReplay {
+                room,
+                result,
+                skip_to,
+            } => {
                 let cursor = rooms.entry(room).or_default();
+                if let Some(seq) = skip_to {
+                    cursor.last_sent = seq;
+                }
                 let mut sent = Ok(());
-                for (seq, frame) in cursor.held.take().unwrap_or_default() {
+                for (seq, frame) in cursor.release(&queue.budget) {
                     sent = writer.send_if_new(cursor, seq, frame).await;
                     if sent.is_err() {
                         break;
@@ -220,7 +321,9 @@ pub async fn write_loop(
                 }
             }
             Outbound::Forget { room } => {
-                rooms.remove(&room);
+                if let Some(mut cursor) = rooms.remove(&room) {
+                    cursor.release(&queue.budget);
+                }
                 Ok(())
             }
             Outbound::Close { code, reason } => break Stop::Close(code, reason),
@@ -267,72 +370,6 @@ pub async fn write_loop(
     let _ = tokio::time::timeout(CLOSE_WRITE_BOUND, goodbye).await;
 }
 
-/// Longest a single frame may take to write before the client counts as gone.
-const WRITE_BOUND: Duration = Duration::from_secs(10);
 /// Longest the Close frame may take: a slow client that reads again within it learns why
 /// it was closed; one that does not is simply dropped.
 const CLOSE_WRITE_BOUND: Duration = Duration::from_secs(5);
-
-/// Why the writer stopped.
-enum Stop {
-    Shutdown,
-    Slow,
-    Close(u16, &'static str),
-    /// The queue closed or a write failed: nothing more to say.
-    Gone,
-}
-
-struct Writer {
-    sink: SplitSink<WebSocket, Message>,
-    slow: CancellationToken,
-    shutdown: CancellationToken,
-    /// Frames were fed to the sink since its last flush.
-    unflushed: bool,
-}
-
-impl Writer {
-    /// Writes and flushes at once (pings, and the frame before a close).
-    async fn send(&mut self, message: Message) -> Result<(), Stop> {
-        tokio::select! {
-            sent = self.sink.send(message) => sent.map_err(|_| Stop::Gone),
-            _ = self.slow.cancelled() => Err(Stop::Slow),
-            _ = self.shutdown.cancelled() => Err(Stop::Shutdown),
-            _ = tokio::time::sleep(WRITE_BOUND) => Err(Stop::Slow),
-        }
-    }
-
-    /// Adds a frame to the socket's write buffer (written out when the buffer fills or at
-    /// the next [`Self::flush`]).
-    async fn feed(&mut self, message: Message) -> Result<(), Stop> {
-        self.unflushed = true;
-        tokio::select! {
-            fed = self.sink.feed(message) => fed.map_err(|_| Stop::Gone),
-            _ = self.slow.cancelled() => Err(Stop::Slow),
-            _ = self.shutdown.cancelled() => Err(Stop::Shutdown),
-            _ = tokio::time::sleep(WRITE_BOUND) => Err(Stop::Slow),
-        }
-    }
-
-    async fn flush(&mut self) -> Result<(), Stop> {
-        self.unflushed = false;
-        tokio::select! {
-            flushed = self.sink.flush() => flushed.map_err(|_| Stop::Gone),
-            _ = self.slow.cancelled() => Err(Stop::Slow),
-            _ = self.shutdown.cancelled() => Err(Stop::Shutdown),
-            _ = tokio::time::sleep(WRITE_BOUND) => Err(Stop::Slow),
-        }
-    }
-
-    async fn send_if_new(
-        &mut self,
-        cursor: &mut RoomCursor,
-        seq: u64,
-        frame: Utf8Bytes,
-    ) -> Result<(), Stop> {
-        if seq <= cursor.last_sent {
-            return Ok(());
-        }
-        cursor.last_sent = seq;
-        self.feed(Message::Text(frame)).await
-    }
-}

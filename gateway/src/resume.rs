@@ -1,24 +1,52 @@
-//! Replaying what a client missed in one room, gap-free and duplicate-free.
+//! Replaying what a client missed in one room, gap-free and duplicate-free, without
+//! letting one client's replay reach anyone else.
 //!
 //! The caller has already (1) told the writer to hold back the room's live events and
 //! (2) made sure the live subscription is in force. Then, here: take the room's latest
-//! sequence (direct get, no consumer), replay `(from, latest]` with an ordered consumer
-//! filtered to the room's subject, and let the writer release the held-back live events,
-//! skipping those the replay already sent.
+//! sequence (direct get), check the client's position against what the stream holds,
+//! replay `(from, latest]`, and let the writer release the held-back live events, skipping
+//! those the replay already sent.
 //!
-//! When nothing was missed (the common case on a quick reconnect) no consumer is created.
-//! A gap longer than `max_replay` events, or older than the stream keeps, answers
-//! `recovered: false`: the client reloads that room's history from the api.
+//! **How events are read (decided after measuring).** Replays used to drain an ordered push
+//! consumer on the process's one NATS connection only as fast as the client read: a few
+//! dozen clients that did not read let the consumers' messages pile up in that connection
+//! until NATS dropped it as a slow consumer, and every user of the process lost the event
+//! log (`event_log_unavailable`, gaps; see `replay_isolation.rs`). Now a replay reads one
+//! event at a time by direct get ([`crate::room_log`]), and only once the client's queue has
+//! room for it ([`OutboundSender::wait_for_room`]): nothing is ever pushed at the process
+//! that it has not asked for, a gateway-wide permit bounds the reads in flight (a mass
+//! reconnect is served in turn), and no permit is held while a client is slow. NATS 2.9 has
+//! no batch direct get, so this is one request per event; the shared connection is kept,
+//! as the reads in flight are bounded by the permits.
+//!
+//! **Positions.** The latest sequence decides: a position equal to it has nothing to
+//! replay; a position beyond it (a client that kept its position across a reset store)
+//! cannot be trusted and answers `recovered: false` with the room's real `lastSeq`, and the
+//! room's live events flow from there; a gap longer than `max_replay` events, or older
+//! than the stream keeps, answers `recovered: false` as well. The client reloads the room's
+//! history from the api.
+//!
+//! **What is shown** is what history shows ([`crate::redaction`]): the window is read once
+//! ahead to learn which messages were edited or deleted in it (and to count it against
+//! `max_replay` before anything is sent), then replayed. That doubles the reads of a
+//! replay; it buys a replay that never shows a text history does not.
+//!
+//! **Memory** per replaying connection: the fates of the window's edited and deleted
+//! messages (bounded by `max_replay`), one event in hand, and the client's queue, bounded
+//! in bytes together with the held-back live events (see [`crate::outbound`]). A client
+//! that leaves no room for [`REPLAY_STALL`] is closed with 4008.
+//!
+//! **Requests.** A `resume` naming a room several times resumes it once, from the lowest
+//! position named ([`distinct_positions`]); it may name at most
+//! `max_rooms_per_connection` distinct rooms, and a connection receives at most that many.
 
-use async_nats::jetstream::consumer::{push::OrderedConfig, DeliverPolicy};
-
-use chat_core::eventlog::{subjects, StreamKind};
+use chat_schemas::ws::RoomPosition;
 use chat_schemas::RoomId;
-use futures::StreamExt;
-use std::time::Duration;
 
 use crate::frames;
-use crate::outbound::{Outbound, OutboundSender};
+use crate::outbound::{NoRoom, Outbound, OutboundSender, REPLAY_STALL};
+use crate::redaction::{self, Fates, Shown};
+use crate::room_log::RoomLog;
 use crate::GatewayState;
 
 /// How one room's resume ended.
@@ -30,59 +58,60 @@ pub struct ReplayOutcome {
     pub last_seq: u64,
 }
 
-/// Longest wait for the next replayed event before giving up on the replay.
-const REPLAY_STALL: Duration = Duration::from_secs(5);
-
 pub async fn replay_room(
     state: &GatewayState,
     out: &OutboundSender,
     room: &RoomId,
     from: u64,
 ) -> Result<ReplayOutcome, async_nats::Error> {
-    let log = &state.commands().log;
-    let stream_name = log.settings().name(StreamKind::Rooms);
-    let stream = log.jetstream().get_stream(stream_name).await?;
-    let subject = subjects::room(room);
-    let latest = log.latest_in_room(room).await?;
-    if latest <= from {
-        return Ok(ReplayOutcome {
-            recovered: true,
-            replayed: 0,
-            last_seq: latest,
-        });
-    }
+    let latest = state.commands().log.latest_in_room(room).await?;
     let not_recovered = ReplayOutcome {
         recovered: false,
         replayed: 0,
         last_seq: latest,
     };
-    let first_kept = stream.cached_info().state.first_sequence;
-    if from + 1 < first_kept {
+    if from == latest {
+        return Ok(ReplayOutcome {
+            recovered: true,
+            ..not_recovered
+        });
+    }
+    if from > latest {
         return Ok(not_recovered);
     }
-    let consumer = stream
-        .create_consumer(OrderedConfig {
-            deliver_subject: log.client().new_inbox(),
-            filter_subject: subject,
-            deliver_policy: DeliverPolicy::ByStartSequence {
-                start_sequence: from + 1,
-            },
-            ..Default::default()
-        })
-        .await?;
-    if consumer.cached_info().num_pending > state.config().max_replay {
+    let log = RoomLog::open(state, room).await?;
+    if from + 1 < log.first_kept() {
         return Ok(not_recovered);
     }
-    let mut messages = consumer.messages().await?;
+    let max = state.config().max_replay;
+    let Some(fates) = read_ahead(&log, out, from, latest, max).await? else {
+        return Ok(not_recovered);
+    };
     let (mut prev, mut replayed) = (from, 0);
     while prev < latest {
-        let message = tokio::time::timeout(REPLAY_STALL, messages.next())
-            .await
-            .map_err(|_| "replay stalled")?
-            .ok_or("replay consumer ended")??;
-        let seq = message.info()?.stream_sequence;
-        let frame = frames::event_frame(room, seq, prev, &message.payload)
-            .ok_or("stored event is not JSON")?;
+        out.wait_for_room(REPLAY_STALL).await.map_err(|e| match e {
+            NoRoom::Closed => "connection closed during replay",
+            NoRoom::Stalled => "the client did not read during the replay",
+        })?;
+        let Some(message) = log.next_from(prev + 1).await? else {
+            return Err("the room's events ended before its latest".into());
+        };
+        let seq = message.sequence;
+        if seq > latest {
+            break;
+        }
+        let payload = match fates.shown(seq, &message.payload) {
+            Shown::AsStored => None,
+            Shown::Tombstone => redaction::with_text(&message.payload, ""),
+            Shown::TextOf(edit) => {
+                let edit = log.at(edit).await?;
+                let text = redaction::edited_text(&edit.payload).ok_or("edit without a text")?;
+                redaction::with_text(&message.payload, &text)
+            }
+        };
+        let payload = payload.as_deref().unwrap_or(&message.payload);
+        let frame =
+            frames::event_frame(room, seq, prev, payload).ok_or("stored event is not JSON")?;
         out.push(Outbound::Replayed {
             room: room.clone(),
             seq,
@@ -93,9 +122,79 @@ pub async fn replay_room(
         prev = seq;
         replayed += 1;
     }
+    metrics::counter!("chat_gateway_replayed_events_total").increment(replayed);
     Ok(ReplayOutcome {
         recovered: true,
         replayed,
         last_seq: latest,
     })
+}
+
+/// Reads the window `(from, latest]` once, noting what became of its messages; `None` when
+/// it holds more than `max` events (too long to replay).
+async fn read_ahead(
+    log: &RoomLog,
+    out: &OutboundSender,
+    from: u64,
+    latest: u64,
+    max: u64,
+) -> Result<Option<Fates>, async_nats::Error> {
+    let (mut fates, mut seen, mut next) = (Fates::default(), 0, from + 1);
+    while next <= latest {
+        if out.is_closed() {
+            return Err("connection closed during replay".into());
+        }
+        let Some(message) = log.next_from(next).await? else {
+            break;
+        };
+        if message.sequence > latest {
+            break;
+        }
+        seen += 1;
+        if seen > max {
+            return Ok(None);
+        }
+        fates.note(message.sequence, &message.payload);
+        next = message.sequence + 1;
+    }
+    Ok(Some(fates))
+}
+
+/// The rooms of a `resume`, each once, in the order first named, from the lowest position
+/// named for it (the safe one: nothing after it is missed).
+pub fn distinct_positions(positions: Vec<RoomPosition>) -> Vec<RoomPosition> {
+    let mut distinct: Vec<RoomPosition> = Vec::new();
+    let mut index = std::collections::HashMap::new();
+    for position in positions {
+        match index.get(&position.room_id) {
+            Some(&i) => {
+                let kept: &mut RoomPosition = &mut distinct[i];
+                kept.last_seq = kept.last_seq.min(position.last_seq);
+            }
+            None => {
+                index.insert(position.room_id.clone(), distinct.len());
+                distinct.push(position);
+            }
+        }
+    }
+    distinct
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(room: &str, last_seq: u64) -> RoomPosition {
+        RoomPosition {
+            room_id: room.into(),
+            last_seq,
+        }
+    }
+
+    #[test]
+    fn a_room_named_many_times_is_resumed_once_from_its_lowest_position() {
+        let mut named = vec![at("a", 9), at("b", 3)];
+        named.extend((0..300).map(|i| at("a", 5 + i)));
+        assert_eq!(distinct_positions(named), [at("a", 5), at("b", 3)]);
+    }
 }

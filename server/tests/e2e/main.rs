@@ -16,6 +16,7 @@ mod presence;
 mod projector_crash;
 mod realtime;
 mod realtime_faults;
+mod replay_isolation;
 mod security;
 mod services;
 mod walkthrough;

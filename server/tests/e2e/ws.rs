@@ -251,6 +251,11 @@ impl GatewayProcess {
         }
     }
 
+    /// The process id, while it runs (to read its memory in `/proc`).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGTERM: the graceful path.
     pub fn terminate(&self) {
         if let Some(child) = &self.child {
