@@ -105,11 +105,12 @@ async fn apply_room_event(
             )
             .await?;
         }
+        // A delete leaves `edited_at` as it was: history says "edited" only for edits.
         EventBody::MessageDeleted { message_id } => {
             tx.execute(
-                "UPDATE messages SET body = '', deleted = true, edited_at = $3 \
-                 WHERE message_id = $1 AND room_id = $2 AND sender_id = $4",
-                &[&message_id.0, &room, &at, &actor],
+                "UPDATE messages SET body = '', deleted = true \
+                 WHERE message_id = $1 AND room_id = $2 AND sender_id = $3",
+                &[&message_id.0, &room, &actor],
             )
             .await?;
         }

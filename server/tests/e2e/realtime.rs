@@ -152,6 +152,79 @@ async fn two_clients_on_two_gateways_see_the_same_events_in_the_same_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_says_edited_only_for_messages_that_were_edited() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let room = app
+        .create_room(&alice, json!({"name": "edits", "visibility": "public"}))
+        .await;
+    let mut ws = WsClient::connect(&app.base, &alice.token).await;
+    ws.join(&room).await;
+    let mut seen = Vec::new();
+    let mut ids = Vec::new();
+    for text in ["deleted, never edited", "edited", "edited, then deleted"] {
+        let sent = ws
+            .call(
+                json!({"type": "send", "roomId": room, "message": text}),
+                &mut seen,
+            )
+            .await;
+        assert_eq!(sent["type"], "ack", "{sent}");
+        ids.push(sent["messageId"].as_str().unwrap().to_owned());
+    }
+    for (frame, what) in [
+        (
+            json!({"type": "delete", "roomId": room, "messageId": ids[0]}),
+            "delete 0",
+        ),
+        (
+            json!({"type": "edit", "roomId": room, "messageId": ids[1], "message": "edited!"}),
+            "edit 1",
+        ),
+        (
+            json!({"type": "edit", "roomId": room, "messageId": ids[2], "message": "edited!"}),
+            "edit 2",
+        ),
+        (
+            json!({"type": "delete", "roomId": room, "messageId": ids[2]}),
+            "delete 2",
+        ),
+    ] {
+        let answer = ws.call(frame, &mut seen).await;
+        assert_eq!(answer["type"], "ack", "{what}: {answer}");
+    }
+    let last = answer_seq(&ws.events(7 - seen.len()).await, &seen);
+    let (_, page) = app
+        .messages(&alice, &room, &format!("&minSeq={last}"))
+        .await;
+    let flags: Vec<(bool, bool)> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["deleted"].as_bool().unwrap_or(false),
+                m["editedAt"].is_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        flags,
+        [(true, false), (false, true), (true, true)],
+        "(deleted, has editedAt) per message: {page}"
+    );
+}
+
+/// The highest `seq` among the events seen.
+fn answer_seq(rest: &[Value], seen: &[Value]) -> u64 {
+    seen.iter()
+        .chain(rest)
+        .filter_map(|e| e["seq"].as_u64())
+        .max()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_missed_1000_messages_resumes_on_the_other_gateway_with_exactly_those() {
     let app = spawn_app().await;
     let (gw1, gw2) = tokio::join!(
