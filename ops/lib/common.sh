@@ -42,7 +42,8 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
 }
 
-# Install nats-server, postgresql, postgresql-client, curl if their binaries are missing.
+# Install nats-server, postgresql, postgresql-client, curl and jq (the README's walk-through,
+# which a test runs) if their binaries are missing.
 ensure_packages() {
   local missing=() bin
   bin=$(pg_bin_dir)
@@ -50,6 +51,7 @@ ensure_packages() {
   if [ -z "$bin" ] || [ ! -x "$bin/initdb" ] || [ ! -x "$bin/pg_ctl" ]; then missing+=(postgresql); fi
   if [ -z "$bin" ] || [ ! -x "$bin/psql" ]; then missing+=(postgresql-client); fi
   command -v curl >/dev/null || missing+=(curl)
+  command -v jq >/dev/null || missing+=(jq)
   if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
   id postgres >/dev/null 2>&1 || die "user 'postgres' missing (package postgresql should create it)"
 }

@@ -14,6 +14,7 @@ mod outages;
 mod partitions;
 mod presence;
 mod projector_crash;
+mod readme;
 mod realtime;
 mod realtime_faults;
 mod replay_isolation;
