@@ -68,6 +68,33 @@ pub struct Shared {
     pub step: AtomicU32,
 }
 
+/// A TCP connection to the host of `request` from `source_ip` (no Nagle delay), with a
+/// receive buffer of `recv_buffer` bytes if given.
+pub async fn tcp_to(
+    request: &tokio_tungstenite::tungstenite::handshake::client::Request,
+    source_ip: std::net::IpAddr,
+    recv_buffer: Option<u32>,
+) -> anyhow::Result<TcpStream> {
+    let host = request
+        .uri()
+        .authority()
+        .context("no host in url")?
+        .as_str()
+        .to_owned();
+    let addr: SocketAddr = tokio::net::lookup_host(&host)
+        .await?
+        .next()
+        .context("host did not resolve")?;
+    let tcp = TcpSocket::new_v4()?;
+    if let Some(bytes) = recv_buffer {
+        tcp.set_recv_buffer_size(bytes)?;
+    }
+    tcp.bind(SocketAddr::new(source_ip, 0))?;
+    let stream = tcp.connect(addr).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
 pub fn now_us() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -198,20 +225,7 @@ impl Client {
                 .headers_mut()
                 .insert("authorization", format!("Bearer {token}").parse()?);
         }
-        let host = request
-            .uri()
-            .authority()
-            .context("no host in url")?
-            .as_str()
-            .to_owned();
-        let addr: SocketAddr = tokio::net::lookup_host(&host)
-            .await?
-            .next()
-            .context("host did not resolve")?;
-        let tcp = TcpSocket::new_v4()?;
-        tcp.bind(SocketAddr::new(self.plan.source_ip, 0))?;
-        let stream = tcp.connect(addr).await?;
-        stream.set_nodelay(true)?;
+        let stream = tcp_to(&request, self.plan.source_ip, None).await?;
         // Small buffers: tens of thousands of clients live in a few processes.
         let config = WebSocketConfig::default()
             .read_buffer_size(8 * 1024)

@@ -17,9 +17,9 @@ use chat_schemas::UserId;
 use clap::Args;
 use futures::{stream, SinkExt, StreamExt};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -148,7 +148,8 @@ pub async fn run(args: HostileArgs) -> anyhow::Result<HostileResult> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()?;
-    let room = create_room(&http, &args, &owner_token).await?;
+    let name = format!("{} replay target", args.label);
+    let room = setup::create_room(&http, &args.api, &owner_token, &name).await?;
     fill_room(&http, &args, &owner, &owner_token, &room).await?;
 
     let before = rss::sample(&args.watch_pids);
@@ -235,29 +236,6 @@ fn tally(items: Vec<String>) -> BTreeMap<String, usize> {
     counts
 }
 
-async fn create_room(
-    http: &reqwest::Client,
-    args: &HostileArgs,
-    token: &str,
-) -> anyhow::Result<String> {
-    let answer = http
-        .post(format!("{}/rooms", args.api.trim_end_matches('/')))
-        .bearer_auth(token)
-        .json(&json!({"name": format!("{} replay target", args.label), "visibility": "public"}))
-        .send()
-        .await
-        .context("POST /rooms")?;
-    let status = answer.status();
-    let body: Value = answer.json().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        bail!("POST /rooms answered {status}: {body}");
-    }
-    body["roomId"]
-        .as_str()
-        .map(str::to_owned)
-        .context("no roomId in the answer")
-}
-
 async fn fill_room(
     http: &reqwest::Client,
     args: &HostileArgs,
@@ -309,21 +287,8 @@ async fn stall_inner(args: &HostileArgs, token: String, room: String) -> anyhow:
     request
         .headers_mut()
         .insert("authorization", format!("Bearer {token}").parse()?);
-    let host = request
-        .uri()
-        .authority()
-        .context("no host")?
-        .as_str()
-        .to_owned();
-    let addr: SocketAddr = tokio::net::lookup_host(&host)
-        .await?
-        .next()
-        .context("host did not resolve")?;
-    let tcp = tokio::net::TcpSocket::new_v4()?;
     // A receive window of a few KiB: the server's writes stall after the first frames.
-    tcp.set_recv_buffer_size(4 * 1024)?;
-    tcp.bind(SocketAddr::new(args.source_ip, 0))?;
-    let stream = tcp.connect(addr).await?;
+    let stream = crate::conn::tcp_to(&request, args.source_ip, Some(4 * 1024)).await?;
     let config = WebSocketConfig::default().read_buffer_size(4 * 1024);
     let (mut socket, _) =
         tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await?;

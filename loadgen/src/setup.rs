@@ -56,32 +56,39 @@ pub async fn create_rooms(
 ) -> anyhow::Result<Vec<String>> {
     let token = tokens()?.issue(owner)?;
     let client = reqwest::Client::new();
-    let url = format!("{}/rooms", args.api.trim_end_matches('/'));
     let label = args.label.clone();
     stream::iter(0..count)
         .map(|i| {
-            let (client, url, token) = (client.clone(), url.clone(), token.clone());
             let name = format!("{label}-{i}");
-            async move {
-                let answer = client
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .json(&json!({"name": name, "visibility": "public"}))
-                    .send()
-                    .await
-                    .context("POST /rooms")?;
-                let status = answer.status();
-                let body: Value = answer.json().await.unwrap_or(Value::Null);
-                if !status.is_success() {
-                    bail!("POST /rooms answered {status}: {body}");
-                }
-                body["roomId"]
-                    .as_str()
-                    .map(str::to_owned)
-                    .context("no roomId in the answer")
-            }
+            let (client, token) = (client.clone(), token.clone());
+            async move { create_room(&client, &args.api, &token, &name).await }
         })
         .buffered(CONCURRENCY)
         .try_collect()
         .await
+}
+
+/// Creates one public room named `name` through the api, as `token`'s user.
+pub async fn create_room(
+    client: &reqwest::Client,
+    api: &str,
+    token: &str,
+    name: &str,
+) -> anyhow::Result<String> {
+    let answer = client
+        .post(format!("{}/rooms", api.trim_end_matches('/')))
+        .bearer_auth(token)
+        .json(&json!({"name": name, "visibility": "public"}))
+        .send()
+        .await
+        .context("POST /rooms")?;
+    let status = answer.status();
+    let body: Value = answer.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        bail!("POST /rooms answered {status}: {body}");
+    }
+    body["roomId"]
+        .as_str()
+        .map(str::to_owned)
+        .context("no roomId in the answer")
 }
