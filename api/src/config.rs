@@ -1,7 +1,11 @@
 //! Settings of the HTTP API (`API_*` variables; see the README's configuration table).
 
+use chat_core::client_address::{ranges_from_env, IpRange};
 use chat_core::env::{millis_or, var_or};
 use std::time::Duration;
+
+/// Loopback, IPv4 and IPv6.
+const LOOPBACK: &str = "127.0.0.0/8, ::1";
 
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
@@ -18,6 +22,18 @@ pub struct ApiConfig {
     pub write_rate: chat_core::ratelimit::Rate,
     /// Login attempts per username per minute (`API_LOGINS_PER_MIN`); beyond it 429.
     pub logins_per_minute: f64,
+    /// Sign-in attempts (`/auth/login` and `/auth/register` together) per client address
+    /// per minute (`API_AUTH_PER_MIN_PER_ADDR`); beyond it 429. Per process.
+    pub auth_per_minute_per_address: f64,
+    /// Addresses not counted by that limit (`API_AUTH_LIMIT_EXEMPT`, loopback by default:
+    /// tests, load generators, a co-located proxy that is not declared trusted).
+    pub auth_limit_exempt: Vec<IpRange>,
+    /// Proxies whose `X-Forwarded-For` names the client (`API_TRUSTED_PROXIES`, by default
+    /// the gateway's `GATEWAY_TRUSTED_PROXIES`, so one setting serves the all-in-one server).
+    pub trusted_proxies: Vec<IpRange>,
+    /// Threads hashing passwords (`API_HASH_THREADS`, default 2); each holds one Argon2
+    /// memory block (19 MiB), which bounds the memory hashing can use.
+    pub hash_threads: usize,
     /// The operator's key for `/admin/*` (`API_ADMIN_KEY` or `API_ADMIN_KEY_FILE`, at least
     /// 32 bytes). Unset: the admin routes answer 404.
     pub admin_key: Option<AdminKey>,
@@ -73,6 +89,13 @@ impl ApiConfig {
                 burst: var_or("API_RATE_BURST", 40.0)?,
             },
             logins_per_minute: var_or("API_LOGINS_PER_MIN", 10.0)?,
+            auth_per_minute_per_address: var_or("API_AUTH_PER_MIN_PER_ADDR", 30.0)?,
+            auth_limit_exempt: ranges_from_env("API_AUTH_LIMIT_EXEMPT", LOOPBACK)?,
+            trusted_proxies: {
+                let gateway: String = var_or("GATEWAY_TRUSTED_PROXIES", String::new())?;
+                ranges_from_env("API_TRUSTED_PROXIES", &gateway)?
+            },
+            hash_threads: var_or("API_HASH_THREADS", 2usize)?,
             admin_key: admin_key_from_env()?,
         })
     }
@@ -99,6 +122,10 @@ impl Default for ApiConfig {
                 burst: 40.0,
             },
             logins_per_minute: 10.0,
+            auth_per_minute_per_address: 30.0,
+            auth_limit_exempt: IpRange::parse_list(LOOPBACK).expect("loopback ranges parse"),
+            trusted_proxies: Vec::new(),
+            hash_threads: 2,
             admin_key: None,
         }
     }

@@ -24,12 +24,31 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::too_large("body_too_large", "the request body is too large")
+            } else if timed_out(&rejection) {
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "body_timeout",
+                    "the request body did not arrive in time",
+                )
             } else {
                 ApiError::bad_request("unreadable_body", rejection.body_text())
             }
         })?;
         Ok(JsonBody(chat_schemas::input::json_object(&bytes)?))
     }
+}
+
+/// Whether reading the body failed because the server's body timeout passed (see
+/// `chat_core::http_server`).
+fn timed_out(rejection: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(rejection);
+    while let Some(error) = cause {
+        if error.is::<chat_core::http_server::BodyTimedOut>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 /// Query parameters, each kept as text so the handler can name what is wrong with it.
@@ -57,6 +76,31 @@ impl<S: Send + Sync> FromRequestParts<S> for RoomPath {
             .await
             .map_err(|e| ApiError::bad_request("invalid_room_id", e.body_text()))?;
         crate::validate::parse_room_id(&raw, "roomId").map(RoomPath)
+    }
+}
+
+/// The client's address for per-address limits: the TCP peer, or behind a trusted proxy
+/// the address it forwarded (see `chat_core::client_address`). `None` when the server did
+/// not pass the peer (then nothing is counted).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+impl FromRequestParts<ApiState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ApiState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip());
+        Ok(Self(chat_core::client_address::from_headers(
+            peer,
+            &parts.headers,
+            &state.config.trusted_proxies,
+        )))
     }
 }
 

@@ -23,5 +23,5 @@ pub mod state;
 pub mod validate;
 
 pub use config::ApiConfig;
-pub use router::router;
+pub use router::{operator_router, router};
 pub use state::ApiState;

@@ -29,7 +29,6 @@ pub fn routes() -> Vec<Route> {
     vec![
         route("GET", "/healthz", get(health::healthz)),
         route("GET", "/readyz", get(health::readyz)),
-        route("GET", "/metrics", get(health::metrics)),
         route("GET", "/openapi.json", get(openapi::document)),
         route("POST", "/auth/register", post(accounts::register)),
         route("POST", "/auth/login", post(accounts::login)),
@@ -46,6 +45,15 @@ pub fn routes() -> Vec<Route> {
         route("POST", "/admin/users/{userId}/ban", post(admin::ban)),
         route("POST", "/admin/users/{userId}/unban", post(admin::unban)),
     ]
+}
+
+/// The operator's router: `GET /metrics`, served on its own listener (loopback by default)
+/// and never on the one clients reach, since metrics name routes, volumes and pool sizes.
+pub fn operator_router(state: ApiState) -> Router {
+    chat_core::metrics::install();
+    Router::new()
+        .route("/metrics", get(health::metrics))
+        .with_state(state)
 }
 
 /// The api's router, with the body limit and JSON answers for unknown routes and methods.

@@ -6,11 +6,14 @@ use chat_core::ratelimit::{KeyedLimiter, Rate};
 use chat_core::readmodel::ReadModel;
 use chat_core::sessions::Sessions;
 use chat_core::tokens::Tokens;
+use chat_schemas::input::UsernameKey;
 use chat_schemas::UserId;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::config::ApiConfig;
 use crate::error::ApiError;
+use crate::passwords::Hasher;
 
 #[derive(Clone)]
 pub struct ApiState {
@@ -20,6 +23,8 @@ pub struct ApiState {
     /// Token checks against the accounts (logout, bans) and revocation.
     pub sessions: Sessions,
     pub config: ApiConfig,
+    /// The password hashing threads (memory-bounded; see [`crate::passwords`]).
+    pub hasher: Arc<Hasher>,
     limits: Arc<Limits>,
 }
 
@@ -27,8 +32,10 @@ pub struct ApiState {
 struct Limits {
     /// Writes (messages, rooms, status) per user.
     writes: KeyedLimiter<UserId>,
-    /// Login attempts per username, against password guessing.
-    logins: KeyedLimiter<String>,
+    /// Login attempts per username (its [`UsernameKey`]), against password guessing.
+    logins: KeyedLimiter<UsernameKey>,
+    /// Logins and registrations per client address: each costs a password hash.
+    sign_ins: KeyedLimiter<IpAddr>,
 }
 
 impl ApiState {
@@ -39,7 +46,12 @@ impl ApiState {
                 per_second: config.logins_per_minute / 60.0,
                 burst: config.logins_per_minute,
             }),
+            sign_ins: KeyedLimiter::new(Rate {
+                per_second: config.auth_per_minute_per_address / 60.0,
+                burst: config.auth_per_minute_per_address,
+            }),
         });
+        let hasher = Arc::new(Hasher::new(config.hash_threads));
         let sessions = Sessions::new(tokens.clone(), read.clone(), commands.log.client().clone());
         Self {
             read,
@@ -47,6 +59,7 @@ impl ApiState {
             tokens,
             sessions,
             config,
+            hasher,
             limits,
         }
     }
@@ -59,11 +72,28 @@ impl ApiState {
             .map_err(ApiError::rate_limited)
     }
 
-    /// Takes one login attempt for `username` (case-insensitive), or answers 429.
-    pub fn limit_login(&self, username: &str) -> Result<(), ApiError> {
+    /// Takes one login attempt for the username `key`, or answers 429.
+    pub fn limit_login(&self, key: &UsernameKey) -> Result<(), ApiError> {
+        self.limits.logins.take(key).map_err(ApiError::rate_limited)
+    }
+
+    /// Takes one sign-in (login or registration) from `address`'s allowance, or answers
+    /// 429. Exempt and unknown addresses are not counted.
+    pub fn limit_sign_in(&self, address: Option<IpAddr>) -> Result<(), ApiError> {
+        let Some(address) = address else {
+            return Ok(());
+        };
+        if self
+            .config
+            .auth_limit_exempt
+            .iter()
+            .any(|r| r.contains(address))
+        {
+            return Ok(());
+        }
         self.limits
-            .logins
-            .take(&username.to_lowercase())
+            .sign_ins
+            .take(&address)
             .map_err(ApiError::rate_limited)
     }
 }

@@ -8,14 +8,18 @@
 //! - [`sessions`]: whether a token's session is still live; logout and bans.
 //! - [`readmodel`]: the read-model queries several services need (membership, progress).
 //! - [`shutdown`]: the stop signal (SIGINT, SIGTERM).
+//! - [`http_server`]: serving HTTP with header, body and idle timeouts (every binary).
+//! - [`client_address`]: who the client is behind trusted proxies (per-address limits).
 //! - [`metrics`]: Prometheus metrics and the `/metrics` handler.
 //! - [`ratelimit`]: token buckets, per key, against floods.
 //! - [`telemetry`]: logs, trace export and trace context across NATS.
 
+pub mod client_address;
 pub mod commands;
 pub mod database;
 pub mod env;
 pub mod eventlog;
+pub mod http_server;
 pub mod metrics;
 pub mod ratelimit;
 pub mod readmodel;

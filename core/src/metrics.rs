@@ -44,3 +44,10 @@ pub async fn endpoint() -> impl axum::response::IntoResponse {
         render(),
     )
 }
+
+/// A router answering only `GET /metrics`: the operator's listener of a service that has
+/// nothing of its own to add to a scrape.
+pub fn router() -> axum::Router {
+    install();
+    axum::Router::new().route("/metrics", axum::routing::get(endpoint))
+}

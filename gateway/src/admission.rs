@@ -29,83 +29,10 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use crate::config::GatewayConfig;
+
+// Shared with the api's per-address limits on sign-in, hence in core.
 use crate::outbound::OutboundSender;
-
-/// An address range: an address and a prefix length (`10.0.0.0/8`, `::1`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpRange {
-    network: IpAddr,
-    prefix: u32,
-}
-
-impl IpRange {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let raw = raw.trim();
-        let (addr, prefix) = match raw.split_once('/') {
-            Some((addr, prefix)) => (addr, Some(prefix)),
-            None => (raw, None),
-        };
-        let network: IpAddr = addr
-            .trim()
-            .parse()
-            .map_err(|_| format!("{raw:?} is not an address or CIDR range"))?;
-        let max = if network.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => max,
-            Some(p) => p
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| format!("{raw:?} has a bad prefix length"))?,
-        };
-        Ok(Self { network, prefix })
-    }
-
-    /// Comma-separated ranges; empty items are skipped.
-    pub fn parse_list(raw: &str) -> Result<Vec<Self>, String> {
-        raw.split(',')
-            .filter(|r| !r.trim().is_empty())
-            .map(Self::parse)
-            .collect()
-    }
-
-    pub fn contains(&self, address: IpAddr) -> bool {
-        match (self.network, address.to_canonical()) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => (u32::from(n) ^ u32::from(a))
-                .checked_shr(32 - self.prefix)
-                .unwrap_or(0)
-                .eq(&0),
-            (IpAddr::V6(n), IpAddr::V6(a)) => (u128::from(n) ^ u128::from(a))
-                .checked_shr(128 - self.prefix)
-                .unwrap_or(0)
-                .eq(&0),
-            _ => false,
-        }
-    }
-}
-
-/// The client's address: the peer, or behind trusted proxies the right-most forwarded
-/// address that is not a trusted proxy. `forwarded` holds the `X-Forwarded-For` values in
-/// the order received.
-pub fn client_address<'a>(
-    peer: Option<IpAddr>,
-    forwarded: impl Iterator<Item = &'a str>,
-    trusted: &[IpRange],
-) -> Option<IpAddr> {
-    let mut client = peer?.to_canonical();
-    let hops: Vec<&str> = forwarded.flat_map(|v| v.split(',')).collect();
-    for hop in hops.iter().rev() {
-        if !trusted.iter().any(|r| r.contains(client)) {
-            break;
-        }
-        match hop.trim().parse::<IpAddr>() {
-            Ok(address) => client = address.to_canonical(),
-            Err(_) => break,
-        }
-    }
-    Some(client)
-}
+pub use chat_core::client_address::{client_address, IpRange};
 
 /// Over a cap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

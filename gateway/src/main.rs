@@ -1,9 +1,11 @@
 //! `gateway`: the WebSocket gateway alone, for scaled-out deployments. Configuration from
 //! the environment (see the README): `GATEWAY_HTTP_ADDR` (default 127.0.0.1:8082),
-//! `NATS_URL`, `DATABASE_URL`, `JWT_SECRET`, `GATEWAY_*`.
+//! `NATS_URL`, `DATABASE_URL`, `JWT_SECRET`, `GATEWAY_*`, `HTTP_*_TIMEOUT_MS`, and
+//! `GATEWAY_METRICS_ADDR` (default 127.0.0.1:9092, `off`) for the operator's `/metrics`.
 
 use anyhow::Context;
 use chat_core::commands::{CommandLimits, Commands};
+use chat_core::http_server::{self, HttpTimeouts};
 use chat_core::{database, eventlog, readmodel::ReadModel, tokens};
 
 #[tokio::main]
@@ -31,19 +33,28 @@ async fn main() -> anyhow::Result<()> {
         config,
         gateway_id,
     );
+    let timeouts = HttpTimeouts::from_env()?;
+    let metrics_addr =
+        chat_core::env::var_or("GATEWAY_METRICS_ADDR", "127.0.0.1:9092".to_string())?;
+    if let Some(metrics) = http_server::bind_optional(&metrics_addr).await? {
+        tracing::info!(%metrics_addr, "metrics listening");
+        let operator = chat_core::metrics::router();
+        tokio::spawn(http_server::serve(
+            metrics,
+            operator,
+            timeouts,
+            std::future::pending(),
+        ));
+    }
     tracing::info!(%addr, "gateway listening");
     let draining = state.clone();
-    let router = chat_gateway::router(state)
-        .route("/healthz", axum::routing::get(|| async { "ok" }))
-        .route("/metrics", axum::routing::get(chat_core::metrics::endpoint));
-    // The peer address feeds the per-address connection cap.
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(async move {
-            chat_core::shutdown::signal().await;
-            draining.drain().await;
-        })
-        .await?;
+    let router =
+        chat_gateway::router(state).route("/healthz", axum::routing::get(|| async { "ok" }));
+    http_server::serve(listener, router, timeouts, async move {
+        chat_core::shutdown::signal().await;
+        draining.drain().await;
+    })
+    .await?;
     telemetry.shutdown();
     Ok(())
 }

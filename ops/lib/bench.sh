@@ -97,16 +97,18 @@ bench_services_up() {
 }
 
 # stack_up BIN GATEWAYS: the projector (18083), the api (18081) and that many gateways
-# (18082, 18092, ...) from the binaries in BIN; sets GATEWAY_URLS and GATEWAY_PIDS.
+# (18082, 18092, ...; their /metrics on 18087, 18097, ..., the api's on 18091) from the
+# binaries in BIN; sets GATEWAY_URLS and GATEWAY_PIDS.
 GATEWAY_URLS="" GATEWAY_PIDS=""
 stack_up() {
   local bin=$1 n=$2 i port
   bench_start projector 18083 env PROJECTOR_HTTP_ADDR=127.0.0.1:18083 "$bin/projector"
-  bench_start api 18081 env API_HTTP_ADDR=127.0.0.1:18081 "$bin/api"
+  bench_start api 18081 env API_HTTP_ADDR=127.0.0.1:18081 API_METRICS_ADDR=127.0.0.1:18091 "$bin/api"
   GATEWAY_URLS="" GATEWAY_PIDS=""
   for ((i = 0; i < n; i++)); do
     port=$((18082 + 10 * i))
-    bench_start "gateway$i" "$port" env GATEWAY_HTTP_ADDR="127.0.0.1:$port" GATEWAY_ID="bench-gw$i" "$bin/gateway"
+    bench_start "gateway$i" "$port" env GATEWAY_HTTP_ADDR="127.0.0.1:$port" \
+      GATEWAY_METRICS_ADDR="127.0.0.1:$((port + 5))" GATEWAY_ID="bench-gw$i" "$bin/gateway"
     GATEWAY_URLS+="${GATEWAY_URLS:+,}http://127.0.0.1:$port"
     GATEWAY_PIDS+="${GATEWAY_PIDS:+,}$(bench_pid "gateway$i")"
   done

@@ -1,6 +1,7 @@
 //! `projector`: the projector alone, for scaled-out deployments. Configuration from the
 //! environment (see the README): `NATS_URL`, `DATABASE_URL`, `PROJECTOR_*`, and
-//! `PROJECTOR_HTTP_ADDR` (default 127.0.0.1:8083) for `/metrics`, `/healthz`, `/readyz`.
+//! `PROJECTOR_HTTP_ADDR` (default 127.0.0.1:8083) for `/metrics`, `/healthz`, `/readyz`:
+//! an operator's port (nothing on it is for clients), read with `HTTP_*_TIMEOUT_MS`.
 
 use anyhow::Context;
 use axum::routing::get;
@@ -14,6 +15,7 @@ async fn main() -> anyhow::Result<()> {
     let db_config = database::DatabaseConfig::from_env()?;
     let nats_config = eventlog::NatsConfig::from_env()?;
     let config = chat_projector::ProjectorConfig::from_env()?;
+    let timeouts = chat_core::http_server::HttpTimeouts::from_env()?;
 
     let pool = database::pool(&db_config)?;
     database::migrate(&pool).await?;
@@ -47,7 +49,8 @@ async fn main() -> anyhow::Result<()> {
             }),
         );
     tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
+        let _ =
+            chat_core::http_server::serve(listener, router, timeouts, std::future::pending()).await;
     });
     chat_projector::run(log, pool, config, chat_core::shutdown::signal()).await;
     telemetry.shutdown();

@@ -192,6 +192,40 @@ pub fn valid_username(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
+/// The one form in which usernames are compared: for the uniqueness of accounts, the
+/// account lookup at login, and the per-username login limit. Computed here, once, so
+/// that no two places fold names by different rules (Rust's `to_lowercase` and Postgres's
+/// `lower()` disagree on, for example, the dotted `İ` U+0130).
+///
+/// The fold: compatibility normalisation (NFKC: fullwidth `ｓａｍ` is `sam`), then each
+/// character lowercased from its uppercase (`ſ` U+017F is `s`, the Kelvin sign U+212A is
+/// `k`, `ß` is `ss`), then NFKC again. Names are ASCII ([`valid_username`]), so an
+/// account's key is its name in ASCII lowercase; a name whose key is not a well-formed
+/// username (`İdle` folds to `i̇dle`, with a combining dot) can name no account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UsernameKey(String);
+
+impl UsernameKey {
+    pub fn of(name: &str) -> Self {
+        use unicode_normalization::UnicodeNormalization;
+        let folded: String = name
+            .nfkc()
+            .flat_map(char::to_uppercase)
+            .flat_map(char::to_lowercase)
+            .collect();
+        Self(folded.nfkc().collect())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether an account can have this key: only then is it worth looking up.
+    pub fn can_name_an_account(&self) -> bool {
+        valid_username(&self.0)
+    }
+}
+
 impl Credentials {
     /// `(username, password)` for a new account: the format rules apply.
     pub fn for_registration(&self) -> Result<(&str, &str), InputError> {
@@ -476,5 +510,26 @@ mod tests {
                 members: vec![other],
             }
         );
+    }
+}
+
+#[cfg(test)]
+mod username_key_tests {
+    use super::UsernameKey;
+
+    #[test]
+    fn look_alikes_fold_to_the_ascii_name_or_to_no_account() {
+        let key = |n: &str| UsernameKey::of(n);
+        assert_eq!(key("Kelvin").as_str(), "kelvin");
+        assert_eq!(key("\u{212A}elvin"), key("kelvin"), "Kelvin sign");
+        assert_eq!(key("\u{17F}am"), key("sam"), "long s");
+        assert_eq!(key("\u{FF33}\u{FF41}\u{FF4D}"), key("sam"), "fullwidth");
+        assert_eq!(key("STRASSE"), key("stra\u{DF}e"));
+        // The dotted I lowercases to i + U+0307 by Unicode's default rules; Postgres's
+        // lower() made it a plain i and so reached another user's account.
+        let dotted = key("\u{130}dle");
+        assert_ne!(dotted, key("idle"));
+        assert!(!dotted.can_name_an_account());
+        assert!(key("Sam_1.x-Y").can_name_an_account());
     }
 }

@@ -1,6 +1,9 @@
 //! `POST /auth/register`, `POST /auth/login`, `POST /auth/logout`. Accounts are not chat
 //! events: they live in Postgres only. Usernames are 3–32 characters of `[A-Za-z0-9_.-]`,
-//! unique ignoring case; passwords 8–128 characters. Logging out ends every token of the
+//! unique ignoring case (compared as their `UsernameKey`, the one fold used for
+//! uniqueness, lookup and the per-username login limit); passwords 8–128 characters.
+//! Both sign-in routes count against a per-client-address limit (each costs a password
+//! hash), checked before anything else. Logging out ends every token of the
 //! account and closes its sockets (see `chat_core::sessions`); a banned account cannot log
 //! in (403 `account_banned`, told only to who knows the password).
 
@@ -8,28 +11,31 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chat_schemas::http::{Credentials, Session};
+use chat_schemas::input::UsernameKey;
 use chat_schemas::UserId;
 
 use crate::error::ApiError;
-use crate::extract::{AuthUser, JsonBody};
-use crate::passwords;
+use crate::extract::{AuthUser, ClientAddress, JsonBody};
 use crate::state::ApiState;
 
 pub async fn register(
     State(state): State<ApiState>,
+    ClientAddress(address): ClientAddress,
     JsonBody(body): JsonBody<Credentials>,
 ) -> Result<(StatusCode, Json<Session>), ApiError> {
+    state.limit_sign_in(address)?;
     let (username, password) = body.for_registration()?;
-    let hash = passwords::hash(password.to_owned()).await?;
+    let hash = state.hasher.hash(password.to_owned()).await?;
     let user = UserId::generate();
+    let key = UsernameKey::of(username).as_str().to_owned();
     let username = username.to_owned();
     let inserted = state
         .read
         .with_client(|c| async move {
             Ok(c.execute(
                 "INSERT INTO accounts (user_id, username, username_key, password_hash) \
-                 VALUES ($1, $2, lower($2), $3) ON CONFLICT (username_key) DO NOTHING",
-                &[&user.0, &username, &hash],
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (username_key) DO NOTHING",
+                &[&user.0, &username, &key, &hash],
             )
             .await?)
         })
@@ -52,24 +58,32 @@ pub async fn register(
 
 pub async fn login(
     State(state): State<ApiState>,
+    ClientAddress(address): ClientAddress,
     JsonBody(body): JsonBody<Credentials>,
 ) -> Result<Json<Session>, ApiError> {
+    state.limit_sign_in(address)?;
     // Only presence is checked: the registration rules would tell a guesser which
     // passwords cannot be right.
     let (username, password) = body.for_login()?;
-    let username = username.to_owned();
-    state.limit_login(&username)?;
-    let row = state
-        .read
-        .with_client(|c| async move {
-            Ok(c.query_opt(
-                "SELECT user_id, password_hash, token_generation, banned_at IS NOT NULL \
-                 FROM accounts WHERE username_key = lower($1)",
-                &[&username],
-            )
-            .await?)
-        })
-        .await?;
+    let key = UsernameKey::of(username);
+    state.limit_login(&key)?;
+    // A key no account can have is no such user (still hashed below, for equal timing).
+    let row = match key.can_name_an_account() {
+        false => None,
+        true => {
+            state
+                .read
+                .with_client(|c| async move {
+                    Ok(c.query_opt(
+                        "SELECT user_id, password_hash, token_generation, \
+                         banned_at IS NOT NULL FROM accounts WHERE username_key = $1",
+                        &[&key.as_str()],
+                    )
+                    .await?)
+                })
+                .await?
+        }
+    };
     let (account, stored) = match row {
         Some(r) => (
             Some((
@@ -81,7 +95,7 @@ pub async fn login(
         ),
         None => (None, None),
     };
-    let ok = passwords::verify(password.to_owned(), stored).await?;
+    let ok = state.hasher.verify(password.to_owned(), stored).await?;
     match (ok, account) {
         (true, Some((_, _, true))) => Err(ApiError::forbidden(
             "account_banned",

@@ -27,6 +27,11 @@ pub struct AppOptions {
     pub gateway: chat_gateway::GatewayConfig,
     /// The operator's key for `/admin/*` (off when `None`).
     pub admin_key: Option<String>,
+    /// How long the server waits for request heads and bodies.
+    pub http_timeouts: chat_core::http_server::HttpTimeouts,
+    /// Sign-ins per client address per minute, and the proxies trusted to name it.
+    pub auth_per_minute_per_address: f64,
+    pub trusted_proxies: Vec<chat_core::client_address::IpRange>,
 }
 
 impl Default for AppOptions {
@@ -43,12 +48,17 @@ impl Default for AppOptions {
             },
             gateway: chat_gateway::GatewayConfig::default(),
             admin_key: None,
+            http_timeouts: Default::default(),
+            auth_per_minute_per_address: 30.0,
+            trusted_proxies: Vec::new(),
         }
     }
 }
 
 pub struct TestApp {
     pub base: String,
+    /// The operator's listener (`/metrics`).
+    pub metrics_base: String,
     pub http: reqwest::Client,
     pub nats: NatsServer,
     pub database_url: String,
@@ -80,6 +90,8 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     };
     let config = ServerConfig {
         http_addr: "127.0.0.1:0".into(),
+        metrics_addr: "127.0.0.1:0".into(),
+        http_timeouts: options.http_timeouts,
         nats: NatsConfig {
             url: options.nats_url.clone().unwrap_or_else(|| nats.url()),
             ack_timeout: Duration::from_secs(2),
@@ -100,6 +112,8 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
             admin_key: options
                 .admin_key
                 .map(|k| chat_api::config::AdminKey::new(k).expect("admin key long enough")),
+            auth_per_minute_per_address: options.auth_per_minute_per_address,
+            trusted_proxies: options.trusted_proxies,
             ..Default::default()
         },
         gateway: options.gateway,
@@ -108,12 +122,17 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     };
     let app = Application::build(config).await.expect("app builds");
     let base = format!("http://127.0.0.1:{}", app.port());
+    let metrics_base = format!(
+        "http://{}",
+        app.metrics_addr().expect("the test app serves metrics")
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
     }));
     TestApp {
         base,
+        metrics_base,
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()

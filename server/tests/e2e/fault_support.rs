@@ -157,6 +157,9 @@ impl Stack {
                 ("DATABASE_URL".to_owned(), database_url.clone()),
                 ("JWT_SECRET".to_owned(), TEST_SECRET.to_owned()),
                 ("RUST_LOG".to_owned(), "warn".to_owned()),
+                // Several processes of a kind run at once: no fixed operator ports.
+                ("API_METRICS_ADDR".to_owned(), "off".to_owned()),
+                ("GATEWAY_METRICS_ADDR".to_owned(), "off".to_owned()),
             ];
             env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
             env

@@ -7,6 +7,7 @@ mod cluster;
 mod compose;
 mod fault_support;
 mod faults_under_load;
+mod http_hardening;
 mod idempotency;
 mod limits;
 mod observability;

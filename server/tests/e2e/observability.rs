@@ -183,7 +183,7 @@ async fn metrics_parse_as_prometheus_text_and_move_with_traffic() {
     let scrape = || async {
         let resp = app
             .http
-            .get(format!("{}/metrics", app.base))
+            .get(format!("{}/metrics", app.metrics_base))
             .send()
             .await
             .unwrap();

@@ -236,7 +236,7 @@ async fn a_client_that_stops_reading_is_disconnected_at_the_queue_bound() {
         sent_total.store(sent, std::sync::atomic::Ordering::Relaxed);
         sent
     };
-    let metrics_url = format!("{}/metrics", gw.base);
+    let metrics_url = format!("{}/metrics", gw.metrics_base);
     let watcher = async {
         let deadline = std::time::Instant::now() + Duration::from_secs(120);
         loop {

@@ -207,6 +207,8 @@ pub fn ws_url(base: &str) -> String {
 /// A `gateway` process sharing the app's NATS and database.
 pub struct GatewayProcess {
     pub base: String,
+    /// The operator's listener (`/metrics`).
+    pub metrics_base: String,
     child: Option<Child>,
 }
 
@@ -223,9 +225,10 @@ impl GatewayProcess {
             "{} is missing: run `cargo build --workspace --bins` (ops/test does)",
             bin.display()
         );
-        let port = free_port();
+        let (port, metrics_port) = (free_port(), free_port());
         let mut cmd = Command::new(bin);
         cmd.env("GATEWAY_HTTP_ADDR", format!("127.0.0.1:{port}"))
+            .env("GATEWAY_METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))
             .env("NATS_URL", app.nats.url())
             .env("DATABASE_URL", &app.database_url)
             .env("JWT_SECRET", TEST_SECRET)
@@ -247,6 +250,7 @@ impl GatewayProcess {
         }
         Self {
             base,
+            metrics_base: format!("http://127.0.0.1:{metrics_port}"),
             child: Some(child),
         }
     }
