@@ -4,11 +4,13 @@
 //!   buffer sizes.
 //! - [`admission`]: connection caps per user and per client address, and closing a user's
 //!   sockets when their session is revoked (logout, ban).
+//! - [`user_limits`]: the frame allowance each user's connections share.
 //! - [`connection`]: authentication, `hello`, the reader loop and command dispatch.
 //! - [`announce`]: the connection's `opened` / `closed` events, in order, retried.
 //! - [`outbound`]: the bounded per-connection queue and the writer task (heartbeats,
 //!   slow-consumer cut-off, per-room ordering and de-duplication).
 //! - [`fanout`]: refcounted per-room subscriptions to the RePublish subjects.
+//! - [`gaps`]: filling gaps in a room's live events from the stream.
 //! - [`resume`]: replaying what a reconnecting client missed.
 //! - [`presence`]: relaying presence notices and typing to the connections that want them;
 //!   this gateway's heartbeat (see [`GatewayState::new`]).
@@ -23,10 +25,12 @@ pub mod config;
 pub mod connection;
 pub mod fanout;
 pub mod frames;
+pub mod gaps;
 pub mod handshake;
 pub mod outbound;
 pub mod presence;
 pub mod resume;
+pub mod user_limits;
 
 use axum::routing::get;
 use axum::Router;
@@ -56,6 +60,8 @@ struct Inner {
     sessions: Sessions,
     /// Connection caps, and the connections revocation closes.
     admission: Arc<admission::Admission>,
+    /// Frame allowances per user, shared by their connections here.
+    user_limits: user_limits::UserLimits,
     config: GatewayConfig,
     fanout: Arc<fanout::Fanout>,
     /// Cancelled when the gateway shuts down: every connection closes with 1012.
@@ -80,7 +86,7 @@ impl GatewayState {
         config: GatewayConfig,
         gateway_id: String,
     ) -> Self {
-        let fanout = fanout::Fanout::new(commands.log.client().clone());
+        let fanout = fanout::Fanout::new(commands.log.clone());
         let sessions = Sessions::new(
             tokens.clone(),
             commands.read.clone(),
@@ -93,6 +99,7 @@ impl GatewayState {
                 tokens,
                 sessions,
                 admission,
+                user_limits: user_limits::UserLimits::new(config.frame_rate),
                 config,
                 fanout,
                 shutdown: CancellationToken::new(),
@@ -132,6 +139,10 @@ impl GatewayState {
 
     pub fn admission(&self) -> &Arc<admission::Admission> {
         &self.inner.admission
+    }
+
+    pub fn user_limits(&self) -> &user_limits::UserLimits {
+        &self.inner.user_limits
     }
 
     pub fn presence(&self) -> &presence::PresenceRelay {

@@ -43,7 +43,7 @@ pub async fn replay_room(
     let stream_name = log.settings().name(StreamKind::Rooms);
     let stream = log.jetstream().get_stream(stream_name).await?;
     let subject = subjects::room(room);
-    let latest = log.latest_in_room(room).await?;
+    let latest = state.fanout().latest_in_room(room).await?;
     if latest <= from {
         return Ok(ReplayOutcome {
             recovered: true,
