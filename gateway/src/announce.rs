@@ -1,18 +1,21 @@
-//! Telling the event log that a connection opened and closed: in that order, retried
-//! until stored, with stable `Nats-Msg-Id`s so a retry never counts twice.
+//! Telling the event log that a connection opened, went idle or active, and closed: in
+//! that order, retried until stored, with stable `Nats-Msg-Id`s so a retry never counts
+//! twice.
 //!
 //! Presence is derived from these events, so losing one would leave a user online (or
-//! offline) for ever. One task per connection publishes `connection.opened`, waits for
-//! the connection to end, then publishes `connection.closed`; each is retried with backoff
-//! for up to [`RETRY_FOR`] (through a NATS restart or a leader election). The close is
-//! never sent before the open is stored, so they cannot arrive reversed.
+//! offline) for ever. One task per connection publishes `connection.opened`, then each
+//! change of the connection's idleness (`connection.idle`; only the latest state counts, so
+//! changes that happen while one is being stored are coalesced), then, once the
+//! connection ends, `connection.closed`; each is retried with backoff for up to
+//! [`RETRY_FOR`] (through a NATS restart or a leader election). Nothing is sent before the
+//! open is stored, so they cannot arrive reversed.
 
 use chat_core::commands::Commands;
 use chat_core::eventlog::PublishOptions;
 use chat_schemas::events::{Envelope, EventBody};
 use chat_schemas::UserId;
 use std::time::{Duration, Instant};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 /// How long a connection event is retried before it is given up (and logged).
 pub const RETRY_FOR: Duration = Duration::from_secs(300);
@@ -32,10 +35,10 @@ pub struct ConnectionInfo {
 }
 
 impl Announcer {
-    /// Starts publishing `connection.opened` now.
-    pub fn start(commands: Commands, info: ConnectionInfo) -> Self {
+    /// Starts publishing `connection.opened` now, then each change of `idle`.
+    pub fn start(commands: Commands, info: ConnectionInfo, idle: watch::Receiver<bool>) -> Self {
         let (closed, on_closed) = oneshot::channel();
-        let task = tokio::spawn(announce(commands, info, on_closed));
+        let task = tokio::spawn(announce(commands, info, idle, on_closed));
         Self {
             closed: Some(closed),
             task,
@@ -52,7 +55,12 @@ impl Announcer {
     }
 }
 
-async fn announce(commands: Commands, info: ConnectionInfo, on_closed: oneshot::Receiver<()>) {
+async fn announce(
+    commands: Commands,
+    info: ConnectionInfo,
+    mut idle: watch::Receiver<bool>,
+    mut on_closed: oneshot::Receiver<()>,
+) {
     let opened = Envelope::user(
         info.user,
         info.user,
@@ -63,8 +71,40 @@ async fn announce(commands: Commands, info: ConnectionInfo, on_closed: oneshot::
         },
     );
     store(&commands, &opened, format!("opened:{}", info.connection_id)).await;
-    // A dropped sender (the connection task ended abruptly) counts as closed too.
-    let _ = on_closed.await;
+    let (mut stored_idle, mut changes) = (false, 0u64);
+    loop {
+        tokio::select! {
+            biased;
+            // A dropped sender (the connection task ended abruptly) counts as closed too.
+            _ = &mut on_closed => break,
+            changed = idle.changed() => {
+                if changed.is_err() {
+                    let _ = (&mut on_closed).await;
+                    break;
+                }
+            }
+        }
+        let now = *idle.borrow_and_update();
+        if now == stored_idle {
+            continue;
+        }
+        changes += 1;
+        let event = Envelope::user(
+            info.user,
+            info.user,
+            EventBody::ConnectionIdle {
+                connection_id: info.connection_id.clone(),
+                idle: now,
+            },
+        );
+        store(
+            &commands,
+            &event,
+            format!("idle:{}:{changes}", info.connection_id),
+        )
+        .await;
+        stored_idle = now;
+    }
     let closed = Envelope::user(
         info.user,
         info.user,

@@ -50,16 +50,18 @@ pub struct GatewayConfig {
     pub gateway_id: Option<String>,
     /// How often this gateway publishes its heartbeat (the reaper's evidence of life).
     pub presence_heartbeat: Duration,
-    /// A connection that sends no command for this long is marked `away` (any command
-    /// marks it `online` again).
+    /// A connection that sends no command for this long is idle (any command makes it
+    /// active again); a user is shown `away` while every connection of theirs, on every
+    /// gateway, is idle (see `chat_projector::presence`).
     pub away_after: Duration,
     /// Rooms up to this many members deliver each member's presence to who joins; larger
     /// rooms do not (watch users explicitly).
     pub presence_member_limit: i64,
-    /// Frames per connection (`GATEWAY_RATE_PER_SEC`, `GATEWAY_RATE_BURST`): beyond it
-    /// each frame is answered `rate_limited` and not acted on.
+    /// Frames per user across their connections on this gateway, every kind of frame
+    /// counted (`GATEWAY_RATE_PER_SEC`, `GATEWAY_RATE_BURST`; see [`crate::user_limits`]):
+    /// beyond it each text or binary frame is answered `rate_limited` and not acted on.
     pub frame_rate: chat_core::ratelimit::Rate,
-    /// After this many refused frames in a row the connection is closed (4029).
+    /// After this many refused frames in a row on one connection it is closed (4029).
     pub flood_close_after: u32,
     /// Open connections per user on this gateway (`GATEWAY_MAX_CONNECTIONS_PER_USER`);
     /// beyond it 429 `too_many_connections` at the handshake (4005 after an in-band `auth`).

@@ -8,7 +8,6 @@
 
 use axum::extract::ws::{Message, WebSocket};
 use chat_core::commands::CommandError;
-use chat_core::ratelimit::TokenBucket;
 use chat_core::sessions::AuthError;
 use chat_core::tokens::Verified;
 use chat_schemas::events::Status;
@@ -28,6 +27,7 @@ use crate::fanout::ConnectionId;
 use crate::frames::{self, Refusal};
 use crate::outbound::{self, Outbound, OutboundSender};
 use crate::resume::{self, ReplayOutcome};
+use crate::user_limits::Allowance;
 use crate::GatewayState;
 
 /// What the handshake admitted: the user, when a valid token came with it, and the slots
@@ -84,14 +84,14 @@ pub async fn run(state: GatewayState, socket: WebSocket, admitted: Admitted) {
         id: state.next_connection_id(),
         user: verified.user,
         expires_at: verified.expires_at,
-        allowance: TokenBucket::new(config.frame_rate),
+        allowance: state.user_limits().allowance(verified.user),
         refused_in_a_row: 0,
         out,
         rooms: HashSet::new(),
         watching: HashSet::new(),
         in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
         last_command: Instant::now(),
-        auto_away: false,
+        idle: tokio::sync::watch::Sender::new(false),
         state: state.clone(),
     };
     metrics::gauge!("chat_gateway_connections").increment(1.0);
@@ -103,6 +103,7 @@ pub async fn run(state: GatewayState, socket: WebSocket, admitted: Admitted) {
             gateway_id: state.gateway_id().to_owned(),
             boot_id: state.boot_id().to_owned(),
         },
+        session.idle.subscribe(),
     );
     session.say_hello().await;
     session.read_loop(&mut stream, config.idle_timeout).await;
@@ -213,8 +214,9 @@ struct Session {
     user: UserId,
     /// When the connection's token expires (Unix seconds); an `auth` frame renews it.
     expires_at: u64,
-    /// Frames this connection may still send now (rate limit).
-    allowance: TokenBucket,
+    /// Frames the user may still send now, shared by their connections here (see
+    /// [`crate::user_limits`]).
+    allowance: Arc<Allowance>,
     /// Frames refused for the rate limit since the last accepted one.
     refused_in_a_row: u32,
     out: OutboundSender,
@@ -225,8 +227,8 @@ struct Session {
     in_flight: Arc<Semaphore>,
     /// When the client last sent a command (pings and pongs do not count): for `away`.
     last_command: Instant,
-    /// This connection marked the user away for idleness.
-    auto_away: bool,
+    /// Whether this connection is idle, as told to its [`Announcer`].
+    idle: tokio::sync::watch::Sender<bool>,
     state: GatewayState,
 }
 
@@ -283,27 +285,20 @@ impl Session {
         }
     }
 
-    /// Marks the user away after `away_after` without commands, online again on the next.
-    async fn track_activity(&mut self, command: bool) {
-        let away_after = self.state.config().away_after;
-        let status = if command {
+    /// Reports this connection idle after `away_after` without commands, and active again
+    /// on the next one. Whether the user is away is decided from all their connections, on
+    /// every gateway (see `chat_projector::presence`), not by one connection.
+    fn track_activity(&mut self, command: bool) {
+        let idle = if command {
             self.last_command = Instant::now();
-            if !self.auto_away {
-                return;
-            }
-            self.auto_away = false;
-            Status::Online
+            false
+        } else if self.last_command.elapsed() >= self.state.config().away_after {
+            true
         } else {
-            if self.auto_away || self.last_command.elapsed() < away_after {
-                return;
-            }
-            self.auto_away = true;
-            Status::Away
+            return;
         };
-        let (commands, user) = (self.state.commands().clone(), self.user);
-        tokio::spawn(async move {
-            let _ = commands.set_status(user, status, None).await;
-        });
+        self.idle
+            .send_if_modified(|reported| std::mem::replace(reported, idle) != idle);
     }
 
     async fn say_hello(&mut self) {
@@ -348,7 +343,7 @@ impl Session {
                     return self.close(close::TOKEN_EXPIRED, "token expired").await;
                 }
                 _ = idle_check.tick() => {
-                    self.track_activity(false).await;
+                    self.track_activity(false);
                     continue;
                 }
             };
@@ -359,23 +354,33 @@ impl Session {
                 Ok(Some(Err(e))) => return self.on_read_error(e).await,
                 Ok(Some(Ok(message))) => message,
             };
+            if let Message::Close(_) = message {
+                return;
+            }
+            // Every frame counts against the user's allowance, control frames included:
+            // a flood of pings or binary frames costs the server as much as text.
+            metrics::counter!("chat_gateway_frames_in_total").increment(1);
+            if let Err(wait) = self.allowance.take() {
+                self.refused_in_a_row += 1;
+                if self.refused_in_a_row >= self.state.config().flood_close_after {
+                    return self
+                        .close(close::TOO_MANY_REQUESTS, "rate limit exceeded")
+                        .await;
+                }
+                // Control frames get no answer; text and binary learn how long to wait.
+                let id = match &message {
+                    Message::Text(text) => frames::request_id(text),
+                    Message::Binary(_) => None,
+                    _ => continue,
+                };
+                self.push(Outbound::Reply(frames::rate_limited(id, wait)))
+                    .await;
+                continue;
+            }
+            self.refused_in_a_row = 0;
             match message {
                 Message::Text(text) => {
-                    metrics::counter!("chat_gateway_frames_in_total").increment(1);
-                    if let Err(wait) = self.allowance.take() {
-                        self.refused_in_a_row += 1;
-                        if self.refused_in_a_row >= self.state.config().flood_close_after {
-                            return self
-                                .close(close::TOO_MANY_REQUESTS, "rate limit exceeded")
-                                .await;
-                        }
-                        let id = frames::request_id(&text);
-                        self.push(Outbound::Reply(frames::rate_limited(id, wait)))
-                            .await;
-                        continue;
-                    }
-                    self.refused_in_a_row = 0;
-                    self.track_activity(true).await;
+                    self.track_activity(true);
                     self.on_text(&text).await
                 }
                 Message::Binary(_) => {
@@ -386,8 +391,7 @@ impl Session {
                     )
                     .await
                 }
-                Message::Close(_) => return,
-                Message::Ping(_) | Message::Pong(_) => {}
+                Message::Close(_) | Message::Ping(_) | Message::Pong(_) => {}
             }
         }
     }
@@ -740,8 +744,7 @@ impl Session {
         self.ensure_subscribed(room).await?;
         let latest = self
             .state
-            .commands()
-            .log
+            .fanout()
             .latest_in_room(room)
             .await
             .map_err(|e| e.to_string())?;

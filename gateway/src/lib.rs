@@ -4,12 +4,14 @@
 //!   buffer sizes.
 //! - [`admission`]: connection caps per user and per client address, and closing a user's
 //!   sockets when their session is revoked (logout, ban).
+//! - [`user_limits`]: the frame allowance each user's connections share.
 //! - [`connection`]: authentication, `hello`, the reader loop and command dispatch.
 //! - [`announce`]: the connection's `opened` / `closed` events, in order, retried.
 //! - [`outbound`]: the bounded per-connection queue and the writer task (heartbeats,
 //!   slow-consumer cut-off, per-room ordering and de-duplication); its socket writes are
 //!   bounded in `socket_writer`.
 //! - [`fanout`]: refcounted per-room subscriptions to the RePublish subjects.
+//! - [`gaps`]: filling gaps in a room's live events from the stream.
 //! - [`resume`]: replaying what a reconnecting client missed; [`room_log`] reads it from
 //!   NATS under a gateway-wide bound, [`redaction`] shows it as history does.
 //! - [`presence`]: relaying presence notices and typing to the connections that want them;
@@ -25,6 +27,7 @@ pub mod config;
 pub mod connection;
 pub mod fanout;
 pub mod frames;
+pub mod gaps;
 pub mod handshake;
 pub mod outbound;
 pub mod presence;
@@ -32,6 +35,7 @@ pub mod redaction;
 pub mod resume;
 pub mod room_log;
 mod socket_writer;
+pub mod user_limits;
 
 use axum::routing::get;
 use axum::Router;
@@ -61,6 +65,8 @@ struct Inner {
     sessions: Sessions,
     /// Connection caps, and the connections revocation closes.
     admission: Arc<admission::Admission>,
+    /// Frame allowances per user, shared by their connections here.
+    user_limits: user_limits::UserLimits,
     config: GatewayConfig,
     fanout: Arc<fanout::Fanout>,
     /// Cancelled when the gateway shuts down: every connection closes with 1012.
@@ -87,7 +93,7 @@ impl GatewayState {
         config: GatewayConfig,
         gateway_id: String,
     ) -> Self {
-        let fanout = fanout::Fanout::new(commands.log.client().clone());
+        let fanout = fanout::Fanout::new(commands.log.clone());
         let sessions = Sessions::new(
             tokens.clone(),
             commands.read.clone(),
@@ -101,6 +107,7 @@ impl GatewayState {
                 tokens,
                 sessions,
                 admission,
+                user_limits: user_limits::UserLimits::new(config.frame_rate),
                 config,
                 fanout,
                 shutdown: CancellationToken::new(),
@@ -141,6 +148,10 @@ impl GatewayState {
 
     pub fn admission(&self) -> &Arc<admission::Admission> {
         &self.inner.admission
+    }
+
+    pub fn user_limits(&self) -> &user_limits::UserLimits {
+        &self.inner.user_limits
     }
 
     pub fn presence(&self) -> &presence::PresenceRelay {

@@ -64,7 +64,9 @@ pub async fn replay_room(
     room: &RoomId,
     from: u64,
 ) -> Result<ReplayOutcome, async_nats::Error> {
-    let latest = state.commands().log.latest_in_room(room).await?;
+    // What this gateway already passed on counts too: on a cluster a replica's answer can
+    // lag what the leader sent out (see `crate::gaps`).
+    let latest = state.fanout().latest_in_room(room).await?;
     let not_recovered = ReplayOutcome {
         recovered: false,
         replayed: 0,

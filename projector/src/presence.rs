@@ -1,10 +1,22 @@
 //! Folding the users stream: status, typing, connections and gateway heartbeats.
 //!
-//! A user is online while at least one connection lives (on any gateway), and offline
-//! once the last one closes. An explicit status (`online`, `away`, `offline`: appear
-//! offline) applies at once and is kept while connections come and go; the first
-//! connection after being offline starts `online` again. HTTP-only clients that set a status
-//! without any connection see it applied as well.
+//! A user's effective `status` (what others see) is derived from three things:
+//! - **Their choice** (`manual_status`): `online`, `away` or `offline` (appear offline), set
+//!   only by an explicit `status.changed` (the `status` frame, `POST /updateStatus`). It
+//!   holds until they choose again: typing, connections opening or closing, reconnects and
+//!   activity never change it.
+//! - **Their connections** (the `connections` table, on every gateway): none means
+//!   `offline`.
+//! - **Idleness** (`connections.idle`, from `connection.idle` events): a user who chose
+//!   `online` shows `away` only while every one of their connections is idle, so one idle
+//!   device does not mark away a user who works on another. The gateways report each
+//!   connection's idleness as an event (rather than each setting the user's status) so the
+//!   decision is taken in one place that sees every gateway's connections.
+//!
+//! So: no connection → `offline`; chose `away`/`offline` → that; else every connection idle
+//! → `away`; else `online`. An explicit status applies at once, also for HTTP-only
+//! clients without any connection. Typing shows an `offline` user as `online` only when
+//! their choice is `online` (an HTTP-only client typing).
 //!
 //! Every change of a user's effective status yields a [`PresenceNotice`], which the
 //! follower publishes on `live.presence.<userId>` after the commit; gateways relay it.
@@ -39,12 +51,13 @@ pub async fn apply_user_event(
             room_id,
         } => {
             let room = room_id.as_ref().map(|r| r.as_str().to_owned());
-            // Typing implies presence: an offline user who types is online.
+            // Typing implies presence, unless the user chose to appear otherwise.
             tx.execute(
                 "INSERT INTO presence (user_id, status, last_seen, typing_in, typing_until, updated_seq) \
                  VALUES ($1, 'online', $2, $3, $4, $5) \
                  ON CONFLICT (user_id) DO UPDATE SET \
-                   status = CASE WHEN presence.status = 'offline' THEN 'online' ELSE presence.status END, \
+                   status = CASE WHEN presence.status = 'offline' AND presence.manual_status = 'online' \
+                                 THEN 'online' ELSE presence.status END, \
                    last_seen = $2, typing_in = $3, typing_until = $4, updated_seq = $5",
                 &[&user.0, &at, &room, &(at + TYPING_TTL), &seq],
             )
@@ -84,8 +97,7 @@ pub async fn apply_user_event(
                      VALUES ($1, 'online', 'online', $2, $3, 1) \
                      ON CONFLICT (user_id) DO UPDATE SET \
                        connections = presence.connections + 1, \
-                       manual_status = CASE WHEN presence.connections = 0 THEN 'online' ELSE presence.manual_status END, \
-                       status = CASE WHEN presence.connections = 0 THEN 'online' ELSE presence.status END, \
+                       status = presence.manual_status, \
                        last_seen = $2, updated_seq = $3 \
                      RETURNING status",
                     &[&user.0, &at, &seq],
@@ -104,6 +116,21 @@ pub async fn apply_user_event(
                 return Ok(None);
             }
             return connection_gone(tx, user, at, seq).await;
+        }
+        EventBody::ConnectionIdle {
+            connection_id,
+            idle,
+        } => {
+            let changed = tx
+                .execute(
+                    "UPDATE connections SET idle = $3 WHERE connection_id = $1 AND user_id = $2",
+                    &[connection_id, &user.0, idle],
+                )
+                .await?;
+            if changed == 0 {
+                return Ok(None);
+            }
+            return settle(tx, user, at, seq, Notify::OnChange).await;
         }
         other => {
             tracing::error!(
@@ -128,20 +155,55 @@ async fn connection_gone(
     at: OffsetDateTime,
     seq: i64,
 ) -> Result<Option<PresenceNotice>, DbError> {
+    tx.execute(
+        "UPDATE presence SET connections = GREATEST(connections - 1, 0), \
+           typing_in = CASE WHEN connections <= 1 THEN NULL ELSE typing_in END \
+         WHERE user_id = $1",
+        &[&user.0],
+    )
+    .await?;
+    settle(tx, user, at, seq, Notify::Always).await
+}
+
+/// Whether [`settle`] answers a notice when the status did not change.
+#[derive(PartialEq)]
+enum Notify {
+    Always,
+    OnChange,
+}
+
+/// Derives `user`'s effective status from their choice, connections and idleness (see
+/// the module doc).
+async fn settle(
+    tx: &Transaction<'_>,
+    user: UserId,
+    at: OffsetDateTime,
+    seq: i64,
+    notify: Notify,
+) -> Result<Option<PresenceNotice>, DbError> {
     let row = tx
         .query_opt(
-            "UPDATE presence SET connections = GREATEST(connections - 1, 0), \
-               status = CASE WHEN connections <= 1 THEN 'offline' ELSE status END, \
-               typing_in = CASE WHEN connections <= 1 THEN NULL ELSE typing_in END, \
+            "WITH before AS (SELECT status FROM presence WHERE user_id = $1 FOR UPDATE) \
+             UPDATE presence p SET status = CASE \
+                 WHEN p.connections = 0 THEN 'offline' \
+                 WHEN p.manual_status <> 'online' THEN p.manual_status \
+                 WHEN EXISTS (SELECT 1 FROM connections c WHERE c.user_id = p.user_id AND NOT c.idle) \
+                   THEN 'online' \
+                 ELSE 'away' END, \
                last_seen = $2, updated_seq = $3 \
-             WHERE user_id = $1 RETURNING status",
+             WHERE p.user_id = $1 RETURNING p.status, (SELECT status FROM before)",
             &[&user.0, &at, &seq],
         )
         .await?;
-    Ok(row.map(|r| PresenceNotice {
-        user,
-        status: r.get(0),
-        last_seen: at,
+    Ok(row.and_then(|r| {
+        let (now, before): (String, Option<String>) = (r.get(0), r.get(1));
+        (notify == Notify::Always || before.as_deref() != Some(now.as_str())).then_some(
+            PresenceNotice {
+                user,
+                status: now,
+                last_seen: at,
+            },
+        )
     }))
 }
 

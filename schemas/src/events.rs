@@ -197,6 +197,11 @@ pub enum EventBody {
         connection_id: String,
         reason: String,
     },
+    /// The connection has sent no command for the gateway's `away_after` (`idle: true`),
+    /// or has sent one again (`idle: false`). A user is away for idleness only while
+    /// every connection of theirs is idle.
+    #[serde(rename = "connection.idle", rename_all = "camelCase")]
+    ConnectionIdle { connection_id: String, idle: bool },
     /// A gateway process is alive (sent every few seconds).
     #[serde(rename = "gateway.heartbeat", rename_all = "camelCase")]
     GatewayHeartbeat { boot_id: String },
@@ -225,6 +230,7 @@ impl EventBody {
             EventBody::StatusChanged { .. } => "status.changed",
             EventBody::ConnectionOpened { .. } => "connection.opened",
             EventBody::ConnectionClosed { .. } => "connection.closed",
+            EventBody::ConnectionIdle { .. } => "connection.idle",
             EventBody::GatewayHeartbeat { .. } => "gateway.heartbeat",
             EventBody::GatewayRetired { .. } => "gateway.retired",
         }

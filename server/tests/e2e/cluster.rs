@@ -14,14 +14,14 @@ use crate::services::free_port;
 use crate::ws::{GatewayProcess, WsClient};
 
 /// Three clustered JetStream servers on loopback.
-struct NatsCluster {
+pub(crate) struct NatsCluster {
     nodes: Vec<Option<Child>>,
-    client_ports: Vec<u16>,
+    pub(crate) client_ports: Vec<u16>,
     _dir: tempfile::TempDir,
 }
 
 impl NatsCluster {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let client_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
         let route_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
@@ -61,7 +61,7 @@ impl NatsCluster {
         }
     }
 
-    fn urls(&self) -> String {
+    pub(crate) fn urls(&self) -> String {
         self.client_ports
             .iter()
             .map(|p| format!("nats://127.0.0.1:{p}"))
@@ -86,7 +86,7 @@ impl Drop for NatsCluster {
 }
 
 /// The app on the cluster, retried while the cluster forms and elects its leaders.
-async fn app_on(cluster: &NatsCluster) -> TestApp {
+pub(crate) async fn app_on(cluster: &NatsCluster) -> TestApp {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let options = AppOptions {

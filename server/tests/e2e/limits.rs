@@ -1,6 +1,6 @@
 //! Flood protection and token lifetime: writes and logins are rate limited per user and
-//! per username (429 with Retry-After), WebSocket frames per connection (`rate_limited`,
-//! then 4029 for a client that keeps flooding), and a connection whose token expires is
+//! per username (429 with Retry-After), WebSocket frames per user across their connections
+//! (`rate_limited`, then 4029 for a connection that keeps flooding), and a connection whose token expires is
 //! closed with 4003 unless the client sent a fresh token.
 
 use futures::SinkExt;
@@ -147,8 +147,26 @@ async fn a_flooding_connection_is_told_to_wait_then_closed_while_others_stay() {
             .await;
     }
     assert_eq!(flood.until_closed().await, Ended::Closed(Some(4029)));
-    let pong = calm.call(json!({"type": "ping"}), &mut Vec::new()).await;
-    assert_eq!(pong["type"], "pong", "another connection is unaffected");
+    // Another user is unaffected.
+    let bob = app.register("bob").await;
+    let mut other = WsClient::connect(&gw.base, &bob.token).await;
+    let pong = other.call(json!({"type": "ping"}), &mut Vec::new()).await;
+    assert_eq!(pong["type"], "pong", "another user is unaffected");
+    // Her other connection shares her allowance: it stays open and is served once the
+    // allowance has refilled as far as the server says.
+    let mut answer = calm.call(json!({"type": "ping"}), &mut Vec::new()).await;
+    for _ in 0..10 {
+        if answer["code"] != "rate_limited" {
+            break;
+        }
+        let wait = answer["retryAfterMs"].as_u64().unwrap();
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        answer = calm.call(json!({"type": "ping"}), &mut Vec::new()).await;
+    }
+    assert_eq!(
+        answer["type"], "pong",
+        "another connection is paced, not closed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
