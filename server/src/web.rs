@@ -47,6 +47,7 @@ const ASSETS: &[Asset] = &[
     asset!("js/people.js"),
     asset!("js/format.js"),
     asset!("js/dom.js"),
+    asset!("js/links.js"),
     asset!("js/ui/login.js"),
     asset!("js/ui/sidebar.js"),
     asset!("js/ui/conversation.js"),

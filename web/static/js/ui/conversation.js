@@ -1,12 +1,14 @@
 // The conversation pane: the room header (title, id to share, presence of the people in
 // it), the message list with scroll-back, own messages' Edit and Delete, messages still on
-// their way out, and the typing line. Message nodes are kept per id and updated in place,
-// so the aria-live log announces only what is new.
+// their way out, and the typing line. Web addresses in messages are links (links.js).
+// Message nodes are kept per id and updated in place, so the aria-live log announces only
+// what is new.
 
 import { byId, el } from '../dom.js';
 import {
   clockTime, dmPeer, fullTime, initials, presenceText, roomTitle, userColor, userLabel,
 } from '../format.js';
+import { linkNodes } from '../links.js';
 import { copy } from './sidebar.js';
 
 const SCROLL_SLACK_PX = 60;
@@ -94,8 +96,8 @@ export function mountConversation(ctx) {
       meta.replaceChildren(
         el('span', { class: 'dot', dataset: { status: presence?.status ?? 'offline' } }),
         el('span', { class: 'presence-text', text: presenceText(presence) }),
-        el('span', { text: '· direct message · user id' }),
-        el('code', { text: peer }),
+        el('span', { text: '· direct message' }),
+        el('span', { class: 'id-part' }, '· user id ', el('code', { text: peer })),
       );
       people.replaceChildren();
       return;
@@ -105,8 +107,8 @@ export function mountConversation(ctx) {
     const kind = room.visibility === 'private' ? 'Private room' : 'Public room';
     const online = room.onlineCount != null ? ` · ${room.onlineCount} online` : '';
     meta.replaceChildren(
-      el('span', { text: `${kind} · ${room.memberCount} member${room.memberCount === 1 ? '' : 's'}${online} · id` }),
-      el('code', { text: room.id }),
+      el('span', { text: `${kind} · ${room.memberCount} member${room.memberCount === 1 ? '' : 's'}${online}` }),
+      el('span', { class: 'id-part' }, '· id ', el('code', { text: room.id })),
       copyButton,
     );
     const others = [...room.members].filter((u) => u !== chat.me.userId).slice(0, 8);
@@ -179,7 +181,8 @@ export function mountConversation(ctx) {
       m.timestamp ? el('time', { datetime: m.timestamp, title: fullTime(m.timestamp), text: clockTime(m.timestamp) }) : null,
       m.editedAt && !m.deleted ? el('span', { class: 'edited', title: fullTime(m.editedAt), text: '(edited)' }) : null,
       w.pending ? el('span', { class: 'state', text: pendingText(chat, w.pending) }) : null);
-    const text = el('p', { class: 'text', text: m.deleted ? 'This message was deleted.' : m.text });
+    // Web addresses become links, built as nodes (links.js); the rest stays plain text.
+    const text = el('p', { class: 'text' }, ...(m.deleted ? ['This message was deleted.'] : linkNodes(m.text)));
     const bubble = el('div', { class: 'bubble' }, meta, text);
     if (w.pending?.state === 'failed') bubble.append(failedActions(chat, room, w.pending));
     node.replaceChildren(avatar, bubble);
