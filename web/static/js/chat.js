@@ -2,9 +2,10 @@
 // history come over HTTP; live events, sends, edits, deletes, typing and presence over the
 // WebSocket. After a reconnect every room resumes from its cursor, and a gap seen live is
 // repaired with a resume, so no message is lost or shown twice (the merge rules are in
-// room.js; presence and typing in people.js). Owns no DOM. Events: 'change' (anything shown
-// may have changed), 'message' (a new message from someone else), 'error' (detail.message
-// to show), 'signedout'.
+// room.js; presence and typing in people.js). The connection counts as back ("open") only
+// once hello has come and every room's resume is answered, so "Online" means up to date.
+// Owns no DOM. Events: 'change' (anything shown may have changed), 'message' (a new message
+// from someone else), 'error' (detail.message to show), 'signedout'.
 
 import { Connection, ConnectionLost } from './connection.js';
 import { Room, PAGE_SIZE } from './room.js';
@@ -17,6 +18,8 @@ const TYPING_EVERY_MS = 2_000;
 const RESUME_RETRY_MS = 10_000;
 const UNREAD_SCAN = 100;
 const WATCH_BATCH = 1000;
+/** A resume not answered by then no longer holds the state at "Reconnecting…". */
+const CATCH_UP_LIMIT_MS = 30_000;
 export const MAX_MESSAGE_CHARS = 4000;
 
 export class ChatClient extends EventTarget {
@@ -32,6 +35,9 @@ export class ChatClient extends EventTarget {
     this.read = loadReadPositions(session.userId);
     this.lastTypingSent = new Map();
     this.conn = new Connection(this.token);
+    /** id of the resume sent at hello → how many rooms have not answered yet */
+    this.catchingUp = new Map();
+    this.catchUpTimer = null;
   }
 
   async start() {
@@ -52,6 +58,7 @@ export class ChatClient extends EventTarget {
 
   stop() {
     clearInterval(this.pollTimer);
+    clearTimeout(this.catchUpTimer);
     this.conn.stop();
     this.people.stop();
   }
@@ -61,8 +68,20 @@ export class ChatClient extends EventTarget {
     return this.people.presence;
   }
 
+  /** The socket's state, except that a socket still resuming rooms is 'reconnecting'. */
   get connectionState() {
+    if (this.conn.state === 'open' && this.catchingUp.size > 0) return 'reconnecting';
     return this.conn.state;
+  }
+
+  /** Connected again and waiting for the rooms' resumes. */
+  get isCatchingUp() {
+    return this.conn.state === 'open' && this.catchingUp.size > 0;
+  }
+
+  /** The browser reports no network. */
+  get offline() {
+    return this.conn.offline;
   }
 
   get retryAt() {
@@ -232,7 +251,18 @@ export class ChatClient extends EventTarget {
         this.#subscribe(room);
       }
     }
-    if (resume.length) this.conn.send({ type: 'resume', id: this.conn.id(), rooms: resume });
+    this.catchingUp.clear();
+    clearTimeout(this.catchUpTimer);
+    if (resume.length) {
+      const id = this.conn.id();
+      if (this.conn.send({ type: 'resume', id, rooms: resume })) {
+        this.catchingUp.set(id, resume.length);
+        this.catchUpTimer = setTimeout(() => {
+          this.catchingUp.clear();
+          this.#changed();
+        }, CATCH_UP_LIMIT_MS);
+      }
+    }
     if (hello.rooms.some((id) => !this.rooms.has(id))) this.refreshRooms().catch((e) => this.#quiet(e));
     this.people.forgetWatches();
     this.#watchPeople(this.rooms.values());
@@ -262,6 +292,7 @@ export class ChatClient extends EventTarget {
       case 'event':
         return this.#onEvent(frame);
       case 'resumed':
+        this.#caughtUp(frame.id);
         return this.#onResumed(frame);
       case 'presence':
         return this.people.setPresence(frame);
@@ -274,6 +305,7 @@ export class ChatClient extends EventTarget {
         if (frame.userId !== this.me.userId) this.people.startTyping(frame);
         return undefined;
       case 'error':
+        this.#caughtUp(frame.id);
         // A resume for a room left elsewhere is not the user's concern.
         if (frame.code !== 'not_a_member') this.#error(frame.message);
         return undefined;
@@ -326,6 +358,8 @@ export class ChatClient extends EventTarget {
   }
 
   #onLost({ greeted, attempt }) {
+    this.catchingUp.clear();
+    clearTimeout(this.catchUpTimer);
     // Failing before hello again and again may be an expired token (401 at the upgrade,
     // which a browser cannot see): the api says so plainly.
     if (!greeted && attempt % 3 === 0) this.refreshRooms().catch((e) => this.#quiet(e));
@@ -413,6 +447,18 @@ export class ChatClient extends EventTarget {
       throw new Error('Not connected to the server. Try again when the connection is back.');
     }
     return this.conn.request(frame);
+  }
+
+  /** One room of the reconnect's resume has answered (`resumed`, or an error for it). */
+  #caughtUp(id) {
+    const left = this.catchingUp.get(id);
+    if (left == null) return;
+    if (left > 1) this.catchingUp.set(id, left - 1);
+    else {
+      this.catchingUp.delete(id);
+      clearTimeout(this.catchUpTimer);
+    }
+    this.#changed();
   }
 
   #changed() {

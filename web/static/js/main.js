@@ -90,7 +90,8 @@ function renderBanner() {
   const state = chat.connectionState;
   clearTimeout(countdownTimer);
   const reconnecting = state === 'reconnecting';
-  retryButton.hidden = !reconnecting;
+  const catchingUp = chat.isCatchingUp;
+  retryButton.hidden = !reconnecting || catchingUp;
   bannerCountdown.hidden = !reconnecting;
   if (reconnecting || state === 'connecting') {
     clearTimeout(hideTimer);
@@ -99,7 +100,9 @@ function renderBanner() {
     banner.dataset.kind = 'warn';
     bannerText.textContent = reconnecting ? 'Reconnecting…' : 'Connecting…';
     const secs = chat.retryAt ? Math.ceil((chat.retryAt - Date.now()) / 1000) : 0;
-    bannerCountdown.textContent = secs > 0 ? `next try in ${secs} s` : 'trying now';
+    if (catchingUp) bannerCountdown.textContent = 'catching up';
+    else if (chat.offline) bannerCountdown.textContent = 'no network';
+    else bannerCountdown.textContent = secs > 0 ? `next try in ${secs} s` : 'trying now';
     banner.hidden = false;
     if (reconnecting) countdownTimer = setTimeout(scheduleRender, 1000);
   } else if (state === 'open' && wasReconnecting) {

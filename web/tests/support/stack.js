@@ -189,3 +189,15 @@ export function apiClient(baseUrl, token) {
     return data;
   };
 }
+
+/** Registers `username` through the api: {userId, token, api}. */
+export async function registerUser(baseUrl, username, password) {
+  const response = await fetch(`${baseUrl}/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  const body = await response.json();
+  if (!response.ok) throw new Error(`register ${username}: ${response.status} ${JSON.stringify(body)}`);
+  return { userId: body.userId, token: body.token, api: apiClient(baseUrl, body.token) };
+}
