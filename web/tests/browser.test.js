@@ -30,7 +30,7 @@ describe('web client', { timeout: 240_000 }, () => {
     await stack?.stop();
   });
 
-  /** A new person: own browser context (own sessionStorage), a page at the app. */
+  /** A new person: own browser context (own storage), a page at the app. */
   async function openPerson(name, prepare) {
     const context = await browser.newContext({ viewport: { width: 1180, height: 740 } });
     const person = { name, context, problems: [] };
@@ -61,7 +61,7 @@ describe('web client', { timeout: 240_000 }, () => {
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: action }).click();
     await page.locator('#me-name').filter({ hasText: person.name }).waitFor();
-    const session = await page.evaluate(() => JSON.parse(sessionStorage.getItem('chat.session')));
+    const session = await page.evaluate(() => JSON.parse(localStorage.getItem('chat.session')));
     Object.assign(person, { userId: session.userId, token: session.token, api: apiClient(stack.url, session.token) });
   }
 
@@ -231,9 +231,9 @@ describe('web client', { timeout: 240_000 }, () => {
     await dm.locator('.dot[data-status="offline"]').waitFor();
     await bob.page.locator('#room-meta', { hasText: /last seen/ }).waitFor();
 
-    // A new tab has no session: sign in again (and the login path gets tested too).
+    // A new tab of the same browser is still signed in.
     await openPage(alice);
-    await signIn(alice, 'Sign in');
+    await alice.page.locator('#me-name').filter({ hasText: 'alice' }).waitFor();
     await dm.locator('.dot[data-status="online"]').waitFor();
     await bob.page.locator('#room-meta', { hasText: 'online' }).waitFor();
     // Alice sees the direct room Bob opened.

@@ -47,6 +47,8 @@ export function createApi(getToken = () => null) {
   return {
     register: (username, password) => call('POST', '/auth/register', { username, password }),
     login: (username, password) => call('POST', '/auth/login', { username, password }),
+    /** Ends every session of the caller, in every browser. */
+    logout: () => call('POST', '/auth/logout'),
     listRooms: async () => (await call('GET', '/rooms')).rooms,
     createRoom: (name, visibility) => call('POST', '/rooms', { name, visibility }),
     joinRoom: (roomId) => call('POST', `${room(roomId)}/join`),

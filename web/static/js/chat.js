@@ -11,7 +11,7 @@ import { Connection, ConnectionLost } from './connection.js';
 import { Room, PAGE_SIZE } from './room.js';
 import { dmPeer } from './format.js';
 import { People } from './people.js';
-import { loadReadPositions, saveReadPositions } from './session.js';
+import { loadOpenRoom, loadReadPositions, saveOpenRoom, saveReadPositions } from './session.js';
 
 const ROOM_POLL_MS = 10_000;
 const TYPING_EVERY_MS = 2_000;
@@ -35,6 +35,8 @@ export class ChatClient extends EventTarget {
     this.read = loadReadPositions(session.userId);
     this.lastTypingSent = new Map();
     this.conn = new Connection(this.token);
+    /** The room to open once it is known (the one open before a reload). */
+    this.wantedRoomId = loadOpenRoom(session.userId);
     /** id of the resume sent at hello → how many rooms have not answered yet */
     this.catchingUp = new Map();
     this.catchUpTimer = null;
@@ -118,6 +120,12 @@ export class ChatClient extends EventTarget {
         added.push(room);
       }
     }
+    // The room open before a reload, once known; gone from the list, it is forgotten.
+    const wanted = this.wantedRoomId;
+    if (wanted && !this.activeRoomId) {
+      if (this.rooms.has(wanted)) this.selectRoom(wanted);
+      else this.wantedRoomId = null;
+    }
     for (const room of added) {
       if (this.conn.state === 'open') this.#subscribe(room);
       this.#countUnread(room);
@@ -131,6 +139,8 @@ export class ChatClient extends EventTarget {
     const room = this.rooms.get(roomId);
     if (!room) return;
     this.activeRoomId = roomId;
+    this.wantedRoomId = null;
+    saveOpenRoom(this.me.userId, roomId);
     this.#markRead(room);
     if (!room.historyLoaded) this.loadHistory(room);
     this.#changed();

@@ -1,10 +1,12 @@
 // Start-up and wiring: shows the sign-in screen or the chat, connects the engine (chat.js)
 // to the views (ui/*), and owns the error alert, the connection banner and the title.
+// Every tab of the browser shares one session (session.js): signing in or out in one tab
+// does the same in the others.
 
 import { createApi } from './api.js';
 import { ChatClient } from './chat.js';
 import { byId, el } from './dom.js';
-import { clearSession, loadSession, saveSession } from './session.js';
+import { clearSession, loadSession, saveSession, watchSession } from './session.js';
 import { mountLogin } from './ui/login.js';
 import { mountSidebar } from './ui/sidebar.js';
 import { mountConversation } from './ui/conversation.js';
@@ -27,21 +29,42 @@ byId('alert-close').addEventListener('click', () => (byId('alert').hidden = true
 
 const login = mountLogin({ api, onSignedIn: (s) => showChat(s) });
 // The views are mounted once; `ctx.chat` is the signed-in user's engine (null when signed out).
-const ctx = { chat: null, showError, signOut: () => showLogin() };
+const ctx = { chat: null, showError, signOut };
 const views = [mountSidebar(ctx), mountConversation(ctx), mountComposer(ctx)];
 
-function showLogin(message) {
+/** "Log out": ends the session on the server (every token of the user), then here. */
+async function signOut() {
+  const token = session?.token;
+  const button = byId('logout');
+  button.disabled = true;
+  // Closed first, so that the server ending this socket is not taken for an expiry.
+  chat?.stop();
+  try {
+    await api.logout();
+  } catch (e) {
+    // Already ended (401) is fine; otherwise say so, but leave this browser all the same.
+    if (e.status !== 401) showError(`Signed out here, but the server could not be told: ${e.message}`);
+  } finally {
+    button.disabled = false;
+  }
+  // Only if no other tab has signed in since; the others leave on the storage event.
+  if (session?.token === token) showLogin('', token);
+}
+
+/** Back to the sign-in screen; forgets `token` (the current one by default) in every tab. */
+function showLogin(message, token = session?.token) {
   chat?.stop();
   chat = null;
   ctx.chat = null;
   session = null;
-  clearSession();
+  clearSession(token);
   byId('chat-view').hidden = true;
   document.title = 'Chat';
   login.show(message);
 }
 
 async function showChat(signedIn) {
+  chat?.stop();
   session = signedIn;
   saveSession(signedIn);
   login.hide();
@@ -52,12 +75,21 @@ async function showChat(signedIn) {
   chat.addEventListener('error', (e) => showError(e.detail.message));
   chat.addEventListener('signedout', (e) => showLogin(e.detail.message));
   render();
+  const started = chat;
   try {
     await chat.start();
   } catch (e) {
+    if (chat !== started) return;
     showLogin(e.status === 401 ? 'Your session has ended. Please sign in again.' : e.message);
   }
 }
+
+// Another tab signed out (or in as someone else): follow it.
+watchSession((shared) => {
+  if (shared?.token === session?.token) return;
+  if (shared) showChat(shared);
+  else if (session) showLogin('You signed out in another tab.', null);
+});
 
 function scheduleRender() {
   if (renderQueued) return;
