@@ -48,10 +48,13 @@ const ASSETS: &[Asset] = &[
     asset!("js/format.js"),
     asset!("js/dom.js"),
     asset!("js/links.js"),
+    asset!("js/notifications.js"),
     asset!("js/ui/login.js"),
     asset!("js/ui/sidebar.js"),
     asset!("js/ui/conversation.js"),
     asset!("js/ui/composer.js"),
+    asset!("js/ui/leave.js"),
+    asset!("js/ui/notify.js"),
 ];
 
 /// `/` and `/static/{*path}`. Merged into the app router beside the api, whose JSON 404

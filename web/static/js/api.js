@@ -52,6 +52,7 @@ export function createApi(getToken = () => null) {
     listRooms: async () => (await call('GET', '/rooms')).rooms,
     createRoom: (name, visibility) => call('POST', '/rooms', { name, visibility }),
     joinRoom: (roomId) => call('POST', `${room(roomId)}/join`),
+    leaveRoom: (roomId) => call('POST', `${room(roomId)}/leave`),
     openDirect: (userId) => call('POST', '/dms', { userId }),
     /** { messages (oldest first), projectedSeq } */
     getMessages: (roomId, { limit = 50, beforeSeq, afterSeq } = {}) => {

@@ -37,6 +37,8 @@ export class ChatClient extends EventTarget {
     this.conn = new Connection(this.token);
     /** The room to open once it is known (the one open before a reload). */
     this.wantedRoomId = loadOpenRoom(session.userId);
+    /** roomId → when this client last left it (a room list read before that is stale). */
+    this.leftAt = new Map();
     /** id of the resume sent at hello → how many rooms have not answered yet */
     this.catchingUp = new Map();
     this.catchUpTimer = null;
@@ -109,16 +111,26 @@ export class ChatClient extends EventTarget {
 
   /** Reads GET /rooms; new rooms are joined live, their DM peers watched, unread counted. */
   async refreshRooms() {
+    const askedAt = performance.now();
     const summaries = await this.api.listRooms();
     const added = [];
+    const listed = new Set();
     for (const summary of summaries) {
+      listed.add(summary.roomId);
+      // Left after this list was read: the list is stale for it.
+      if ((this.leftAt.get(summary.roomId) ?? -1) >= askedAt) continue;
       const known = this.rooms.get(summary.roomId);
       if (known) known.update(summary);
       else {
         const room = new Room(summary);
+        room.addedAt = performance.now();
         this.rooms.set(room.id, room);
         added.push(room);
       }
+    }
+    // Rooms left elsewhere (another browser, or while this one was offline).
+    for (const room of [...this.rooms.values()]) {
+      if (!listed.has(room.id) && room.addedAt < askedAt) this.#forgetRoom(room.id);
     }
     // The room open before a reload, once known; gone from the list, it is forgotten.
     const wanted = this.wantedRoomId;
@@ -193,6 +205,14 @@ export class ChatClient extends EventTarget {
     await this.api.joinRoom(roomId);
     await this.refreshRooms();
     this.selectRoom(roomId);
+  }
+
+  /** Leaves a group room (direct rooms cannot be left); it goes from the list at once. */
+  async leaveRoom(roomId) {
+    const room = this.rooms.get(roomId);
+    if (!room || room.kind === 'direct') return;
+    await this.api.leaveRoom(roomId);
+    this.#forgetRoom(roomId);
   }
 
   async openDirect(userId) {
@@ -333,6 +353,10 @@ export class ChatClient extends EventTarget {
       return;
     }
     if (outcome.result !== 'applied') return;
+    if (outcome.type === 'member.left' && frame.event.data?.userId === this.me.userId) {
+      this.#forgetRoom(room.id); // left in another tab or device
+      return;
+    }
     if (outcome.type === 'member.joined' || outcome.type === 'message.posted') this.#watchPeople([room]);
     const active = room.id === this.activeRoomId;
     const message = outcome.message;
@@ -467,6 +491,17 @@ export class ChatClient extends EventTarget {
     else {
       this.catchingUp.delete(id);
       clearTimeout(this.catchUpTimer);
+    }
+    this.#changed();
+  }
+
+  /** Drops a room this user is no longer in. */
+  #forgetRoom(roomId) {
+    if (!this.rooms.delete(roomId)) return;
+    this.leftAt.set(roomId, performance.now());
+    if (this.activeRoomId === roomId) {
+      this.activeRoomId = null;
+      saveOpenRoom(this.me.userId, null);
     }
     this.#changed();
   }

@@ -11,6 +11,8 @@ import { mountLogin } from './ui/login.js';
 import { mountSidebar } from './ui/sidebar.js';
 import { mountConversation } from './ui/conversation.js';
 import { mountComposer } from './ui/composer.js';
+import { mountLeave } from './ui/leave.js';
+import { mountNotify } from './ui/notify.js';
 
 let session = loadSession();
 const api = createApi(() => session?.token);
@@ -29,8 +31,13 @@ byId('alert-close').addEventListener('click', () => (byId('alert').hidden = true
 
 const login = mountLogin({ api, onSignedIn: (s) => showChat(s) });
 // The views are mounted once; `ctx.chat` is the signed-in user's engine (null when signed out).
-const ctx = { chat: null, showError, signOut };
-const views = [mountSidebar(ctx), mountConversation(ctx), mountComposer(ctx)];
+const ctx = {
+  chat: null,
+  showError,
+  signOut,
+  openRoom: (roomId) => chat?.selectRoom(roomId),
+};
+const views = [mountSidebar(ctx), mountConversation(ctx), mountComposer(ctx), mountLeave(ctx), mountNotify(ctx)];
 
 /** "Log out": ends the session on the server (every token of the user), then here. */
 async function signOut() {
