@@ -53,6 +53,7 @@ const ASSETS: &[Asset] = &[
     asset!("js/ui/sidebar.js"),
     asset!("js/ui/conversation.js"),
     asset!("js/ui/composer.js"),
+    asset!("js/ui/drawer.js"),
     asset!("js/ui/leave.js"),
     asset!("js/ui/notify.js"),
 ];

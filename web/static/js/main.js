@@ -11,6 +11,7 @@ import { mountLogin } from './ui/login.js';
 import { mountSidebar } from './ui/sidebar.js';
 import { mountConversation } from './ui/conversation.js';
 import { mountComposer } from './ui/composer.js';
+import { mountDrawer } from './ui/drawer.js';
 import { mountLeave } from './ui/leave.js';
 import { mountNotify } from './ui/notify.js';
 
@@ -37,7 +38,7 @@ const ctx = {
   signOut,
   openRoom: (roomId) => chat?.selectRoom(roomId),
 };
-const views = [mountSidebar(ctx), mountConversation(ctx), mountComposer(ctx), mountLeave(ctx), mountNotify(ctx)];
+const views = [mountSidebar(ctx), mountConversation(ctx), mountComposer(ctx), mountDrawer(ctx), mountLeave(ctx), mountNotify(ctx)];
 
 /** "Log out": ends the session on the server (every token of the user), then here. */
 async function signOut() {

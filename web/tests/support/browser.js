@@ -22,7 +22,20 @@ export function launchBrowser() {
   });
 }
 
-export async function screenshot(page, name) {
+/** The screenshots shown in the README; tests refresh them with UPDATE_DOC_SCREENSHOTS=1. */
+export const DOC_SCREENSHOTS = path.join(ROOT, 'docs/screenshots');
+
+/**
+ * Saves a screenshot in web/tests/screenshots/. With `doc`, one the README shows: copied
+ * to docs/screenshots/ too when UPDATE_DOC_SCREENSHOTS=1 (so that an ordinary run does not
+ * rewrite committed images).
+ */
+export async function screenshot(page, name, { doc = false } = {}) {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+  const file = path.join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path: file });
+  if (doc && process.env.UPDATE_DOC_SCREENSHOTS === '1') {
+    fs.mkdirSync(DOC_SCREENSHOTS, { recursive: true });
+    fs.copyFileSync(file, path.join(DOC_SCREENSHOTS, `${name}.png`));
+  }
 }

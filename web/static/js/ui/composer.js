@@ -13,6 +13,12 @@ export function mountComposer(ctx) {
   const count = byId('composer-count');
   const drafts = new Map();
   let shownRoom = null;
+  // The keyboard hint does not fit (nor apply to a touch keyboard) on a phone.
+  const narrow = window.matchMedia('(max-width: 720px)');
+  const hint = input.placeholder;
+  const placeholder = () => (input.placeholder = narrow.matches ? 'Write a message…' : hint);
+  narrow.addEventListener('change', placeholder);
+  placeholder();
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
