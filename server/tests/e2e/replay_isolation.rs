@@ -42,12 +42,17 @@ async fn stalled_replay(base: &str, token: &str, room: &str) -> WsClient {
 
 /// A counter or gauge on the `gateway` process's `/metrics` (0 before it is first set).
 async fn gateway_metric(gateway: &GatewayProcess, name: &str) -> f64 {
-    let text = reqwest::get(format!("{}/metrics", gateway.base))
+    metric(&gateway.metrics_base, name).await
+}
+
+/// A counter or gauge on the `/metrics` of the operator listener at `base` (0 before it
+/// is first set).
+async fn metric(base: &str, name: &str) -> f64 {
+    let answer = reqwest::get(format!("{base}/metrics"))
         .await
-        .expect("metrics answer")
-        .text()
-        .await
-        .unwrap();
+        .expect("metrics answer");
+    assert!(answer.status().is_success(), "{base}/metrics: {answer:?}");
+    let text = answer.text().await.unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
         .unwrap_or(0.0)
@@ -142,8 +147,19 @@ async fn a_client_that_stalls_during_a_replay_is_closed_with_4008() {
     let reader = app.register("reader").await;
     let (big, _) = large_room(&app, &owner, 1_500).await;
     let mut client = stalled_replay(&app.base, &reader.token, &big).await;
-    // The client stops reading for a while, as a tab in the background does, then reads.
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    // The client stops reading, as a tab in the background does, until the gateway has
+    // given up on it (a slow machine fills the client's buffers later), then reads.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while metric(
+        &app.metrics_base,
+        "chat_gateway_slow_consumer_disconnects_total",
+    )
+    .await
+        < 1.0
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let started = Instant::now();
     let mut resumed = false;
     let ended = loop {
