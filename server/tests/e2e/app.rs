@@ -27,6 +27,8 @@ pub struct AppOptions {
     pub gateway: chat_gateway::GatewayConfig,
     /// The operator's key for `/admin/*` (off when `None`).
     pub admin_key: Option<String>,
+    /// JetStream's duplicate window for `Nats-Msg-Id` (production: 120 s).
+    pub duplicate_window: Option<Duration>,
 }
 
 impl Default for AppOptions {
@@ -43,6 +45,7 @@ impl Default for AppOptions {
             },
             gateway: chat_gateway::GatewayConfig::default(),
             admin_key: None,
+            duplicate_window: None,
         }
     }
 }
@@ -85,6 +88,9 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
             ack_timeout: Duration::from_secs(2),
             streams: StreamSettings {
                 replicas: options.nats_replicas,
+                duplicate_window: options
+                    .duplicate_window
+                    .unwrap_or(StreamSettings::default().duplicate_window),
                 ..StreamSettings::default()
             },
         },

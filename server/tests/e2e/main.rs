@@ -5,6 +5,7 @@ mod app;
 mod bad_input;
 mod cluster;
 mod compose;
+mod exactness;
 mod fault_support;
 mod faults_under_load;
 mod idempotency;
