@@ -3,6 +3,7 @@
 //! - [`commands`]: chat commands shared by the api and the gateway (check, event, store).
 //! - [`env`]: typed configuration read from environment variables.
 //! - [`eventlog`]: the JetStream streams (created and verified), publishing, reading back.
+//! - [`directs`]: unguessable ids of direct-message rooms, keyed with the server secret.
 //! - [`database`]: the Postgres pool, migrations, and how database failures are classified.
 //! - [`tokens`]: issuing and verifying the HS256 access tokens.
 //! - [`sessions`]: whether a token's session is still live; logout and bans.
@@ -17,6 +18,7 @@
 pub mod client_address;
 pub mod commands;
 pub mod database;
+pub mod directs;
 pub mod env;
 pub mod eventlog;
 pub mod http_server;

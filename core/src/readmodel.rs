@@ -71,6 +71,60 @@ impl ReadModel {
         .await
     }
 
+    /// [`Self::room_access`], and the sequence of `user`'s latest membership change in
+    /// `room` (0 if none): what a join or leave decided on, for its `Nats-Msg-Id`.
+    pub async fn membership(
+        &self,
+        room: &RoomId,
+        user: UserId,
+    ) -> Result<(RoomAccess, u64), DbError> {
+        let room = room.as_str().to_owned();
+        self.with_client(|c| async move {
+            let row = c
+                .query_opt(
+                    "SELECT r.visibility, r.kind, \
+                            EXISTS(SELECT 1 FROM room_members m \
+                                   WHERE m.room_id = r.room_id AND m.user_id = $2), \
+                            (SELECT x.seq FROM member_changes x \
+                             WHERE x.room_id = r.room_id AND x.user_id = $2) \
+                     FROM rooms r WHERE r.room_id = $1",
+                    &[&room, &user.0],
+                )
+                .await?;
+            Ok(match row {
+                None => (RoomAccess::NoSuchRoom, 0),
+                Some(row) => {
+                    let basis = row.get::<_, Option<i64>>(3).unwrap_or(0) as u64;
+                    let access = if row.get::<_, bool>(2) {
+                        RoomAccess::Member
+                    } else {
+                        RoomAccess::NotMember {
+                            visibility: row.get(0),
+                            kind: row.get(1),
+                        }
+                    };
+                    (access, basis)
+                }
+            })
+        })
+        .await
+    }
+
+    /// The direct room of `a` and `b`, whatever its id, if the read model has one.
+    pub async fn direct_room(&self, a: UserId, b: UserId) -> Result<Option<RoomId>, DbError> {
+        let (low, high) = chat_schemas::ids::direct_pair(a, b);
+        self.with_client(|c| async move {
+            let row = c
+                .query_opt(
+                    "SELECT room_id FROM direct_rooms WHERE user_low = $1 AND user_high = $2",
+                    &[&low.0, &high.0],
+                )
+                .await?;
+            Ok(row.and_then(|r| RoomId::parse(r.get::<_, &str>(0)).ok()))
+        })
+        .await
+    }
+
     /// The rooms `user` is a member of.
     pub async fn member_rooms(&self, user: UserId) -> Result<Vec<RoomId>, DbError> {
         self.with_client(|c| async move {

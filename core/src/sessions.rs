@@ -9,13 +9,28 @@
 //! subject `control.user.<userId>.revoked` (payload: the new generation) then tells every
 //! gateway to close that user's open sockets at once (close code 4004).
 //!
-//! The notice is core NATS, at most once: a gateway cut off from NATS at that moment keeps
-//! those sockets until they end on their own (a reconnect is refused) or their token expires.
+//! The notice is core NATS, at most once, so gateways do not rely on it alone: each
+//! re-checks the sessions of its open connections in one batched query
+//! ([`Sessions::accounts`]) periodically and after every NATS reconnect (see
+//! `chat_gateway::admission`), which bounds how long a socket outlives a missed notice.
+//!
+//! **Checks through a Postgres outage** ([`Sessions::with_cache`], the gateway's policy):
+//! every account state read from Postgres is remembered with the time it was read. While
+//! Postgres is *unavailable* (and only then), a token is accepted when its signature and
+//! expiry verify and its account was read within the cache's lifetime, with the token's
+//! generation and no ban; a revocation notice raises the remembered generation at once, so
+//! a logout this gateway heard of is refused even from the cache. A user not read within
+//! the lifetime gets 503 as before. The one gap: a revocation committed just before an
+//! outage whose notice this gateway missed and that no re-check saw yet is honoured when
+//! Postgres answers again (at most the re-check period after it returns).
 //! A generation rather than a "valid after" time: a login in the same second as the logout
 //! must work, and clocks of several processes need not agree.
 
 use async_nats::Client;
 use chat_schemas::UserId;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::database::DbError;
 use crate::readmodel::ReadModel;
@@ -58,17 +73,138 @@ pub struct AccountState {
     pub banned: bool,
 }
 
+impl AccountState {
+    /// Whether a token of `generation` opens a session of this account.
+    fn admits(&self, generation: u64) -> bool {
+        !self.banned && self.generation == generation
+    }
+}
+
+/// Account states as last read from Postgres (see the module comment).
+struct SessionCache {
+    lifetime: Duration,
+    /// `None`: no such account.
+    entries: Mutex<HashMap<UserId, (Option<AccountState>, Instant)>>,
+}
+
+impl SessionCache {
+    fn record(&self, user: UserId, state: Option<AccountState>) {
+        let mut entries = self.entries.lock().expect("session cache lock");
+        let generation = entries
+            .get(&user)
+            .and_then(|(s, _)| s.map(|s| s.generation));
+        // A notice may have raised the generation past what a slower read returned.
+        let state = state.map(|s| AccountState {
+            generation: s.generation.max(generation.unwrap_or(0)),
+            ..s
+        });
+        entries.insert(user, (state, Instant::now()));
+    }
+
+    fn fresh(&self, user: UserId) -> Option<Option<AccountState>> {
+        let entries = self.entries.lock().expect("session cache lock");
+        entries
+            .get(&user)
+            .filter(|(_, read_at)| read_at.elapsed() < self.lifetime)
+            .map(|(state, _)| *state)
+    }
+
+    fn revoked(&self, user: UserId, generation: u64) {
+        let mut entries = self.entries.lock().expect("session cache lock");
+        if let Some((Some(state), _)) = entries.get_mut(&user) {
+            state.generation = state.generation.max(generation);
+        }
+    }
+
+    fn prune(&self) {
+        let mut entries = self.entries.lock().expect("session cache lock");
+        entries.retain(|_, (_, read_at)| read_at.elapsed() < self.lifetime);
+    }
+}
+
 /// Token checks against the accounts, and revocation; cheap to clone.
 #[derive(Clone)]
 pub struct Sessions {
     tokens: Tokens,
     read: ReadModel,
     nats: Client,
+    cache: Option<Arc<SessionCache>>,
 }
+
+/// Most users one batched account query names.
+const BATCH: usize = 5_000;
 
 impl Sessions {
     pub fn new(tokens: Tokens, read: ReadModel, nats: Client) -> Self {
-        Self { tokens, read, nats }
+        Self {
+            tokens,
+            read,
+            nats,
+            cache: None,
+        }
+    }
+
+    /// Answers checks from account states read within `lifetime` while Postgres is
+    /// unavailable (see the module comment). A zero lifetime keeps the cache off.
+    pub fn with_cache(mut self, lifetime: Duration) -> Self {
+        self.cache = (!lifetime.is_zero()).then(|| {
+            Arc::new(SessionCache {
+                lifetime,
+                entries: Mutex::default(),
+            })
+        });
+        self
+    }
+
+    /// A revocation notice was heard: tokens older than `generation` are refused, also
+    /// from the cache.
+    pub fn note_revoked(&self, user: UserId, generation: u64) {
+        if let Some(cache) = &self.cache {
+            cache.revoked(user, generation);
+        }
+    }
+
+    /// Forgets cached states older than the cache's lifetime.
+    pub fn prune_cache(&self) {
+        if let Some(cache) = &self.cache {
+            cache.prune();
+        }
+    }
+
+    /// The account states of `users` (absent: no such account), in batched queries;
+    /// remembered for checks during an outage.
+    pub async fn accounts(
+        &self,
+        users: &[UserId],
+    ) -> Result<HashMap<UserId, AccountState>, DbError> {
+        let mut found = HashMap::with_capacity(users.len());
+        for chunk in users.chunks(BATCH) {
+            let ids: Vec<uuid::Uuid> = chunk.iter().map(|u| u.0).collect();
+            let rows = self
+                .read
+                .with_client(|c| async move {
+                    Ok(c.query(
+                        "SELECT user_id, token_generation, banned_at IS NOT NULL FROM accounts \
+                         WHERE user_id = ANY($1)",
+                        &[&ids],
+                    )
+                    .await?)
+                })
+                .await?;
+            for row in rows {
+                let state = AccountState {
+                    generation: row.get::<_, i64>(1) as u64,
+                    banned: row.get(2),
+                };
+                found.insert(UserId(row.get(0)), state);
+            }
+        }
+        if let Some(cache) = &self.cache {
+            for user in users {
+                cache.record(*user, found.get(user).copied());
+            }
+        }
+        Ok(found)
     }
 
     pub fn tokens(&self) -> &Tokens {
@@ -84,20 +220,33 @@ impl Sessions {
 
     /// Whether an already verified token's session is still live.
     pub async fn check(&self, verified: &Verified) -> Result<(), AuthError> {
-        match self
-            .account(verified.user)
-            .await
-            .map_err(AuthError::Database)?
-        {
-            Some(AccountState {
-                generation,
-                banned: false,
-            }) if generation == verified.generation => Ok(()),
+        let state = match (self.account(verified.user).await, &self.cache) {
+            (Ok(state), _) => state,
+            (Err(DbError::Unavailable(e)), Some(cache)) => match cache.fresh(verified.user) {
+                Some(state) => {
+                    tracing::debug!(user = %verified.user, error = %e, "session checked from the cache");
+                    state
+                }
+                None => return Err(AuthError::Database(DbError::Unavailable(e))),
+            },
+            (Err(e), _) => return Err(AuthError::Database(e)),
+        };
+        match state {
+            Some(state) if state.admits(verified.generation) => Ok(()),
             _ => Err(AuthError::Revoked),
         }
     }
 
+    /// The account's state from Postgres (remembered, with a cache).
     pub async fn account(&self, user: UserId) -> Result<Option<AccountState>, DbError> {
+        let state = self.read_account(user).await?;
+        if let Some(cache) = &self.cache {
+            cache.record(user, state);
+        }
+        Ok(state)
+    }
+
+    async fn read_account(&self, user: UserId) -> Result<Option<AccountState>, DbError> {
         self.read
             .with_client(|c| async move {
                 let row = c

@@ -9,6 +9,8 @@
 
 use anyhow::bail;
 use chat_schemas::UserId;
+
+use crate::directs::DirectRoomIds;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -113,6 +115,8 @@ struct Keys {
     issuer: String,
     audience: String,
     ttl: Duration,
+    /// Direct-room ids are keyed with the same server secret (see [`crate::directs`]).
+    directs: DirectRoomIds,
 }
 
 impl Tokens {
@@ -133,8 +137,14 @@ impl Tokens {
                 issuer: config.issuer.clone(),
                 audience: config.audience.clone(),
                 ttl: config.ttl,
+                directs: DirectRoomIds::new(config.secret.as_bytes()),
             }),
         })
+    }
+
+    /// The keyed ids of direct-message rooms (the secret they need is this one).
+    pub fn direct_rooms(&self) -> &DirectRoomIds {
+        &self.inner.directs
     }
 
     /// A token of generation 0 (an account that never logged out).

@@ -77,6 +77,14 @@ pub struct GatewayConfig {
     /// addresses or CIDR ranges; default none): behind them the client address is the
     /// right-most forwarded address that is not itself a trusted proxy.
     pub trusted_proxies: Vec<IpRange>,
+    /// How often the sessions of this gateway's open connections are checked against the
+    /// accounts in one batched query (`GATEWAY_SESSION_RECHECK_MS`); also done at once
+    /// after every NATS reconnect. Bounds how long a socket outlives a revocation whose
+    /// notice this gateway missed (see [`crate::admission`]).
+    pub session_recheck: Duration,
+    /// How long a session check read from Postgres may answer for a handshake while
+    /// Postgres is unavailable (`GATEWAY_SESSION_CACHE_MS`; 0 turns the fallback off).
+    pub session_cache: Duration,
 }
 
 impl Default for GatewayConfig {
@@ -107,6 +115,8 @@ impl Default for GatewayConfig {
             max_connections_per_ip: 1000,
             ip_limit_exempt: IpRange::parse_list(LOOPBACK).expect("loopback ranges parse"),
             trusted_proxies: Vec::new(),
+            session_recheck: Duration::from_secs(30),
+            session_cache: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -166,6 +176,14 @@ impl GatewayConfig {
             )?,
             ip_limit_exempt: ranges_or("GATEWAY_IP_LIMIT_EXEMPT", LOOPBACK)?,
             trusted_proxies: ranges_or("GATEWAY_TRUSTED_PROXIES", "")?,
+            session_recheck: millis_or(
+                "GATEWAY_SESSION_RECHECK_MS",
+                d.session_recheck.as_millis() as u64,
+            )?,
+            session_cache: millis_or(
+                "GATEWAY_SESSION_CACHE_MS",
+                d.session_cache.as_millis() as u64,
+            )?,
         })
     }
 

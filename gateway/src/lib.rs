@@ -98,7 +98,8 @@ impl GatewayState {
             tokens.clone(),
             commands.read.clone(),
             commands.log.client().clone(),
-        );
+        )
+        .with_cache(config.session_cache);
         let admission = admission::Admission::new(&config);
         let replay_permits = Arc::new(tokio::sync::Semaphore::new(config.replay_concurrency));
         let state = Self {
@@ -129,15 +130,23 @@ impl GatewayState {
                 tracing::error!(error = %e, "presence relay stopped");
             }
         });
-        let (client, admission) = (
+        let (client, sessions, admission) = (
             state.commands().log.client().clone(),
+            state.inner.sessions.clone(),
             state.inner.admission.clone(),
         );
         tokio::spawn(async move {
-            if let Err(e) = admission::watch_revocations(client, admission).await {
+            if let Err(e) = admission::watch_revocations(client, sessions, admission).await {
                 tracing::error!(error = %e, "revocation watcher stopped");
             }
         });
+        tokio::spawn(admission::recheck_sessions(
+            state.commands().log.client().clone(),
+            state.inner.sessions.clone(),
+            state.inner.admission.clone(),
+            state.config().session_recheck,
+            state.shutdown_token(),
+        ));
         tokio::spawn(heartbeat(state.clone()));
         state
     }

@@ -3,7 +3,7 @@
 //! changes nothing; the checkpoint makes it not happen in the first place.
 
 use chat_core::database::DbError;
-use chat_schemas::events::{Envelope, EventBody};
+use chat_schemas::events::{Envelope, EventBody, RoomKind};
 use deadpool_postgres::Transaction;
 
 use crate::messages::PostedRun;
@@ -68,8 +68,20 @@ async fn apply_room_event(
                 )
                 .await?;
             tx.execute(&add, &[&room, &actor, &at, &seq]).await?;
+            member_changed(tx, room, actor, seq).await?;
             for member in members {
                 tx.execute(&add, &[&room, &member.0, &at, &seq]).await?;
+                member_changed(tx, room, member.0, seq).await?;
+            }
+            if let ([other], RoomKind::Direct) = (members.as_slice(), kind) {
+                // The pair's one room: the first created wins (see chat_core::directs).
+                tx.execute(
+                    "INSERT INTO direct_rooms (user_low, user_high, room_id) \
+                     VALUES (least($1::uuid, $2::uuid), greatest($1::uuid, $2::uuid), $3) \
+                     ON CONFLICT DO NOTHING",
+                    &[&actor, &other.0, &room],
+                )
+                .await?;
             }
         }
         EventBody::MemberJoined { user_id } => {
@@ -80,6 +92,7 @@ async fn apply_room_event(
                 &[&room, &user_id.0, &at, &seq],
             )
             .await?;
+            member_changed(tx, room, user_id.0, seq).await?;
         }
         EventBody::MemberLeft { user_id } => {
             tx.execute(
@@ -87,6 +100,7 @@ async fn apply_room_event(
                 &[&room, &user_id.0],
             )
             .await?;
+            member_changed(tx, room, user_id.0, seq).await?;
         }
         EventBody::MessagePosted { .. } => {
             // The same statements as a run of several (they also move `last_seq`).
@@ -127,5 +141,24 @@ async fn apply_room_event(
         .prepare_cached("UPDATE rooms SET last_seq = $2 WHERE room_id = $1 AND last_seq < $2")
         .await?;
     tx.execute(&touch, &[&room, &seq]).await?;
+    Ok(())
+}
+
+/// Records `seq` as the latest membership change of `user` in `room` (the basis of the
+/// join and leave commands' `Nats-Msg-Id`, see `chat_core::commands::rooms`).
+async fn member_changed(
+    tx: &Transaction<'_>,
+    room: &str,
+    user: uuid::Uuid,
+    seq: i64,
+) -> Result<(), DbError> {
+    let upsert = tx
+        .prepare_cached(
+            "INSERT INTO member_changes (room_id, user_id, seq) VALUES ($1, $2, $3) \
+             ON CONFLICT (room_id, user_id) DO UPDATE SET seq = EXCLUDED.seq \
+             WHERE member_changes.seq < EXCLUDED.seq",
+        )
+        .await?;
+    tx.execute(&upsert, &[&room, &user, &seq]).await?;
     Ok(())
 }

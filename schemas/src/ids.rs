@@ -49,10 +49,20 @@ impl RoomId {
         Self(Uuid::now_v7().to_string())
     }
 
-    /// The one direct-message room of two users, the same whichever of them asks.
-    pub fn direct(a: UserId, b: UserId) -> Self {
-        let (low, high) = if a.0 <= b.0 { (a, b) } else { (b, a) };
+    /// The direct-message room id of two users *as ids were made before they were keyed*:
+    /// `dm_<low>_<high>`, computable by anyone. Rooms made that way keep their ids; new
+    /// direct rooms get an unguessable id from [`RoomId::direct_keyed`].
+    pub fn legacy_direct(a: UserId, b: UserId) -> Self {
+        let (low, high) = direct_pair(a, b);
         Self(format!("dm_{}_{}", low.0.simple(), high.0.simple()))
+    }
+
+    /// A direct-message room id from a keyed digest of the pair (computed by the caller
+    /// with a server secret, so nobody else can compute it): `dm_` and the digest's bytes,
+    /// hex-encoded.
+    pub fn direct_keyed(digest: &[u8]) -> Self {
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        Self(format!("dm_{hex}"))
     }
 
     /// Whether this is the id of a direct-message room.
@@ -62,6 +72,15 @@ impl RoomId {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// The two users of a direct room in a fixed order (lower id first), the same whoever asks.
+pub fn direct_pair(a: UserId, b: UserId) -> (UserId, UserId) {
+    if a.0 <= b.0 {
+        (a, b)
+    } else {
+        (b, a)
     }
 }
 
@@ -181,8 +200,11 @@ mod tests {
     #[test]
     fn a_direct_room_is_the_same_whoever_asks() {
         let (a, b) = (UserId::generate(), UserId::generate());
-        assert_eq!(RoomId::direct(a, b), RoomId::direct(b, a));
-        assert!(RoomId::parse(RoomId::direct(a, b).as_str()).is_ok());
+        assert_eq!(direct_pair(a, b), direct_pair(b, a));
+        assert_eq!(RoomId::legacy_direct(a, b), RoomId::legacy_direct(b, a));
+        assert!(RoomId::parse(RoomId::legacy_direct(a, b).as_str()).is_ok());
+        let keyed = RoomId::direct_keyed(&[0xab; 16]);
+        assert!(keyed.is_direct() && RoomId::parse(keyed.as_str()).is_ok());
     }
 
     #[test]

@@ -3,6 +3,15 @@
 //! A send is stored in JetStream (PubAck awaited) before it is answered; its `timestamp` is
 //! the server's receive time, the sender's own clock is kept as `clientTimestamp`. The same
 //! `clientMsgId` from the same sender in the same room yields the same message.
+//!
+//! `since=T` is a position, not a filter: a message whose timestamp is exactly `T` is the
+//! one the client saw last (timestamps are unique per room, see
+//! `chat_core::commands::clock`), and the page continues after it in `seq` order. A `T`
+//! that is no message's timestamp starts at the room's first message stamped after `T`.
+//! Concurrent senders' messages are stored in an order their clocks need not follow; a
+//! filter `timestamp > T` would skip one stored after the client's last message but
+//! stamped before it, a position cannot. Paging with the last timestamp seen therefore
+//! returns every message exactly once.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -83,7 +92,8 @@ pub struct MessageQuery {
 }
 
 /// Oldest first. Without cursors: the most recent `limit`. With `afterSeq` or `since`: the
-/// first `limit` after them. With `beforeSeq` only: the last `limit` before it.
+/// first `limit` after them (`since` as a position, see the module comment). With
+/// `beforeSeq` only: the last `limit` before it.
 pub async fn get_messages(
     State(state): State<ApiState>,
     AuthUser(caller): AuthUser,
@@ -158,7 +168,12 @@ pub async fn get_messages(
                  FROM messages WHERE room_id = $1 \
                    AND ($2::bigint IS NULL OR seq > $2) \
                    AND ($3::bigint IS NULL OR seq < $3) \
-                   AND ($4::timestamptz IS NULL OR sent_at > $4) \
+                   AND ($4::timestamptz IS NULL OR seq > COALESCE( \
+                         (SELECT min(x.seq) FROM messages x \
+                          WHERE x.room_id = $1 AND x.sent_at = $4), \
+                         (SELECT min(x.seq) - 1 FROM messages x \
+                          WHERE x.room_id = $1 AND x.sent_at > $4), \
+                         (SELECT max(x.seq) FROM messages x WHERE x.room_id = $1))) \
                  ORDER BY seq {} LIMIT $5",
                 if ascending { "ASC" } else { "DESC" }
             );

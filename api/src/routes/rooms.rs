@@ -1,6 +1,10 @@
 //! Rooms: `POST /rooms`, `POST /rooms/{roomId}/join`, `POST /rooms/{roomId}/leave`,
 //! `GET /rooms`, `POST /dms`. Creation and membership are events on the room's subject;
 //! each command waits for its projection so the caller can use the room at once.
+//!
+//! A direct room's id is keyed with the server secret (see `chat_core::directs`), so only
+//! its two users learn it, from `POST /dms`; to anyone else every answer about it is the
+//! answer about a room that does not exist (see `chat_core::commands`' rooms module).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -128,7 +132,12 @@ pub async fn open_direct(
     state.limit_write(caller)?;
     let other = body.check(caller)?;
     ensure_users_exist(&state, &[other]).await?;
-    let room = RoomId::direct(caller, other);
+    // The pair's room, whatever its id (made before ids were keyed, or under an earlier
+    // secret); else the keyed id, the same for both users, so a race admits one creation.
+    let room = match state.read.direct_room(caller, other).await? {
+        Some(room) => room,
+        None => state.tokens.direct_rooms().room(caller, other),
+    };
     let existing = RoomRef {
         room_id: room.to_string(),
         seq: None,

@@ -32,6 +32,8 @@ pub struct AppOptions {
     /// Sign-ins per client address per minute, and the proxies trusted to name it.
     pub auth_per_minute_per_address: f64,
     pub trusted_proxies: Vec<chat_core::client_address::IpRange>,
+    /// JetStream's duplicate window for `Nats-Msg-Id` (production: 120 s).
+    pub duplicate_window: Option<Duration>,
 }
 
 impl Default for AppOptions {
@@ -51,6 +53,7 @@ impl Default for AppOptions {
             http_timeouts: Default::default(),
             auth_per_minute_per_address: 30.0,
             trusted_proxies: Vec::new(),
+            duplicate_window: None,
         }
     }
 }
@@ -97,6 +100,9 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
             ack_timeout: Duration::from_secs(2),
             streams: StreamSettings {
                 replicas: options.nats_replicas,
+                duplicate_window: options
+                    .duplicate_window
+                    .unwrap_or(StreamSettings::default().duplicate_window),
                 ..StreamSettings::default()
             },
         },

@@ -6,6 +6,7 @@ mod bad_input;
 mod cluster;
 mod compose;
 mod fair_limits;
+mod exactness;
 mod fault_support;
 mod faults_under_load;
 mod http_hardening;

@@ -758,11 +758,20 @@ async fn every_room_scoped_route_and_frame_is_refused_to_non_members() {
 
     // HTTP.
     let forbidden = |expected: &'static str| (StatusCode::FORBIDDEN, expected);
-    for room in [&private, &direct] {
+    // A direct room answers outsiders as a room that does not exist (see exactness.rs).
+    let not_found = (StatusCode::NOT_FOUND, "room_not_found");
+    for (room, member_only, join) in [
+        (
+            &private,
+            forbidden("not_a_member"),
+            forbidden("room_private"),
+        ),
+        (&direct, not_found, not_found),
+    ] {
         let (status, body) = app.messages(&mallory, room, "").await;
-        assert_eq!((status, code(&body)), forbidden("not_a_member"), "history");
+        assert_eq!((status, code(&body)), member_only, "history");
         let (status, body) = app.send_raw(&mallory, room, "hi", None).await;
-        assert_eq!((status, code(&body)), forbidden("not_a_member"), "send");
+        assert_eq!((status, code(&body)), member_only, "send");
         let (status, body) = app
             .post(
                 "/updateStatus",
@@ -770,7 +779,7 @@ async fn every_room_scoped_route_and_frame_is_refused_to_non_members() {
                 json!({"userId": mallory.id, "status": "typing", "roomId": room}),
             )
             .await;
-        assert_eq!((status, code(&body)), forbidden("not_a_member"), "typing");
+        assert_eq!((status, code(&body)), member_only, "typing");
         let (status, body) = app
             .post(
                 &format!("/rooms/{room}/join"),
@@ -778,7 +787,7 @@ async fn every_room_scoped_route_and_frame_is_refused_to_non_members() {
                 json!({}),
             )
             .await;
-        assert_eq!((status, code(&body)), forbidden("room_private"), "join");
+        assert_eq!((status, code(&body)), join, "join");
     }
 
     // WebSocket: every frame naming a room mallory is not in.
@@ -802,18 +811,18 @@ async fn every_room_scoped_route_and_frame_is_refused_to_non_members() {
             json!({"type": "join", "roomId": private, "lastSeq": 0}),
             "room_private",
         ),
-        (json!({"type": "join", "roomId": direct}), "room_private"),
+        (json!({"type": "join", "roomId": direct}), "room_not_found"),
         (
             json!({"type": "resume", "rooms": [{"roomId": private, "lastSeq": 0}]}),
             "not_a_member",
         ),
         (
             json!({"type": "resume", "rooms": [{"roomId": direct, "lastSeq": 0}]}),
-            "not_a_member",
+            "room_not_found",
         ),
         (
             json!({"type": "send", "roomId": direct, "message": "hi"}),
-            "not_a_member",
+            "room_not_found",
         ),
     ];
     for (frame, expected) in cases {

@@ -251,10 +251,11 @@ async fn a_direct_room_is_created_once_and_only_its_two_users_may_use_it() {
         .await;
     assert_eq!(page["messages"].as_array().unwrap().len(), 2);
 
+    // To anyone else a direct room is a room that does not exist.
     let (status, body) = app.messages(&carol, room, "").await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (StatusCode::FORBIDDEN, Some("not_a_member"))
+        (StatusCode::NOT_FOUND, Some("room_not_found"))
     );
     let (status, _) = app
         .post(
@@ -263,7 +264,7 @@ async fn a_direct_room_is_created_once_and_only_its_two_users_may_use_it() {
             json!({}),
         )
         .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

@@ -1,0 +1,228 @@
+//! Chat commands, shared by the HTTP api and the WebSocket gateway: check the caller may do
+//! it, turn it into an event, store it (PubAck awaited) and, where the caller reads the
+//! effect next, wait (bounded) for the projection.
+//!
+//! Failures carry a stable `code` and a [`Failure`] kind; each transport maps the kind to
+//! its own form (an HTTP status, a WebSocket error frame).
+//!
+//! - [`messages`]: posting (with exact `clientMsgId` retries), editing, deleting.
+//! - [`rooms`]: joining and leaving (one event per membership state), membership checks.
+//! - [`status`]: status and typing.
+//! - [`clock`]: message timestamps, strictly increasing per process.
+//!
+//! Exactness rules every command here follows: a command that checks the read model and
+//! then publishes derives its `Nats-Msg-Id` from the state it saw, so concurrent identical
+//! commands store one event; and nothing is acknowledged that history will drop.
+
+pub mod clock;
+mod messages;
+mod rooms;
+mod status;
+
+pub use messages::{PendingPost, PostedMessage};
+
+use chat_schemas::events::Envelope;
+use std::time::Duration;
+
+use crate::database::DbError;
+use crate::eventlog::publish::ReadError;
+use crate::eventlog::{subjects, EventLog, PublishError, PublishOptions, Published, StreamKind};
+use crate::readmodel::ReadModel;
+
+/// What kind of failure, for mapping to a transport's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    BadInput,
+    Forbidden,
+    NotFound,
+    Conflict,
+    TooLarge,
+    Unavailable,
+    Internal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandError {
+    pub kind: Failure,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl CommandError {
+    pub fn new(kind: Failure, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        Self::new(
+            Failure::Internal,
+            "internal",
+            "something went wrong on our side",
+        )
+    }
+}
+
+impl From<DbError> for CommandError {
+    fn from(err: DbError) -> Self {
+        match err {
+            DbError::Unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::new(
+                    Failure::Unavailable,
+                    "database_unavailable",
+                    "the database is unavailable; retry shortly",
+                )
+            }
+            DbError::Other(e) => Self::internal(e),
+        }
+    }
+}
+
+impl From<PublishError> for CommandError {
+    fn from(err: PublishError) -> Self {
+        match err {
+            PublishError::Unavailable(e) => {
+                tracing::warn!(error = %e, "event log unavailable");
+                Self::new(
+                    Failure::Unavailable,
+                    "event_log_unavailable",
+                    "the event log is unavailable; retry shortly (a retry with the same clientMsgId is safe)",
+                )
+            }
+            PublishError::SubjectNotEmpty => {
+                Self::new(Failure::Conflict, "already_exists", "it already exists")
+            }
+            PublishError::Rejected(e) => Self::internal(e),
+        }
+    }
+}
+
+impl From<ReadError> for CommandError {
+    fn from(err: ReadError) -> Self {
+        match err {
+            ReadError::Unavailable(e) => PublishError::Unavailable(e).into(),
+            ReadError::Corrupt(e) => Self::internal(e),
+        }
+    }
+}
+
+/// Limits on command input.
+#[derive(Debug, Clone)]
+pub struct CommandLimits {
+    /// Longest chat message, in characters.
+    pub max_message_chars: usize,
+    /// How long a command waits for its projection (read-your-writes).
+    pub projection_wait: Duration,
+}
+
+impl Default for CommandLimits {
+    fn default() -> Self {
+        Self {
+            max_message_chars: 4_000,
+            projection_wait: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Commands {
+    pub log: EventLog,
+    pub read: ReadModel,
+    pub limits: CommandLimits,
+}
+
+impl Commands {
+    pub fn new(log: EventLog, read: ReadModel, limits: CommandLimits) -> Self {
+        Self { log, read, limits }
+    }
+
+    /// Stores a room or user event (its subject follows from the envelope).
+    pub async fn publish(
+        &self,
+        event: &Envelope,
+        options: PublishOptions,
+    ) -> Result<Published, CommandError> {
+        let (subject, _) = subject_of(event)?;
+        Ok(self.log.publish(subject, event, options).await?)
+    }
+
+    /// Stores the event and waits until the read models show it, so the caller can act on
+    /// it at once. If the projector is slower than the bound the command still succeeded.
+    pub async fn publish_and_project(
+        &self,
+        event: &Envelope,
+        options: PublishOptions,
+    ) -> Result<Published, CommandError> {
+        let (subject, kind) = subject_of(event)?;
+        let published = self.log.publish(subject, event, options).await?;
+        self.wait_for_projection(kind, published.seq).await?;
+        Ok(published)
+    }
+
+    /// Waits (bounded) until `kind` is projected up to `seq`; answers the sequence reached.
+    pub async fn wait_for_projection(
+        &self,
+        kind: StreamKind,
+        seq: u64,
+    ) -> Result<u64, CommandError> {
+        let stream = self.log.settings().name(kind);
+        let reached = self
+            .read
+            .wait_for_projection(stream, seq, self.limits.projection_wait)
+            .await?;
+        if reached < seq {
+            tracing::warn!(
+                stream,
+                seq,
+                reached,
+                "projection slower than the wait bound"
+            );
+        }
+        Ok(reached)
+    }
+
+    pub(crate) fn check_text(&self, text: &str) -> Result<(), CommandError> {
+        if text.trim().is_empty() {
+            return Err(CommandError::new(
+                Failure::BadInput,
+                "empty_field",
+                "message must not be empty",
+            ));
+        }
+        if text.contains('\0') {
+            return Err(CommandError::new(
+                Failure::BadInput,
+                "invalid_field",
+                "message must not contain NUL characters",
+            ));
+        }
+        if text.chars().count() > self.limits.max_message_chars {
+            return Err(CommandError::new(
+                Failure::TooLarge,
+                "message_too_large",
+                format!(
+                    "message must be at most {} characters",
+                    self.limits.max_message_chars
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn room_not_found() -> CommandError {
+    CommandError::new(Failure::NotFound, "room_not_found", "no such room")
+}
+
+fn subject_of(event: &Envelope) -> Result<(String, StreamKind), CommandError> {
+    match (&event.room_id, event.user_id) {
+        (Some(room), _) => Ok((subjects::room(room), StreamKind::Rooms)),
+        (None, Some(user)) => Ok((subjects::user(user), StreamKind::Users)),
+        (None, None) => Err(CommandError::internal("event without a subject")),
+    }
+}
