@@ -56,6 +56,9 @@ pub struct RoomSummary {
     pub member_count: i64,
     /// Sequence of the room's latest event.
     pub last_seq: i64,
+    /// For a direct room, the other person in it (direct-room ids do not name them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

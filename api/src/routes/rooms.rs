@@ -98,7 +98,9 @@ pub async fn list_rooms(
         .with_client(|c| async move {
             Ok(c.query(
                 "SELECT r.room_id, r.name, r.visibility, r.kind, r.created_by, r.created_at, \
-                        (SELECT count(*) FROM room_members x WHERE x.room_id = r.room_id), r.last_seq \
+                        (SELECT count(*) FROM room_members x WHERE x.room_id = r.room_id), r.last_seq, \
+                        CASE WHEN r.kind = 'direct' THEN (SELECT p.user_id FROM room_members p \
+                             WHERE p.room_id = r.room_id AND p.user_id <> $1 LIMIT 1) END \
                  FROM rooms r JOIN room_members m ON m.room_id = r.room_id AND m.user_id = $1 \
                  ORDER BY r.last_seq DESC",
                 &[&caller.0],
@@ -117,6 +119,9 @@ pub async fn list_rooms(
             created_at: format_time(r.get(5)),
             member_count: r.get(6),
             last_seq: r.get(7),
+            peer_id: r
+                .get::<_, Option<uuid::Uuid>>(8)
+                .map(|peer| peer.to_string()),
         })
         .collect();
     Ok(Json(RoomList { rooms }))

@@ -408,7 +408,7 @@ export class ChatClient extends EventTarget {
     if (this.conn.state !== 'open') return;
     const candidates = [];
     for (const room of rooms) {
-      const peer = room.kind === 'direct' ? dmPeer(room.id, this.me.userId) : null;
+      const peer = room.kind === 'direct' ? dmPeer(room, this.me.userId) : null;
       if (peer) candidates.push(peer);
       candidates.push(...room.members);
     }

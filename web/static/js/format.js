@@ -32,9 +32,13 @@ export function userColor(userId) {
   return `hsl(${hash % 360} 55% 45%)`;
 }
 
-/** `dm_<a>_<b>` (simple-form UUIDs) → the hyphenated id of the user who is not `myId`. */
-export function dmPeer(roomId, myId) {
-  const m = /^dm_([0-9a-f]{32})_([0-9a-f]{32})$/.exec(roomId);
+/**
+ * The other person in a direct room: `peerId` from `GET /rooms` (direct-room ids are
+ * opaque), or, for rooms made before ids became opaque, read from `dm_<a>_<b>`.
+ */
+export function dmPeer(room, myId) {
+  if (room?.peerId) return room.peerId;
+  const m = /^dm_([0-9a-f]{32})_([0-9a-f]{32})$/.exec(room?.id ?? '');
   if (!m) return null;
   const mine = String(myId).replace(/-/g, '').toLowerCase();
   const peer = m[1] === mine ? m[2] : m[1];
@@ -43,7 +47,7 @@ export function dmPeer(roomId, myId) {
 
 export function roomTitle(room, me) {
   if (room.kind === 'direct') {
-    const peer = dmPeer(room.id, me.userId);
+    const peer = dmPeer(room, me.userId);
     return peer ? userLabel(peer, me) : 'Direct conversation';
   }
   return room.name || room.id;

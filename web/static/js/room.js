@@ -37,6 +37,7 @@ export class Room {
   update(summary) {
     this.name = summary.name ?? this.name ?? '';
     this.kind = summary.kind ?? this.kind ?? 'group';
+    this.peerId = summary.peerId ?? this.peerId ?? null;
     this.visibility = summary.visibility ?? this.visibility ?? 'public';
     this.memberCount = summary.memberCount ?? this.memberCount ?? 0;
     this.activitySeq = Math.max(Number(summary.lastSeq ?? 0), this.activitySeq ?? 0);

@@ -77,7 +77,7 @@ export function mountConversation(ctx) {
   function renderHeader(chat, room) {
     const key = JSON.stringify([chat.me.userId, chat.rooms.size > 0, room?.id, room?.name, room?.memberCount,
       room?.onlineCount, room ? [...room.members].map((u) => [u, presenceText(chat.presence.get(u))]) : null,
-      room?.kind === 'direct' ? presenceText(chat.presence.get(dmPeer(room.id, chat.me.userId))) : null]);
+      room?.kind === 'direct' ? presenceText(chat.presence.get(dmPeer(room, chat.me.userId))) : null]);
     if (key === headerKey) return;
     headerKey = key;
     const title = byId('room-title');
@@ -90,7 +90,7 @@ export function mountConversation(ctx) {
       return;
     }
     title.textContent = roomTitle(room, chat.me);
-    const peer = room.kind === 'direct' ? dmPeer(room.id, chat.me.userId) : null;
+    const peer = room.kind === 'direct' ? dmPeer(room, chat.me.userId) : null;
     if (peer) {
       const presence = chat.presence.get(peer);
       meta.replaceChildren(

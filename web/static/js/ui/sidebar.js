@@ -86,7 +86,7 @@ export function mountSidebar(ctx) {
       const title = roomTitle(room, chat.me);
       r.name.textContent = title;
       r.button.title = title;
-      const peer = room.kind === 'direct' ? dmPeer(room.id, chat.me.userId) : null;
+      const peer = room.kind === 'direct' ? dmPeer(room, chat.me.userId) : null;
       const presence = peer ? chat.presence.get(peer) : null;
       r.dot.hidden = !peer;
       r.dot.dataset.status = presence?.status ?? 'offline';
