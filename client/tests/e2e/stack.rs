@@ -41,6 +41,8 @@ impl Stack {
         let bin = server_binary();
         let child = Command::new(&bin)
             .env("CHAT_HTTP_ADDR", format!("127.0.0.1:{}", self.port))
+            // Tests run side by side: no fixed operator port.
+            .env("CHAT_METRICS_ADDR", "off")
             .env("NATS_URL", self.nats.url())
             .env("DATABASE_URL", self.db.url())
             .env("JWT_SECRET", JWT_SECRET)

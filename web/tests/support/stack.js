@@ -141,6 +141,8 @@ class Stack {
     this.env = {
       ...process.env,
       CHAT_HTTP_ADDR: `127.0.0.1:${this.port}`,
+      // Test files run side by side: no fixed operator port for /metrics.
+      CHAT_METRICS_ADDR: 'off',
       NATS_URL: `nats://127.0.0.1:${natsPort}`,
       DATABASE_URL: dbUrl.toString(),
       JWT_SECRET: randomBytes(32).toString('hex'),
