@@ -477,7 +477,7 @@ async fn the_first_subscriber_of_a_room_on_a_cluster_node_misses_nothing() {
     }
     let _ = projector.kill();
     let _ = projector.wait();
-    let metrics = reqwest::get(format!("{}/metrics", gw.base))
+    let metrics = reqwest::get(format!("{}/metrics", gw.metrics_base))
         .await
         .unwrap()
         .text()
