@@ -439,6 +439,11 @@ async fn the_first_subscriber_of_a_room_on_a_cluster_node_misses_nothing() {
             ("NATS_URL", gateway_url.as_str()),
             ("NATS_REPLICAS", "3"),
             ("GATEWAY_RATE_PER_SEC", "10000"),
+            // Each watcher stops reading while its storer winds down; on a loaded machine
+            // hundreds of events can queue meanwhile. This test is about gaps, not slow
+            // consumers: room enough that the queue bound never closes a watcher.
+            ("GATEWAY_QUEUE_FRAMES", "65536"),
+            ("GATEWAY_QUEUE_BYTES", "67108864"),
         ],
     )
     .await;
