@@ -86,6 +86,24 @@ impl Drop for NatsCluster {
 }
 
 /// The app on the cluster, retried while the cluster forms and elects its leaders.
+/// The node (0..3) leading the rooms stream.
+pub(crate) async fn rooms_leader(cluster: &NatsCluster) -> usize {
+    let nats = async_nats::connect(cluster.urls().split(',').collect::<Vec<_>>())
+        .await
+        .unwrap();
+    let mut stream = async_nats::jetstream::new(nats)
+        .get_stream("CHAT_ROOMS")
+        .await
+        .unwrap();
+    let info = stream.info().await.unwrap();
+    let name = info
+        .cluster
+        .as_ref()
+        .and_then(|c| c.leader.clone())
+        .expect("an R3 stream has a leader");
+    name.trim_start_matches('n').parse().unwrap()
+}
+
 pub(crate) async fn app_on(cluster: &NatsCluster) -> TestApp {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -163,22 +181,7 @@ async fn killing_a_nats_node_and_a_projector_under_load_loses_and_repeats_nothin
         .buffer_unordered(8)
         .collect::<Vec<u64>>();
     // The node leading the room stream: killing it forces a leader election mid-load.
-    let leader = {
-        let nats = async_nats::connect(cluster.urls().split(',').collect::<Vec<_>>())
-            .await
-            .unwrap();
-        let mut stream = async_nats::jetstream::new(nats)
-            .get_stream("CHAT_ROOMS")
-            .await
-            .unwrap();
-        let info = stream.info().await.unwrap();
-        let name = info
-            .cluster
-            .as_ref()
-            .and_then(|c| c.leader.clone())
-            .expect("an R3 stream has a leader");
-        name.trim_start_matches('n').parse::<usize>().unwrap()
-    };
+    let leader = rooms_leader(&cluster).await;
     let chaos = async {
         tokio::time::sleep(Duration::from_millis(700)).await;
         cluster.kill(leader);

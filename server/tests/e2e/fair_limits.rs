@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::app::{spawn_app_with, AppOptions, TestApp};
-use crate::cluster::{app_on, NatsCluster};
+use crate::cluster::{app_on, rooms_leader, NatsCluster};
 use crate::projector_crash::start_projector_with;
 use crate::ws::{Ended, GatewayProcess, WsClient};
 
@@ -302,24 +302,6 @@ async fn a_user_is_away_only_when_every_device_on_every_gateway_is_idle() {
     let pong = laptop.call(json!({"type": "ping"}), &mut Vec::new()).await;
     assert_eq!(pong["type"], "pong");
     presence_until(&mut watcher, &alice.id, "online", Duration::from_secs(5)).await;
-}
-
-/// The node (0..3) leading the rooms stream.
-async fn rooms_leader(cluster: &NatsCluster) -> usize {
-    let nats = async_nats::connect(cluster.urls().split(',').collect::<Vec<_>>())
-        .await
-        .unwrap();
-    let mut stream = async_nats::jetstream::new(nats)
-        .get_stream("CHAT_ROOMS")
-        .await
-        .unwrap();
-    let info = stream.info().await.unwrap();
-    let name = info
-        .cluster
-        .as_ref()
-        .and_then(|c| c.leader.clone())
-        .expect("an R3 stream has a leader");
-    name.trim_start_matches('n').parse().unwrap()
 }
 
 /// Stores events in `room` through `url` as fast as acks come back, until `stop`;
