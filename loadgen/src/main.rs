@@ -12,6 +12,7 @@ mod conn;
 mod coordinator;
 mod hostile;
 mod http_load;
+mod net;
 mod plan;
 mod protocol;
 mod report;

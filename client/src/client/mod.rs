@@ -1,6 +1,6 @@
 //! The event loop: signs in, keeps one WebSocket up (reconnecting with backoff), feeds
-//! stdin lines and server frames to the [`Session`] and carries out its actions. HTTP
-//! commands (`/rooms`, `/create`, `/dm`, `/history`, `/who`) are answered here.
+//! stdin lines and server frames to the [`Session`] and carries out its actions. The
+//! commands the HTTP API answers are in [`queries`].
 
 use reqwest::{StatusCode, Url};
 use std::time::Duration;
@@ -11,7 +11,9 @@ use crate::input::{self, Input};
 use crate::session::{Action, Session};
 use crate::socket::{self, ConnectError, Incoming, Socket};
 use crate::terminal::Keyboard;
-use crate::{display, password, sign_in, terminal, Args, ClientError};
+use crate::{password, sign_in, terminal, Args, ClientError};
+
+mod queries;
 
 /// After end of input (or `/quit`), how long unanswered requests (and the echo of our own
 /// acknowledged messages) are still waited for.
@@ -308,22 +310,6 @@ impl Client {
         }
     }
 
-    /// The latest messages of a room just joined, up to `up_to`, oldest first: what a
-    /// person needs to see what the conversation is about (later ones arrive live).
-    async fn show_recent(&mut self, room: &chat_schemas::RoomId, up_to: u64) {
-        if up_to == 0 {
-            return;
-        }
-        match self.api.recent(room, RECENT_ON_JOIN, up_to + 1).await {
-            Ok(page) => {
-                for message in page.messages.iter().filter(|m| !m.deleted) {
-                    terminal::print(&display::message_line(message));
-                }
-            }
-            Err(e) => terminal::note(&format!("error: recent messages of {room}: {e}")),
-        }
-    }
-
     async fn on_line(&mut self, line: &str) {
         let input = match input::parse(line) {
             Ok(input) => input,
@@ -347,63 +333,6 @@ impl Client {
             },
         };
         self.perform(actions).await;
-    }
-
-    /// The commands answered by the HTTP API.
-    async fn query(&mut self, input: Input) -> Result<Vec<Action>, ApiError> {
-        let actions = match input {
-            Input::Rooms => {
-                let list = self.api.rooms().await?;
-                if list.rooms.is_empty() {
-                    return Ok(vec![Action::Note("* no rooms".into())]);
-                }
-                list.rooms
-                    .iter()
-                    .map(|room| Action::Print(display::room_line(room)))
-                    .collect()
-            }
-            Input::Create { name, private } => {
-                let created = self.api.create_room(&name, private).await?;
-                let mut actions = vec![Action::Note(format!("* created {}", created.room_id))];
-                actions.extend(self.join_answered(&created.room_id)?);
-                actions
-            }
-            Input::Direct(user) => {
-                let direct = self.api.open_direct(user).await?;
-                let mut actions = vec![Action::Note(format!("* direct room {}", direct.room_id))];
-                actions.extend(self.join_answered(&direct.room_id)?);
-                actions
-            }
-            Input::History(limit) => {
-                let Some(room) = self.session.current_room().cloned() else {
-                    return Ok(vec![Action::Note(
-                        "error: no current room: /join, /create or /switch first".into(),
-                    )]);
-                };
-                let known = self.session.known_seq(&room);
-                let page = self.api.messages(&room, limit, known).await?;
-                if page.messages.is_empty() {
-                    return Ok(vec![Action::Note(format!("* no messages in {room}"))]);
-                }
-                page.messages
-                    .iter()
-                    .map(|m| Action::Print(display::history_line(m)))
-                    .collect()
-            }
-            Input::Who(user) => {
-                let status = self.api.status(user).await?;
-                vec![Action::Print(display::status_line(&status))]
-            }
-            _ => Vec::new(),
-        };
-        Ok(actions)
-    }
-
-    /// Joins a room whose id the server just gave us.
-    fn join_answered(&mut self, room_id: &str) -> Result<Vec<Action>, ApiError> {
-        let room = chat_schemas::RoomId::parse(room_id)
-            .map_err(|e| ApiError::Unexpected(format!("room id {room_id:?} {e}")))?;
-        Ok(self.session.join(room))
     }
 }
 
