@@ -71,10 +71,11 @@ ensure_rust() {
   done
 }
 
-# Tools for the browser tests in web/tests: Debian's chromium (only if /usr/bin/chromium is
-# missing), nodejs and npm (each only if missing; the tests need Node 20 or later), and
-# web/node_modules from web/package-lock.json (npm ci when node_modules is missing or the lock
-# file changed since the last npm ci).
+# Tools for the browser tests in web/tests and the JavaScript SDK's tests in clients/js:
+# Debian's chromium (only if /usr/bin/chromium is missing), nodejs and npm (each only if
+# missing; the tests need Node 20 or later), and web/node_modules and clients/js/node_modules
+# from their package-lock.json (npm ci when node_modules is missing or the lock file changed
+# since the last npm ci).
 ensure_browser_tools() {
   local web="$ROOT/web" missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)
@@ -82,6 +83,7 @@ ensure_browser_tools() {
   command -v npm >/dev/null || missing+=(npm)
   if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
   npm_ci_if_changed "$web"
+  npm_ci_if_changed "$ROOT/clients/js"
 }
 
 # npm_ci_if_changed DIR: npm ci in DIR when DIR/node_modules is missing or DIR/package-lock.json
