@@ -1,6 +1,7 @@
 //! The browser client: the files under `web/static/`, compiled into the binary and served at
-//! `/` (the page) and `/static/...` (its scripts, styles and icon). There is no build step;
-//! what is in the folder is what the browser gets.
+//! `/` (the page) and `/static/...` (its scripts, styles and icon), and the JavaScript SDK
+//! (`clients/js/src/`) at `/static/sdk/...`. There is no build step; what is in the folders
+//! is what the browser gets.
 //!
 //! Every answer carries a strict Content-Security-Policy: scripts, styles and images only
 //! from this origin, network access only to this origin and its WebSocket, no inline code,
@@ -33,7 +34,19 @@ macro_rules! asset {
     };
 }
 
-/// Every file the page uses. A file added to `web/static/` must be listed here.
+/// A file of the JavaScript SDK (`clients/js/src/`), served under `/static/sdk/`: the page
+/// talks to `/ws` through the same package that other applications use.
+macro_rules! sdk_asset {
+    ($file:literal) => {
+        Asset {
+            path: concat!("sdk/", $file),
+            body: include_bytes!(concat!("../../clients/js/src/", $file)),
+        }
+    };
+}
+
+/// Every file the page uses. A file added to `web/static/` or `clients/js/src/` must be
+/// listed here.
 const ASSETS: &[Asset] = &[
     asset!("index.html"),
     asset!("app.css"),
@@ -41,7 +54,6 @@ const ASSETS: &[Asset] = &[
     asset!("js/main.js"),
     asset!("js/api.js"),
     asset!("js/session.js"),
-    asset!("js/connection.js"),
     asset!("js/chat.js"),
     asset!("js/room.js"),
     asset!("js/people.js"),
@@ -56,6 +68,16 @@ const ASSETS: &[Asset] = &[
     asset!("js/ui/drawer.js"),
     asset!("js/ui/leave.js"),
     asset!("js/ui/notify.js"),
+    sdk_asset!("index.js"),
+    sdk_asset!("client.js"),
+    sdk_asset!("connection.js"),
+    sdk_asset!("cursors.js"),
+    sdk_asset!("outbox.js"),
+    sdk_asset!("resume.js"),
+    sdk_asset!("backoff.js"),
+    sdk_asset!("environment.js"),
+    sdk_asset!("errors.js"),
+    sdk_asset!("token.js"),
 ];
 
 /// `/` and `/static/{*path}`. Merged into the app router beside the api, whose JSON 404

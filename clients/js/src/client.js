@@ -83,7 +83,7 @@ export class ChatClient extends EventTarget {
 
   /** 'connecting' | 'open' | 'reconnecting' | 'closed'; 'open' means up to date. */
   get state() {
-    const state = this.#conn.state === 'idle' ? 'connecting' : this.#conn.state;
+    const state = this.#conn.state;
     return state === 'open' && this.#resumes.waiting > 0 ? 'reconnecting' : state;
   }
 

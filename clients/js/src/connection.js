@@ -57,8 +57,8 @@ export class Connection extends EventTarget {
     if (typeof this.#options.WebSocket !== 'function') {
       throw new TypeError('no WebSocket implementation: pass one as the WebSocket option (e.g. from the ws package)');
     }
-    /** 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed' */
-    this.state = 'idle';
+    /** 'connecting' (also before start) | 'open' | 'reconnecting' | 'closed' */
+    this.state = 'connecting';
     this.retryAt = null;
   }
 

@@ -93,7 +93,7 @@ export declare class ChatClient extends EventTarget {
 
 export declare class Connection extends EventTarget {
   constructor(options: ConnectionOptions);
-  state: 'idle' | ConnectionState;
+  state: ConnectionState;
   retryAt: number | null;
   readonly offline: boolean;
   start(): void;

@@ -7,7 +7,7 @@
 // Owns no DOM. Events: 'change' (anything shown may have changed), 'message' (a new message
 // from someone else), 'error' (detail.message to show), 'signedout'.
 
-import { Connection, ConnectionLost } from './connection.js';
+import { Connection, ConnectionLost } from '../sdk/index.js';
 import { Room, PAGE_SIZE } from './room.js';
 import { dmPeer } from './format.js';
 import { People } from './people.js';
@@ -34,7 +34,7 @@ export class ChatClient extends EventTarget {
     this.activeRoomId = null;
     this.read = loadReadPositions(session.userId);
     this.lastTypingSent = new Map();
-    this.conn = new Connection(this.token);
+    this.conn = new Connection({ token: this.token });
     /** The room to open once it is known (the one open before a reload). */
     this.wantedRoomId = loadOpenRoom(session.userId);
     /** roomId → when this client last left it (a room list read before that is stale). */
