@@ -13,6 +13,11 @@ port_open() {
   timeout 1 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
 }
 
+# free_port: a loopback port nothing listens on now (the OS picks it).
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # url_reachable URL DEFAULT_PORT: TCP check of the first host:port in a URL (scheme://[user@]host[:port]...).
 url_reachable() {
   local hp=${1#*://} host port
@@ -66,13 +71,30 @@ show_log() {
   tail -n 30 "$1" >&2 2>/dev/null || true
 }
 
+# nats_server_args PORT STORE: nats-server's arguments, one a line, from NATS_SERVER_ARGS in
+# testkit/services.env (the file the Rust test kit and the browser tests read too), with
+# {port} and {store} filled in.
+nats_server_args() {
+  local line words word
+  line=$(sed -n 's/^NATS_SERVER_ARGS=//p' "$ROOT/testkit/services.env")
+  [ -n "$line" ] || die "NATS_SERVER_ARGS missing from $ROOT/testkit/services.env"
+  read -ra words <<<"$line"
+  for word in "${words[@]}"; do
+    case $word in
+      '{port}') printf '%s\n' "$1" ;;
+      '{store}') printf '%s\n' "$2" ;;
+      *) printf '%s\n' "$word" ;;
+    esac
+  done
+}
+
 # start_nats NAME PORT: nats-server with JetStream on 127.0.0.1:PORT, state in $DATA_DIR/NAME.
 # Readiness is judged by the process this function started, never by re-reading a pid file:
 # nats-server rewrites its own pid file (-P) while it starts, and a read that lands in that
 # moment sees an empty file. The server writes its pid to nats-server.pid; once it accepts
 # connections that pid is copied to nats.pid, the file the stop helpers use.
 start_nats() {
-  local name=$1 port=$2 dir="$DATA_DIR/$1" pid i bin launched
+  local name=$1 port=$2 dir="$DATA_DIR/$1" pid i bin launched args
   local pidf="$dir/nats.pid" logf="$dir/nats.log" own_pidf="$dir/nats-server.pid"
   if pid=$(pid_of "$pidf" nats-server); then
     log "nats ($name): already running (pid $pid) on port $port"
@@ -82,10 +104,11 @@ start_nats() {
   bin=$(nats_bin)
   [ -n "$bin" ] || die "nats-server not found"
   mkdir -p "$dir/nats"
+  mapfile -t args < <(nats_server_args "$port" "$dir/nats")
   rm -f "$own_pidf"
   log "nats ($name): starting on 127.0.0.1:$port"
   # shellcheck disable=SC2094  # nats appends to the same log it is given with -l
-  setsid nohup "$bin" -a 127.0.0.1 -p "$port" -js -sd "$dir/nats" -l "$logf" -P "$own_pidf" \
+  setsid nohup "$bin" "${args[@]}" -l "$logf" -P "$own_pidf" \
     </dev/null >>"$logf" 2>&1 &
   launched=$!
   echo "$launched" >"$pidf"

@@ -21,8 +21,6 @@ trap 'stop_nats slow >/dev/null 2>&1; stop_nats real >/dev/null 2>&1; rm -rf "$w
 DATA_DIR="$work/data"
 passed=0 failed=0
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
 check() { # check NAME COMMAND...
   local name=$1; shift
   if ( "$@" ) >"$work/out" 2>&1; then

@@ -8,8 +8,8 @@ use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::stack::Stack;
 use crate::terminal::{Chat, PASSWORD, WAIT};
+use chat_testkit::ServerStack as Stack;
 
 /// `chat` on a pseudo-terminal of 24 rows by 100 columns, and the screen it draws.
 struct Screen {

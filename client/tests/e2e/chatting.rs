@@ -1,7 +1,7 @@
 //! Two people chatting through `chat` processes, and the slash commands.
 
-use crate::stack::Stack;
 use crate::terminal::Chat;
+use chat_testkit::ServerStack as Stack;
 
 /// Alice registers and creates a room; answers the client with the room id.
 fn alice_creates_a_room(stack: &Stack) -> (Chat, String, String) {

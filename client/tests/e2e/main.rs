@@ -3,8 +3,6 @@
 //!
 //! The `chat-server` binary must be built first: `cargo build --workspace --bins`.
 
-mod services;
-mod stack;
 mod terminal;
 
 mod at_a_terminal;

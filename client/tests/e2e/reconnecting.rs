@@ -1,8 +1,8 @@
 //! A server restart: clients reconnect, resume, and print every message exactly once,
 //! including those typed while the server was down.
 
-use crate::stack::Stack;
 use crate::terminal::Chat;
+use chat_testkit::ServerStack as Stack;
 
 #[test]
 fn after_a_server_restart_messages_typed_during_the_outage_appear_exactly_once() {

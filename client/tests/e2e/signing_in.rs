@@ -1,9 +1,9 @@
 //! Signing in: registration falls back to login, and bad credentials or an unreachable
 //! server end the client with a clear message and a non-zero exit code.
 
-use crate::services::free_port;
-use crate::stack::Stack;
 use crate::terminal::Chat;
+use chat_testkit::free_port;
+use chat_testkit::ServerStack as Stack;
 
 #[test]
 fn a_wrong_password_exits_non_zero_with_a_clear_message() {

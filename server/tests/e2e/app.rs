@@ -1,17 +1,17 @@
 //! `spawn_app()`: the all-in-one server in-process against the test's own NATS and
-//! database, plus a small HTTP client that speaks the API.
+//! database (from the test kit), reached through the kit's HTTP client, plus the checks on
+//! its read model that several tests share.
 
 use chat_core::database::DatabaseConfig;
 use chat_core::eventlog::{NatsConfig, StreamSettings};
 use chat_core::tokens::TokenConfig;
 use chat_server::{Application, ServerConfig};
+use chat_testkit::{ApiClient, Backing, NatsServer, TestDatabase};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::time::Duration;
 
-use crate::services::{NatsServer, TestDatabase};
-
-pub const TEST_SECRET: &str = "test-secret-0123456789-0123456789-0123456789";
+pub use chat_testkit::{User, TEST_SECRET};
 
 /// Knobs a test may turn before the app starts.
 pub struct AppOptions {
@@ -58,22 +58,16 @@ impl Default for AppOptions {
     }
 }
 
+/// The running app; derefs to the kit's HTTP client of its api (`app.register(..)`,
+/// `app.base`, `app.http`).
 pub struct TestApp {
-    pub base: String,
+    pub api: ApiClient,
     /// The operator's listener (`/metrics`).
     pub metrics_base: String,
-    pub http: reqwest::Client,
     pub nats: NatsServer,
     pub database_url: String,
     _db: Option<TestDatabase>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-/// A registered user.
-#[derive(Debug, Clone)]
-pub struct User {
-    pub id: String,
-    pub token: String,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -137,12 +131,8 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         let _ = stopped.await;
     }));
     TestApp {
-        base,
+        api: ApiClient::new(&base),
         metrics_base,
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap(),
         nats,
         database_url,
         _db: db,
@@ -167,88 +157,23 @@ impl Drop for TestApp {
     }
 }
 
+impl std::ops::Deref for TestApp {
+    type Target = ApiClient;
+    fn deref(&self) -> &ApiClient {
+        &self.api
+    }
+}
+
+impl Backing for TestApp {
+    fn nats_url(&self) -> String {
+        self.nats.url()
+    }
+    fn database_url(&self) -> String {
+        self.database_url.clone()
+    }
+}
+
 impl TestApp {
-    pub async fn request(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}{}", self.base, path));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("request sent");
-        let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
-        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        (status, value)
-    }
-
-    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
-        self.request(reqwest::Method::POST, path, token, Some(body))
-            .await
-    }
-
-    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
-        self.request(reqwest::Method::GET, path, token, None).await
-    }
-
-    pub async fn register(&self, username: &str) -> User {
-        let (status, body) = self
-            .post(
-                "/auth/register",
-                None,
-                json!({"username": username, "password": "correct horse"}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "register {username}: {body}");
-        User {
-            id: body["userId"].as_str().unwrap().to_owned(),
-            token: body["token"].as_str().unwrap().to_owned(),
-        }
-    }
-
-    pub async fn create_room(&self, owner: &User, body: Value) -> String {
-        let (status, reply) = self.post("/rooms", Some(&owner.token), body).await;
-        assert_eq!(status, StatusCode::CREATED, "create room: {reply}");
-        reply["roomId"].as_str().unwrap().to_owned()
-    }
-
-    pub async fn join(&self, user: &User, room: &str) {
-        let (status, reply) = self
-            .post(&format!("/rooms/{room}/join"), Some(&user.token), json!({}))
-            .await;
-        assert_eq!(status, StatusCode::OK, "join: {reply}");
-    }
-
-    pub async fn send(&self, user: &User, room: &str, text: &str) -> Value {
-        let (status, reply) = self.send_raw(user, room, text, None).await;
-        assert_eq!(status, StatusCode::CREATED, "send: {reply}");
-        reply
-    }
-
-    pub async fn send_raw(
-        &self,
-        user: &User,
-        room: &str,
-        text: &str,
-        client_msg_id: Option<&str>,
-    ) -> (StatusCode, Value) {
-        let mut body = json!({
-            "roomId": room, "message": text, "senderId": user.id,
-            "timestamp": "2026-11-21T10:00:00.000Z",
-        });
-        if let Some(id) = client_msg_id {
-            body["clientMsgId"] = json!(id);
-        }
-        self.post("/sendMessage", Some(&user.token), body).await
-    }
-
     /// Creates `n` accounts directly (Argon2 hashing of thousands of passwords would
     /// dominate the test) and signs a token for each with the test secret.
     pub async fn insert_users(&self, prefix: &str, n: usize) -> Vec<User> {
@@ -313,29 +238,6 @@ impl TestApp {
             .unwrap();
         tokio::spawn(conn);
         db.query_one(sql, &[]).await.unwrap().get(0)
-    }
-
-    /// `getMessages` for `room` with extra query text (e.g. `&limit=5`).
-    pub async fn messages(&self, user: &User, room: &str, extra: &str) -> (StatusCode, Value) {
-        self.get(
-            &format!("/getMessages?roomId={room}{extra}"),
-            Some(&user.token),
-        )
-        .await
-    }
-
-    /// Waits until `getMessages` shows at least `count` messages (bounded).
-    pub async fn wait_for_messages(&self, user: &User, room: &str, count: usize) -> Vec<Value> {
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let (status, body) = self.messages(user, room, "&limit=500").await;
-            assert_eq!(status, StatusCode::OK, "{body}");
-            let list = body["messages"].as_array().cloned().unwrap_or_default();
-            if list.len() >= count || std::time::Instant::now() > deadline {
-                return list;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
     }
 }
 

@@ -5,85 +5,10 @@
 
 use futures::StreamExt;
 use serde_json::{json, Value};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::app::{spawn_app_with, AppOptions, TestApp};
-use crate::projector_crash::start_projector_with;
-use crate::services::free_port;
-use crate::ws::{GatewayProcess, WsClient};
-
-/// Three clustered JetStream servers on loopback.
-pub(crate) struct NatsCluster {
-    nodes: Vec<Option<Child>>,
-    pub(crate) client_ports: Vec<u16>,
-    _dir: tempfile::TempDir,
-}
-
-impl NatsCluster {
-    pub(crate) fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let client_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-        let route_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-        let routes: Vec<String> = route_ports
-            .iter()
-            .map(|p| format!("nats-route://127.0.0.1:{p}"))
-            .collect();
-        let bin = std::env::var("NATS_SERVER_BIN").unwrap_or_else(|_| "nats-server".into());
-        let mut nodes = Vec::new();
-        for i in 0..3 {
-            let store = dir.path().join(format!("store-{i}"));
-            let conf = dir.path().join(format!("n{i}.conf"));
-            std::fs::write(
-                &conf,
-                format!(
-                    "server_name: n{i}\nlisten: 127.0.0.1:{}\njetstream {{ store_dir: \"{}\" }}\n\
-                     cluster {{ name: test, listen: 127.0.0.1:{}, routes: [{}] }}\n",
-                    client_ports[i],
-                    store.display(),
-                    route_ports[i],
-                    routes.join(", ")
-                ),
-            )
-            .unwrap();
-            let child = Command::new(&bin)
-                .args(["-c", conf.to_str().unwrap()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("nats-server starts");
-            nodes.push(Some(child));
-        }
-        Self {
-            nodes,
-            client_ports,
-            _dir: dir,
-        }
-    }
-
-    pub(crate) fn urls(&self) -> String {
-        self.client_ports
-            .iter()
-            .map(|p| format!("nats://127.0.0.1:{p}"))
-            .collect::<Vec<_>>()
-            .join(",")
-    }
-
-    fn kill(&mut self, node: usize) {
-        if let Some(mut child) = self.nodes[node].take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for NatsCluster {
-    fn drop(&mut self) {
-        for node in 0..self.nodes.len() {
-            self.kill(node);
-        }
-    }
-}
+use chat_testkit::{start_projector_with, GatewayProcess, NatsCluster, WsClient};
 
 /// The app on the cluster, retried while the cluster forms and elects its leaders.
 /// The node (0..3) leading the rooms stream.
@@ -185,8 +110,7 @@ async fn killing_a_nats_node_and_a_projector_under_load_loses_and_repeats_nothin
     let chaos = async {
         tokio::time::sleep(Duration::from_millis(700)).await;
         cluster.kill(leader);
-        let _ = projector1.kill();
-        let _ = projector1.wait();
+        projector1.kill9();
     };
     let (mut acked, ()) = tokio::join!(sender, chaos);
     acked.sort_unstable();
@@ -238,6 +162,5 @@ async fn killing_a_nats_node_and_a_projector_under_load_loses_and_repeats_nothin
         seen, acked,
         "the client ends with every message once, in order"
     );
-    let _ = projector2.kill();
-    let _ = projector2.wait();
+    projector2.kill9();
 }

@@ -11,9 +11,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::app::{spawn_app, spawn_app_with, AppOptions, TestApp, User};
-use crate::projector_crash::start_projector_with;
-use crate::services::PostgresCluster;
-use crate::ws::{Ended, WsClient};
+use chat_testkit::{start_projector_with, Ended, PostgresCluster, WsClient};
 
 /// The types of the events stored on `room`'s subject, in stream order (direct gets).
 async fn room_event_types(app: &TestApp, room: &str) -> Vec<String> {
@@ -240,8 +238,7 @@ async fn a_client_msg_id_retried_after_the_duplicate_window_never_gets_a_seq_his
         .await;
 
     // The projector stops; the message is stored but not in history yet.
-    projector.kill().unwrap();
-    projector.wait().unwrap();
+    projector.kill9();
     let (status, original) = app.send_raw(&alice, &room, "once", Some("late-1")).await;
     assert_eq!(status, StatusCode::CREATED, "{original}");
     // Only time can take the first publish out of JetStream's duplicate window.

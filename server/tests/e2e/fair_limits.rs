@@ -12,9 +12,8 @@ use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::app::{spawn_app_with, AppOptions, TestApp};
-use crate::cluster::{app_on, rooms_leader, NatsCluster};
-use crate::projector_crash::start_projector_with;
-use crate::ws::{Ended, GatewayProcess, WsClient};
+use crate::cluster::{app_on, rooms_leader};
+use chat_testkit::{start_projector_with, Ended, GatewayProcess, NatsCluster, WsClient};
 
 fn gateway_with(edit: impl FnOnce(&mut chat_gateway::GatewayConfig)) -> AppOptions {
     let mut gateway = chat_gateway::GatewayConfig::default();
@@ -462,8 +461,7 @@ async fn the_first_subscriber_of_a_room_on_a_cluster_node_misses_nothing() {
             }
         }
     }
-    let _ = projector.kill();
-    let _ = projector.wait();
+    projector.kill9();
     let metrics = reqwest::get(format!("{}/metrics", gw.metrics_base))
         .await
         .unwrap()

@@ -7,125 +7,37 @@ use futures::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::app::{User, TEST_SECRET};
-use crate::services::{free_port, NatsServer, PostgresCluster};
+use crate::app::User;
+use chat_testkit::product::product_process;
+use chat_testkit::ws::{open_socket as ws_connect, Socket};
+use chat_testkit::{connect_db, free_port, ApiClient, NatsServer, PostgresCluster, Proc};
 
-// ---------------------------------------------------------------------------------------
-// Processes
-// ---------------------------------------------------------------------------------------
-
-/// A workspace binary (`target/<profile>/<name>`), next to the test binary's directory.
-fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe.parent().and_then(|d| d.parent()).unwrap().join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --workspace --bins` (ops/test does)",
-        path.display()
-    );
-    path
-}
-
-/// One product process with a fixed environment (so a restart is the same process again),
-/// its stderr appended to a log file. Killed when dropped, also when the test panics.
-pub struct Proc {
-    pub name: String,
-    program: PathBuf,
-    env: Vec<(String, String)>,
-    log: PathBuf,
-    child: Option<Child>,
-    /// Where it answers `GET /healthz`.
-    pub base: String,
-}
-
-impl Proc {
-    fn new(name: &str, bin: &str, port: u16, env: Vec<(String, String)>, logs: &Path) -> Self {
-        Self {
-            name: name.to_owned(),
-            program: binary(bin),
-            env,
-            log: logs.join(format!("{name}.log")),
-            child: None,
-            base: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    /// Starts the process and waits until `/healthz` answers.
-    pub async fn start(&mut self) {
-        assert!(self.child.is_none(), "{} is already running", self.name);
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .expect("log file");
-        let child = Command::new(&self.program)
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdout(Stdio::from(log.try_clone().expect("log file")))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", self.name));
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()
-            .unwrap();
-        loop {
-            if let Ok(r) = http.get(format!("{}/healthz", self.base)).send().await {
-                if r.status().is_success() {
-                    return;
-                }
-            }
-            assert!(
-                self.is_running(),
-                "{} exited during start-up; log:\n{}",
-                self.name,
-                self.log_tail(40)
-            );
-            assert!(
-                Instant::now() < deadline,
-                "{} did not answer /healthz within 60 s; log:\n{}",
-                self.name,
-                self.log_tail(40)
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// `kill -9`: no chance to flush, drain or say goodbye.
-    pub fn kill9(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    pub fn is_running(&mut self) -> bool {
-        self.child
-            .as_mut()
-            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
-    }
-
-    pub fn log_tail(&self, lines: usize) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill9();
-    }
+/// A product process of the deployment under `name`, its output in `logs/<name>.log`.
+fn product(
+    name: &str,
+    bin: &str,
+    port: u16,
+    env: &[(&str, String)],
+    services: (&NatsServer, &str),
+    logs: &Path,
+) -> Proc {
+    let (nats, database_url) = services;
+    let mut process = product_process(bin, &nats.url(), database_url)
+        // Several processes of a kind run at once: no fixed operator ports.
+        .env("API_METRICS_ADDR", "off")
+        .env("GATEWAY_METRICS_ADDR", "off")
+        .envs(env)
+        .log_to(logs.join(format!("{name}.log")))
+        .serving_on(port);
+    process.name = name.to_owned();
+    process
 }
 
 /// The whole deployment on loopback: a private Postgres cluster, one `nats-server` with a
@@ -138,7 +50,7 @@ pub struct Stack {
     pub nats: NatsServer,
     pub pg: PostgresCluster,
     pub database_url: String,
-    pub http: reqwest::Client,
+    api_client: ApiClient,
     _logs: tempfile::TempDir,
 }
 
@@ -151,53 +63,45 @@ impl Stack {
             .prefix("faults-logs")
             .tempdir()
             .unwrap();
-        let common = |extra: &[(&str, String)]| -> Vec<(String, String)> {
-            let mut env = vec![
-                ("NATS_URL".to_owned(), nats.url()),
-                ("DATABASE_URL".to_owned(), database_url.clone()),
-                ("JWT_SECRET".to_owned(), TEST_SECRET.to_owned()),
-                ("RUST_LOG".to_owned(), "warn".to_owned()),
-                // Several processes of a kind run at once: no fixed operator ports.
-                ("API_METRICS_ADDR".to_owned(), "off".to_owned()),
-                ("GATEWAY_METRICS_ADDR".to_owned(), "off".to_owned()),
-            ];
-            env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
-            env
-        };
+        let services = (&nats, database_url.as_str());
         let port = free_port();
-        let mut api = Proc::new(
+        let mut api = product(
             "api",
             "api",
             port,
-            common(&[
+            &[
                 ("API_HTTP_ADDR", format!("127.0.0.1:{port}")),
                 ("API_RATE_PER_SEC", "1000".into()),
                 ("API_RATE_BURST", "1000".into()),
-            ]),
+            ],
+            services,
             logs.path(),
         );
         // The api applies the migrations, so it goes first.
         api.start().await;
+        let api_client = ApiClient::new(&api.base);
         let port = free_port();
-        let mut projector = Proc::new(
+        let mut projector = product(
             "projector",
             "projector",
             port,
-            common(&[("PROJECTOR_HTTP_ADDR", format!("127.0.0.1:{port}"))]),
+            &[("PROJECTOR_HTTP_ADDR", format!("127.0.0.1:{port}"))],
+            services,
             logs.path(),
         );
         projector.start().await;
         let mut gateways = Vec::new();
         for i in 0..2 {
             let port = free_port();
-            let mut gateway = Proc::new(
+            let mut gateway = product(
                 &format!("gateway-{i}"),
                 "gateway",
                 port,
-                common(&[
+                &[
                     ("GATEWAY_HTTP_ADDR", format!("127.0.0.1:{port}")),
                     ("GATEWAY_ID", format!("faults-gw-{i}")),
-                ]),
+                ],
+                services,
                 logs.path(),
             );
             gateway.start().await;
@@ -210,10 +114,7 @@ impl Stack {
             nats,
             pg,
             database_url,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap(),
+            api_client,
             _logs: logs,
         }
     }
@@ -249,20 +150,9 @@ impl Stack {
         token: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{}", self.api.base, path))
-            .bearer_auth(token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("api answers");
-        let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        self.api_client
+            .request(method, path, Some(token), body)
+            .await
     }
 
     /// Creates a private room of `owner` with `members`; answers its id.
@@ -374,52 +264,6 @@ impl Drop for Stack {
             }
         }
     }
-}
-
-pub async fn connect_db(url: &str) -> Option<tokio_postgres::Client> {
-    let (client, conn) = tokio::time::timeout(
-        Duration::from_secs(3),
-        tokio_postgres::connect(url, tokio_postgres::NoTls),
-    )
-    .await
-    .ok()?
-    .ok()?;
-    tokio::spawn(conn);
-    Some(client)
-}
-
-// ---------------------------------------------------------------------------------------
-// WebSocket plumbing
-// ---------------------------------------------------------------------------------------
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Connects to a gateway and reads its `hello`; `None` if either fails in time.
-async fn ws_connect(base: &str, token: &str) -> Option<Socket> {
-    let mut request = crate::ws::ws_url(base).into_client_request().ok()?;
-    request
-        .headers_mut()
-        .insert("authorization", format!("Bearer {token}").parse().ok()?);
-    let (mut socket, _) = tokio::time::timeout(
-        Duration::from_secs(5),
-        tokio_tungstenite::connect_async(request),
-    )
-    .await
-    .ok()?
-    .ok()?;
-    let hello = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            match socket.next().await? {
-                Ok(Message::Text(t)) => return serde_json::from_str::<Value>(&t).ok(),
-                Ok(Message::Close(_)) | Err(_) => return None,
-                Ok(_) => {}
-            }
-        }
-    })
-    .await
-    .ok()??;
-    (hello["type"] == "hello").then_some(socket)
 }
 
 /// A connection of the probe user, for single sends whose answers the test inspects.

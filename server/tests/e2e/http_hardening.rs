@@ -11,9 +11,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::app::{spawn_app, spawn_app_with, AppOptions, TestApp, TEST_SECRET};
-use crate::services::free_port;
-use crate::ws::{GatewayProcess, WsClient};
+use crate::app::{spawn_app, spawn_app_with, AppOptions, TestApp};
+use chat_testkit::{free_port, GatewayProcess, WsClient};
 
 /// Short enough for a test, long enough for a loaded machine to send a whole request.
 const SHORT: Duration = Duration::from_millis(700);
@@ -276,52 +275,35 @@ async fn metrics_are_served_on_the_operator_listener_only() {
 /// The all-in-one server as its own process (its memory is what the test measures).
 /// `CHAT_SERVER_BIN` may name another build, to compare.
 struct ServerProcess {
-    child: std::process::Child,
+    process: chat_testkit::Proc,
     base: String,
 }
 
 impl ServerProcess {
     async fn start(app: &TestApp) -> Self {
-        let bin = std::env::var("CHAT_SERVER_BIN")
-            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_chat-server").to_owned());
-        let port = free_port();
-        let child = std::process::Command::new(bin)
-            .env("CHAT_HTTP_ADDR", format!("127.0.0.1:{port}"))
-            .env("CHAT_METRICS_ADDR", "off")
-            .env("CHAT_RUN_PROJECTOR", "false")
-            .env("NATS_URL", app.nats.url())
-            .env("DATABASE_URL", &app.database_url)
-            .env("JWT_SECRET", TEST_SECRET)
-            .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("chat-server starts");
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while reqwest::get(format!("{base}/healthz")).await.is_err() {
-            assert!(Instant::now() < deadline, "chat-server did not come up");
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut process = chat_testkit::product::chat_server(
+            app,
+            free_port(),
+            &[("CHAT_RUN_PROJECTOR", "false")],
+        );
+        process.start().await;
+        Self {
+            base: process.base.clone(),
+            process,
         }
-        Self { child, base }
     }
 
     /// Resident memory in MiB, from `/proc/<pid>/status`.
     fn rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("the server is running");
+        let pid = self.process.pid().expect("the server is running");
+        let status =
+            std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the server is running");
         let kib: f64 = status
             .lines()
             .find_map(|l| l.strip_prefix("VmRSS:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .expect("VmRSS in /proc status");
         kib / 1024.0
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::app::{spawn_app, spawn_app_with, AppOptions, TEST_SECRET};
-use crate::ws::{Ended, GatewayProcess, WsClient};
+use chat_testkit::{Ended, GatewayProcess, WsClient};
 
 fn token_for(user: &str, lifetime_secs: u64) -> String {
     let now = std::time::SystemTime::now()

@@ -22,6 +22,4 @@ mod realtime;
 mod realtime_faults;
 mod replay_isolation;
 mod security;
-mod services;
 mod walkthrough;
-mod ws;

@@ -10,8 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::app::{spawn_app, spawn_app_with, AppOptions};
-use crate::projector_crash::start_projector_with;
-use crate::ws::{GatewayProcess, WsClient};
+use chat_testkit::{start_projector_with, GatewayProcess, WsClient};
 
 /// A span as the receiver got it.
 #[derive(Debug, Clone)]
@@ -151,8 +150,7 @@ async fn one_trace_covers_a_message_from_the_gateway_through_the_projector() {
         apply.service.contains("projector"),
         "the projector's own process exported it: {apply:?}"
     );
-    let _ = projector.kill();
-    let _ = projector.wait();
+    projector.kill9();
 }
 
 fn sample(text: &str, name: &str, label: Option<(&str, &str)>) -> f64 {

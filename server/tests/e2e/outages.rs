@@ -6,7 +6,7 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 
 use crate::app::{spawn_app, spawn_app_with, AppOptions};
-use crate::services::PostgresCluster;
+use chat_testkit::PostgresCluster;
 
 /// The bound on an answer while a dependency is down.
 const FAST: Duration = Duration::from_secs(4);

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::app::{spawn_app_with, AppOptions};
-use crate::projector_crash::start_projector_with;
+use chat_testkit::start_projector_with;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partitions_are_shared_and_taken_over_when_an_instance_dies() {
@@ -75,8 +75,7 @@ async fn partitions_are_shared_and_taken_over_when_an_instance_dies() {
         .buffer_unordered(8);
     let killer = async {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        first.kill().expect("kill -9");
-        first.wait().unwrap();
+        first.kill9();
         Instant::now()
     };
     let (acked, killed_at) = tokio::join!(sends.collect::<Vec<_>>(), killer);
@@ -133,6 +132,5 @@ async fn partitions_are_shared_and_taken_over_when_an_instance_dies() {
             "room {room}: every acknowledged message once, in order"
         );
     }
-    let _ = second.kill();
-    let _ = second.wait();
+    second.kill9();
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::app::spawn_app;
-use crate::ws::{GatewayProcess, WsClient};
+use chat_testkit::{GatewayProcess, WsClient};
 
 /// Reads frames until every user in `want` has the given status (as `presence` frames tell),
 /// returning how long it took; panics after `bound`.

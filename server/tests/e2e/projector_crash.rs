@@ -4,79 +4,10 @@
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::json;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::app::{spawn_app_with, AppOptions, TEST_SECRET};
-
-fn projector_binary() -> PathBuf {
-    // Test binaries live in target/<profile>/deps; the workspace binaries one level up.
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .unwrap()
-        .join("projector");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --workspace --bins` (ops/test does)",
-        path.display()
-    );
-    path
-}
-
-/// A `projector` process, killed when dropped (also when a test fails half-way).
-pub struct ProjectorProcess(Child);
-
-impl std::ops::Deref for ProjectorProcess {
-    type Target = Child;
-    fn deref(&self) -> &Child {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for ProjectorProcess {
-    fn deref_mut(&mut self) -> &mut Child {
-        &mut self.0
-    }
-}
-
-impl Drop for ProjectorProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-pub fn start_projector(nats_url: &str, database_url: &str) -> ProjectorProcess {
-    start_projector_with(nats_url, database_url, &[])
-}
-
-/// A `projector` process with extra environment.
-pub fn start_projector_with(
-    nats_url: &str,
-    database_url: &str,
-    env: &[(&str, &str)],
-) -> ProjectorProcess {
-    ProjectorProcess(
-        Command::new(projector_binary())
-            .envs(env.iter().copied())
-            .env(
-                "PROJECTOR_HTTP_ADDR",
-                format!("127.0.0.1:{}", crate::services::free_port()),
-            )
-            .env("NATS_URL", nats_url)
-            .env("DATABASE_URL", database_url)
-            .env("JWT_SECRET", TEST_SECRET)
-            .env("PROJECTOR_MAX_BATCH", "20")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("projector starts"),
-    )
-}
+use crate::app::{spawn_app_with, AppOptions};
+use chat_testkit::start_projector;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_projector_mid_stream_loses_and_duplicates_nothing() {
@@ -128,8 +59,7 @@ async fn killing_the_projector_mid_stream_loses_and_duplicates_nothing() {
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        projector.kill().expect("kill -9");
-        projector.wait().unwrap();
+        projector.kill9();
         projector
     };
     let (acked, mut projector) = tokio::join!(sends.collect::<Vec<_>>(), killer);
@@ -172,8 +102,7 @@ async fn killing_the_projector_mid_stream_loses_and_duplicates_nothing() {
         assert_eq!(row.get::<_, String>(0), *id);
         assert_eq!(row.get::<_, String>(2), format!("n{i}"));
     }
-    let _ = projector.kill();
-    let _ = projector.wait();
+    projector.kill9();
 }
 
 async fn connect(url: &str) -> tokio_postgres::Client {

@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::app::spawn_app;
-use crate::ws::{GatewayProcess, WsClient};
+use chat_testkit::{GatewayProcess, WsClient};
 
 /// (seq, prevSeq, event type) of event frames.
 fn chain(events: &[Value]) -> Vec<(u64, u64, String)> {

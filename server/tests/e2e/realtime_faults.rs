@@ -9,7 +9,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::app::{spawn_app, TestApp};
-use crate::ws::{Ended, GatewayProcess, WsClient};
+use chat_testkit::{Ended, GatewayProcess, WsClient};
 
 async fn stored_events(app: &TestApp) -> u64 {
     let nats = async_nats::connect(app.nats.url()).await.unwrap();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::app::{spawn_app, spawn_app_with, AppOptions, TestApp, User};
-use crate::ws::{Ended, GatewayProcess, WsClient};
+use chat_testkit::{Ended, GatewayProcess, WsClient};
 
 /// A message of 4,000 characters (the default limit) of 4 bytes each: 16 KB a frame.
 fn large_text(i: usize) -> String {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::app::{spawn_app, spawn_app_with, AppOptions, TestApp, TEST_SECRET};
-use crate::ws::{Ended, GatewayProcess, WsClient};
+use chat_testkit::{Ended, GatewayProcess, WsClient};
 
 /// An RSA public key, as a server using RS256 would publish it: the classic
 /// key-confusion attack signs an HS256 token with it as the HMAC secret.

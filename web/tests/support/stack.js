@@ -2,6 +2,8 @@
 // with JetStream and a temporary store, a fresh Postgres database on TEST_DATABASE_URL, and
 // target/debug/chat-server (built by ops/test) on a free port. The server can be stopped
 // with SIGTERM and started again on the same port with the same NATS and database.
+// nats-server's arguments, the default admin database and the log level come from
+// testkit/services.env, the file the Rust test kit (chat-testkit) and ops/lib read too.
 
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,9 +15,29 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** testkit/services.env as an object: KEY=VALUE lines, `#` comment lines skipped. */
+function readServicesEnv() {
+  const text = fs.readFileSync(path.join(ROOT, 'testkit/services.env'), 'utf8');
+  const settings = {};
+  for (const line of text.split('\n')) {
+    if (line.trimStart().startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if (eq > 0) settings[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
+  }
+  return settings;
+}
+const SETTINGS = readServicesEnv();
+
+/** nats-server's arguments for a server on `port` storing JetStream data in `store`. */
+function natsServerArgs(port, store) {
+  const fill = { '{port}': String(port), '{store}': store };
+  return SETTINGS.NATS_SERVER_ARGS.split(/\s+/).map((arg) => fill[arg] ?? arg);
+}
+
 const SERVER_BIN = process.env.CHAT_SERVER_BIN || path.join(ROOT, 'target/debug/chat-server');
 const NATS_BIN = process.env.NATS_SERVER_BIN || 'nats-server';
-const ADMIN_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:15433/postgres';
+const ADMIN_URL = process.env.TEST_DATABASE_URL || SETTINGS.TEST_DATABASE_URL;
 
 /** Every child still running, so that even an aborted run kills them. */
 const children = new Set();
@@ -128,8 +150,7 @@ class Stack {
 
   async start() {
     const natsPort = await freePort();
-    this.nats = new Child('nats-server', NATS_BIN,
-      ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', path.join(this.dir, 'nats')],
+    this.nats = new Child('nats-server', NATS_BIN, natsServerArgs(natsPort, path.join(this.dir, 'nats')),
       process.env, path.join(this.dir, 'nats.log'));
     await waitFor(() => portOpen(natsPort), { what: `nats-server on ${natsPort}\n${this.nats.tail()}` });
     await psql(`CREATE DATABASE ${this.database}`);
@@ -146,7 +167,7 @@ class Stack {
       NATS_URL: `nats://127.0.0.1:${natsPort}`,
       DATABASE_URL: dbUrl.toString(),
       JWT_SECRET: randomBytes(32).toString('hex'),
-      RUST_LOG: process.env.RUST_LOG || 'warn',
+      RUST_LOG: process.env.RUST_LOG || SETTINGS.RUST_LOG,
       // Some tests send dozens of messages at once through the API.
       API_RATE_PER_SEC: '1000',
       API_RATE_BURST: '1000',

@@ -1,16 +1,15 @@
-//! A WebSocket test client speaking the `/ws` protocol, and `gateway` processes to talk to.
+//! The WebSocket test client speaking the gateway's `/ws` protocol: connect with a token
+//! (header or in-band), send request frames with fresh ids, read answers and events, and
+//! see how a connection ended.
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::app::{TestApp, TEST_SECRET};
-use crate::services::free_port;
-
-type Socket =
+/// A client WebSocket to a gateway.
+pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub struct WsClient {
@@ -204,100 +203,30 @@ pub fn ws_url(base: &str) -> String {
     format!("{}/ws", base.replacen("http://", "ws://", 1))
 }
 
-/// A `gateway` process sharing the app's NATS and database.
-pub struct GatewayProcess {
-    pub base: String,
-    /// The operator's listener (`/metrics`).
-    pub metrics_base: String,
-    child: Option<Child>,
-}
-
-impl GatewayProcess {
-    pub async fn start(app: &TestApp, env: &[(&str, &str)]) -> Self {
-        let exe = std::env::current_exe().unwrap();
-        let bin = exe
-            .parent()
-            .and_then(|d| d.parent())
-            .unwrap()
-            .join("gateway");
-        assert!(
-            bin.exists(),
-            "{} is missing: run `cargo build --workspace --bins` (ops/test does)",
-            bin.display()
-        );
-        let (port, metrics_port) = (free_port(), free_port());
-        let mut cmd = Command::new(bin);
-        cmd.env("GATEWAY_HTTP_ADDR", format!("127.0.0.1:{port}"))
-            .env("GATEWAY_METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))
-            .env("NATS_URL", app.nats.url())
-            .env("DATABASE_URL", &app.database_url)
-            .env("JWT_SECRET", TEST_SECRET)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().expect("gateway starts");
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while reqwest::get(format!("{base}/healthz")).await.is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "gateway did not come up"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Self {
-            base,
-            metrics_base: format!("http://127.0.0.1:{metrics_port}"),
-            child: Some(child),
-        }
-    }
-
-    /// The process id, while it runs (to read its memory in `/proc`).
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
-    }
-
-    /// SIGTERM: the graceful path.
-    pub fn terminate(&self) {
-        if let Some(child) = &self.child {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-        }
-    }
-
-    /// `kill -9`: the gateway gets no chance to say goodbye.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Waits for the process to exit (after `terminate`), bounded.
-    pub async fn wait_exit(&mut self) -> bool {
-        let Some(child) = self.child.as_mut() else {
-            return true;
-        };
-        for _ in 0..200 {
-            if child.try_wait().ok().flatten().is_some() {
-                self.child = None;
-                return true;
+/// Connects with the token in the `Authorization` header and reads the `hello`, each
+/// within 5 s; `None` if anything fails (for load clients that count failures).
+pub async fn open_socket(base: &str, token: &str) -> Option<Socket> {
+    let mut request = ws_url(base).into_client_request().ok()?;
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().ok()?);
+    let (mut socket, _) = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio_tungstenite::connect_async(request),
+    )
+    .await
+    .ok()?
+    .ok()?;
+    let hello = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match socket.next().await? {
+                Ok(Message::Text(t)) => return serde_json::from_str::<Value>(&t).ok(),
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => {}
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        false
-    }
-}
-
-impl Drop for GatewayProcess {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
+    })
+    .await
+    .ok()??;
+    (hello["type"] == "hello").then_some(socket)
 }
