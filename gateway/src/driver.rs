@@ -54,8 +54,8 @@ pub struct Driver {
 }
 
 impl Driver {
-    /// Says `hello`, then reads frames until the connection ends; returns the session
-    /// and the outcomes of sends still in flight, for [`Driver::finish`].
+    /// Says `hello`, then reads frames until the connection ends; returns where the
+    /// outcomes of sends still in flight arrive, for [`answer_in_flight`].
     pub async fn run(
         &mut self,
         session: &mut Session,
