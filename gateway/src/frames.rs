@@ -1,5 +1,5 @@
 //! Encoding server frames and decoding client frames, with the error codes a client sees
-//! for frames it got wrong.
+//! for frames it got wrong (the frames a session answers with are in `session::replies`).
 
 use axum::extract::ws::Utf8Bytes;
 use chat_schemas::ws::ServerFrame;
@@ -13,25 +13,6 @@ pub fn encode(frame: &ServerFrame) -> Utf8Bytes {
     serde_json::to_string(frame)
         .expect("server frames always serialise")
         .into()
-}
-
-pub fn error(id: Option<String>, code: &str, message: impl Into<String>) -> Utf8Bytes {
-    encode(&ServerFrame::Error {
-        id,
-        code: code.to_owned(),
-        message: message.into(),
-        retry_after_ms: None,
-    })
-}
-
-/// A `rate_limited` error telling the client how long to wait.
-pub fn rate_limited(id: Option<String>, wait: std::time::Duration) -> Utf8Bytes {
-    encode(&ServerFrame::Error {
-        id,
-        code: "rate_limited".to_owned(),
-        message: "too many frames; wait before sending again".to_owned(),
-        retry_after_ms: Some(wait.as_millis().max(1) as u64),
-    })
 }
 
 /// An `event` frame around a stored envelope, without re-serialising the envelope:

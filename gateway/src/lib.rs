@@ -5,7 +5,11 @@
 //! - [`admission`]: connection caps per user and per client address, and closing a user's
 //!   sockets when their session is revoked (logout, ban).
 //! - [`user_limits`]: the frame allowance each user's connections share.
-//! - [`connection`]: authentication, `hello`, the reader loop and command dispatch.
+//! - [`connection`]: one connection from admission to its end: authentication before
+//!   `hello`, then the session and its driver, then releasing what it held.
+//! - [`session`]: the protocol of an authenticated connection as a sans-IO state machine
+//!   (re-authentication, dispatch to commands, rooms, resume, watch, replies), unit-tested
+//!   with scripted frames; [`driver`] reads the socket and carries out its actions.
 //! - [`announce`]: the connection's `opened` / `closed` events, in order, retried.
 //! - [`outbound`]: the bounded per-connection queue and the writer task (heartbeats,
 //!   slow-consumer cut-off, per-room ordering and de-duplication); its socket writes are
@@ -25,6 +29,7 @@ pub mod admission;
 pub mod announce;
 pub mod config;
 pub mod connection;
+pub mod driver;
 pub mod fanout;
 pub mod frames;
 pub mod gaps;
@@ -34,6 +39,7 @@ pub mod presence;
 pub mod redaction;
 pub mod resume;
 pub mod room_log;
+pub mod session;
 mod socket_writer;
 pub mod user_limits;
 

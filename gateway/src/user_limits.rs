@@ -8,7 +8,7 @@
 //!   [`crate::admission`]). Sharing it across gateways would cost a NATS or database round
 //!   trip per frame; per process bounds the load any one user puts on any one gateway.
 //! - **Every frame counts**: text, binary, and client `Ping`/`Pong` control frames alike
-//!   (see `connection::read_loop`). A close frame ends the connection and is not counted.
+//!   (see `driver::Driver::run`). A close frame ends the connection and is not counted.
 //! - **Refusals are per connection**: the connection whose frames are refused is the one
 //!   closed with 4029 after `GATEWAY_FLOOD_CLOSE_AFTER` refusals in a row; a calm
 //!   connection of the same user is only paced (`rate_limited` with `retryAfterMs`).

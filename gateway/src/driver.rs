@@ -1,0 +1,387 @@
+//! The I/O side of a connection after `hello`: reads frames, asks the [`Session`] what to
+//! do, and does it against the real world (the command layer, fan-out, presence, replay,
+//! the outbound queue), feeding results back. Protocol decisions stay in
+//! [`crate::session`]; what is here is sockets, timers, tasks and the calls they make.
+//!
+//! Sends are pipelined: each is checked and enqueued on the NATS connection in the order
+//! received (so a client's messages are stored in its order), and its PubAck is awaited in
+//! a task of its own, at most `max_in_flight` at once; the outcome comes back to the
+//! session, which only then answers the `ack`.
+
+use axum::extract::ws::{Message, WebSocket};
+use chat_core::commands::{CommandError, PostedMessage};
+use chat_core::sessions::AuthError;
+use chat_schemas::{ClientMsgId, RoomId, UserId};
+use futures::stream::SplitStream;
+use futures::{FutureExt, StreamExt};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, Semaphore};
+
+use crate::fanout::ConnectionId;
+use crate::frames;
+use crate::outbound::{Outbound, OutboundSender};
+use crate::resume;
+use crate::session::{Action, Command, Done, Io, ReadFailure, RefusedFrame, Session, SessionCheck};
+use crate::user_limits::Allowance;
+use crate::GatewayState;
+
+/// A send's outcome, on its way back from its task to the session.
+type Posted = (String, Result<PostedMessage, CommandError>);
+
+/// Whether the connection goes on after a batch of actions.
+#[derive(PartialEq, Eq)]
+enum Flow {
+    Open,
+    Closed,
+}
+
+/// One connection's handles on the world, for the session's actions.
+pub struct Driver {
+    pub state: GatewayState,
+    pub id: ConnectionId,
+    pub user: UserId,
+    pub out: OutboundSender,
+    /// Frames the user may still send now, shared by their connections here (see
+    /// [`crate::user_limits`]).
+    pub allowance: Arc<Allowance>,
+    pub in_flight: Arc<Semaphore>,
+    /// When the client last sent a command (pings and pongs do not count): for `away`.
+    pub last_command: Instant,
+    /// Whether this connection is idle, as told to its [`crate::announce::Announcer`].
+    pub idle: tokio::sync::watch::Sender<bool>,
+}
+
+impl Driver {
+    /// Says `hello`, then reads frames until the connection ends; returns where the
+    /// outcomes of sends still in flight arrive, for [`answer_in_flight`].
+    pub async fn run(
+        &mut self,
+        session: &mut Session,
+        stream: &mut SplitStream<WebSocket>,
+    ) -> mpsc::UnboundedReceiver<Posted> {
+        let (posted_tx, mut posted_rx) = mpsc::unbounded_channel();
+        let hello = session.start();
+        if self.execute(session, hello, &posted_tx).await == Flow::Open {
+            self.read_loop(session, stream, &posted_tx, &mut posted_rx)
+                .await;
+        }
+        posted_rx
+    }
+
+    async fn read_loop(
+        &mut self,
+        session: &mut Session,
+        stream: &mut SplitStream<WebSocket>,
+        posted_tx: &mpsc::UnboundedSender<Posted>,
+        posted_rx: &mut mpsc::UnboundedReceiver<Posted>,
+    ) {
+        let config = self.state.config().clone();
+        let mut idle_check =
+            tokio::time::interval(config.away_after.max(Duration::from_secs(4)) / 4);
+        // An absolute deadline: other wake-ups (the away check, acks) must not extend it.
+        let mut heard_at = tokio::time::Instant::now();
+        loop {
+            let expiry = tokio::time::sleep(until(session.expires_at()));
+            let silence = tokio::time::sleep_until(heard_at + config.idle_timeout);
+            let next = tokio::select! {
+                next = stream.next() => next,
+                () = silence => {
+                    let actions = session.on_silence();
+                    self.execute(session, actions, posted_tx).await;
+                    return;
+                }
+                // The writer ended (slow consumer, shutdown, broken socket).
+                () = self.out.closed() => return,
+                () = expiry => {
+                    let actions = session.on_token_expired();
+                    self.execute(session, actions, posted_tx).await;
+                    return;
+                }
+                _ = idle_check.tick() => {
+                    self.track_activity(false);
+                    continue;
+                }
+                Some((id, result)) = posted_rx.recv() => {
+                    let actions = session.on_posted(id, result);
+                    self.execute(session, actions, posted_tx).await;
+                    continue;
+                }
+            };
+            heard_at = tokio::time::Instant::now();
+            let message = match next {
+                None => return,
+                Some(Err(e)) => {
+                    let text = e.to_string();
+                    let failure = ReadFailure::classify(&text);
+                    if failure == ReadFailure::Other {
+                        tracing::debug!(error = %text, "connection read error");
+                    }
+                    let actions = session.on_read_failure(failure);
+                    self.execute(session, actions, posted_tx).await;
+                    return;
+                }
+                Some(Ok(Message::Close(_))) => return,
+                Some(Ok(message)) => message,
+            };
+            // Every frame counts against the user's allowance, control frames included:
+            // a flood of pings or binary frames costs the server as much as text.
+            metrics::counter!("chat_gateway_frames_in_total").increment(1);
+            let actions = if let Err(wait) = self.allowance.take() {
+                let refused = match &message {
+                    Message::Text(text) => RefusedFrame::Text(frames::request_id(text)),
+                    Message::Binary(_) => RefusedFrame::Binary,
+                    _ => RefusedFrame::Control,
+                };
+                session.on_rate_limited(refused, wait)
+            } else {
+                match message {
+                    Message::Text(text) => {
+                        self.track_activity(true);
+                        session.on_text(&text)
+                    }
+                    Message::Binary(_) => session.on_binary(),
+                    Message::Close(_) | Message::Ping(_) | Message::Pong(_) => {
+                        session.on_control();
+                        Vec::new()
+                    }
+                }
+            };
+            if self.execute(session, actions, posted_tx).await == Flow::Closed {
+                return;
+            }
+        }
+    }
+
+    /// Carries out actions in order, feeding I/O results back to the session.
+    async fn execute(
+        &mut self,
+        session: &mut Session,
+        actions: Vec<Action>,
+        posted_tx: &mpsc::UnboundedSender<Posted>,
+    ) -> Flow {
+        let mut queue = VecDeque::from(actions);
+        while let Some(action) = queue.pop_front() {
+            match action {
+                Action::Reply(frame) => self.push(Outbound::Reply(frames::encode(&frame))).await,
+                Action::BeginReplay { room, from } => {
+                    self.push(Outbound::BeginReplay { room, from }).await;
+                }
+                Action::EndReplay {
+                    room,
+                    result,
+                    skip_to,
+                } => {
+                    let result = frames::encode(&result);
+                    self.push(Outbound::EndReplay {
+                        room,
+                        result,
+                        skip_to,
+                    })
+                    .await;
+                }
+                Action::Unsubscribe(room) => {
+                    self.state.fanout().unsubscribe(&room, self.id);
+                    self.push(Outbound::Forget { room }).await;
+                }
+                Action::WatchPresence(users) => {
+                    for user in users {
+                        self.state.presence().watch(user, self.id, &self.out);
+                    }
+                }
+                Action::CountPresence(room) => {
+                    let read = self.state.commands().read.clone();
+                    self.state.fanout().count_presence(&room, read);
+                }
+                Action::Post {
+                    id,
+                    room,
+                    message,
+                    client_msg_id,
+                } => {
+                    let refused = self
+                        .post(id, room, &message, client_msg_id, posted_tx)
+                        .await;
+                    if let Some((id, e)) = refused {
+                        queue.extend(session.on_posted(id, Err(e)));
+                    }
+                }
+                Action::Close { code, reason } => {
+                    self.out.close(code, reason);
+                    return Flow::Closed;
+                }
+                Action::Io(io) => {
+                    let done = self.perform(io).await;
+                    queue.extend(session.on_done(done));
+                }
+            }
+        }
+        Flow::Open
+    }
+
+    /// Checks and enqueues a message, and awaits its PubAck in a task of its own; returns
+    /// the refusal when it could not be enqueued.
+    async fn post(
+        &self,
+        id: String,
+        room: RoomId,
+        message: &str,
+        client_msg_id: Option<ClientMsgId>,
+        posted_tx: &mpsc::UnboundedSender<Posted>,
+    ) -> Option<(String, CommandError)> {
+        let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
+            return None;
+        };
+        // One message, one trace: this span is the root the publish, the projector's
+        // apply and every gateway's fan-out continue.
+        let span = tracing::info_span!("ws.send", room = %room);
+        // A room this connection receives is one its user is a member of (fan-out drops
+        // the subscription on `member.left`): no read-model query per message then.
+        let commands = self.state.commands();
+        let posting = if self.state.fanout().is_subscribed(&room, self.id) {
+            commands
+                .begin_post_as_member(self.user, &room, message, None, client_msg_id)
+                .boxed()
+        } else {
+            commands
+                .begin_post(self.user, &room, message, None, client_msg_id)
+                .boxed()
+        };
+        let pending = match tracing::Instrument::instrument(posting, span.clone()).await {
+            Ok(pending) => pending,
+            Err(e) => return Some((id, e)),
+        };
+        let posted_tx = posted_tx.clone();
+        let stored = async move {
+            let _ = posted_tx.send((id, pending.finish().await));
+            drop(permit);
+        };
+        tokio::spawn(tracing::Instrument::instrument(stored, span));
+        None
+    }
+
+    /// Does one piece of I/O the session waits for.
+    async fn perform(&self, io: Io) -> Done {
+        let (state, read) = (&self.state, &self.state.commands().read);
+        match io {
+            Io::MemberRooms => {
+                Done::MemberRooms(read.member_rooms(self.user).await.unwrap_or_default())
+            }
+            Io::VerifyToken(token) => Done::TokenVerified(
+                state
+                    .tokens()
+                    .verify_claims(&token)
+                    .map_err(|e| e.to_string()),
+            ),
+            Io::CheckSession(verified) => {
+                Done::SessionChecked(match state.sessions().check(&verified).await {
+                    Ok(()) => SessionCheck::Live,
+                    Err(AuthError::Database(_)) => SessionCheck::Unavailable,
+                    Err(e) => SessionCheck::Ended(e.to_string()),
+                })
+            }
+            Io::Command(command) => Done::Command(self.command(command).await),
+            Io::Subscribe(room) => Done::Subscribed(
+                state
+                    .fanout()
+                    .subscribe(&room, self.id, self.user, self.out.clone())
+                    .await
+                    .map_err(|e| e.to_string()),
+            ),
+            Io::RoomMembers { room, limit } => {
+                Done::RoomMembers(read.room_members(&room, limit).await.ok())
+            }
+            Io::RoomCounts(room) => Done::RoomCounts(read.room_presence_counts(&room).await.ok()),
+            Io::PresenceOf(users) => {
+                Done::Presence(read.presence_of(&users).await.unwrap_or_default())
+            }
+            Io::Replay { room, from } => Done::Replayed(
+                resume::replay_room(state, &self.out, &room, from)
+                    .await
+                    .map_err(|e| e.to_string()),
+            ),
+            Io::Latest(room) => Done::Latest(
+                state
+                    .fanout()
+                    .latest_in_room(&room)
+                    .await
+                    .map_err(|e| e.to_string()),
+            ),
+        }
+    }
+
+    /// Runs a command; the stored event's sequence, when it stored one.
+    async fn command(&self, command: Command) -> Result<Option<u64>, CommandError> {
+        let (commands, user) = (self.state.commands(), self.user);
+        let published = match command {
+            Command::Edit {
+                room,
+                message_id,
+                text,
+            } => Some(
+                commands
+                    .edit_message(user, &room, message_id, &text)
+                    .await?,
+            ),
+            Command::Delete { room, message_id } => {
+                Some(commands.delete_message(user, &room, message_id).await?)
+            }
+            Command::Typing(room) => Some(commands.typing(user, room).await?),
+            Command::SetStatus(status) => Some(commands.set_status(user, status, None).await?),
+            Command::Join(room) => commands.join_room(user, &room).await?,
+            Command::Leave(room) => commands.leave_room(user, &room).await?,
+            Command::RequireMember(room) => {
+                commands.require_member(&room, user).await?;
+                None
+            }
+        };
+        Ok(published.map(|p| p.seq))
+    }
+
+    /// Reports this connection idle after `away_after` without commands, and active again
+    /// on the next one. Whether the user is away is decided from all their connections, on
+    /// every gateway (see `chat_projector::presence`), not by one connection.
+    fn track_activity(&mut self, command: bool) {
+        let idle = if command {
+            self.last_command = Instant::now();
+            false
+        } else if self.last_command.elapsed() >= self.state.config().away_after {
+            true
+        } else {
+            return;
+        };
+        self.idle
+            .send_if_modified(|reported| std::mem::replace(reported, idle) != idle);
+    }
+
+    async fn push(&self, item: Outbound) {
+        // A closed queue means the writer is gone; the reader ends on its own.
+        let _ = self.out.push(item).await;
+    }
+}
+
+/// Answers the sends still in flight when the reader stopped, as they are stored: the
+/// writer keeps running until the last one is answered.
+pub async fn answer_in_flight(
+    mut session: Session,
+    out: OutboundSender,
+    mut posted: mpsc::UnboundedReceiver<Posted>,
+) {
+    while let Some((id, result)) = posted.recv().await {
+        for action in session.on_posted(id, result) {
+            if let Action::Reply(frame) = action {
+                let _ = out.push(Outbound::Reply(frames::encode(&frame))).await;
+            }
+        }
+    }
+}
+
+/// Time left until `expires_at` (Unix seconds).
+fn until(expires_at: u64) -> Duration {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    Duration::from_secs(expires_at.saturating_sub(now))
+}
