@@ -247,7 +247,7 @@ impl Session {
                 self.state.presence().watch(*user, self.id, &self.out);
             }
         }
-        let Ok(now) = self.state.commands().read.presence_of(&users).await else {
+        let Ok(now) = self.state.commands().read_model().presence_of(&users).await else {
             return;
         };
         for (user, status, last_seen) in now {
@@ -263,14 +263,20 @@ impl Session {
     /// Watches the members of a room just joined, unless the room is too large.
     async fn watch_members(&mut self, room: &RoomId) {
         let limit = self.state.config().presence_member_limit;
-        match self.state.commands().read.room_members(room, limit).await {
+        match self
+            .state
+            .commands()
+            .read_model()
+            .room_members(room, limit)
+            .await
+        {
             Ok(Some(members)) => {
                 let others = members.into_iter().filter(|m| *m != self.user).collect();
                 self.watch(others).await;
             }
             // Too many members for a list: counts instead (see `RoomPresence`).
             Ok(None) => {
-                let read = self.state.commands().read.clone();
+                let read = self.state.commands().read_model().clone();
                 if let Ok((members, online)) = read.room_presence_counts(room).await {
                     self.reply(ServerFrame::RoomPresence {
                         room_id: room.to_string(),
@@ -305,7 +311,7 @@ impl Session {
         let rooms = self
             .state
             .commands()
-            .read
+            .read_model()
             .member_rooms(self.user)
             .await
             .unwrap_or_default();
@@ -526,18 +532,13 @@ impl Session {
         // One message, one trace: this span is the root the publish, the projector's
         // apply and every gateway's fan-out continue.
         let span = tracing::info_span!("ws.send", room = %room);
-        // A room this connection receives is one its user is a member of (fan-out drops
-        // the subscription on `member.left`): no read-model query per message then.
-        let commands = self.state.commands();
-        let posting = if self.state.fanout().is_subscribed(&room, self.id) {
-            commands
-                .begin_post_as_member(self.user, &room, &message, None, client_msg_id)
-                .boxed()
-        } else {
-            commands
-                .begin_post(self.user, &room, &message, None, client_msg_id)
-                .boxed()
-        };
+        // Membership is checked by the command layer (see `Commands::begin_post_as` for
+        // posting under a membership it checked earlier).
+        let posting = self
+            .state
+            .commands()
+            .begin_post(self.user, &room, &message, None, client_msg_id)
+            .boxed();
         let pending = tracing::Instrument::instrument(posting, span.clone()).await;
         let out = self.out.clone();
         let reply = async move {

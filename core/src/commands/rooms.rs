@@ -25,6 +25,25 @@ use super::{room_not_found, CommandError, Commands, Failure};
 use crate::eventlog::{PublishOptions, Published};
 use crate::readmodel::RoomAccess;
 
+/// Proof that the command layer found `user` a member of `room`: made only by
+/// [`Commands::require_member`], taken by [`Commands::begin_post_as`]. It records a check
+/// at one moment; whoever keeps it must drop it when the membership ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomMember {
+    room: RoomId,
+    user: UserId,
+}
+
+impl RoomMember {
+    pub fn room(&self) -> &RoomId {
+        &self.room
+    }
+
+    pub fn user(&self) -> UserId {
+        self.user
+    }
+}
+
 impl Commands {
     /// Joins a public group room. `None` when the caller was already a member.
     pub async fn join_room(
@@ -103,9 +122,16 @@ impl Commands {
     }
 
     /// Succeeds for a member of `room`; see the module comment for what others are told.
-    pub async fn require_member(&self, room: &RoomId, user: UserId) -> Result<(), CommandError> {
+    pub async fn require_member(
+        &self,
+        room: &RoomId,
+        user: UserId,
+    ) -> Result<RoomMember, CommandError> {
         match self.read.room_access(room, user).await? {
-            RoomAccess::Member => Ok(()),
+            RoomAccess::Member => Ok(RoomMember {
+                room: room.clone(),
+                user,
+            }),
             RoomAccess::NoSuchRoom => Err(room_not_found()),
             RoomAccess::NotMember { kind, .. } if kind == "direct" => Err(room_not_found()),
             RoomAccess::NotMember { .. } => Err(CommandError::new(
