@@ -1,7 +1,8 @@
 //! Settings of the HTTP API (`API_*` variables; see the README's configuration table).
 
 use chat_core::client_address::{ranges_from_env, IpRange};
-use chat_core::env::{millis_or, var_or};
+use chat_core::commands::CommandLimits;
+use chat_core::env::var_or;
 use std::time::Duration;
 
 /// Loopback, IPv4 and IPv6.
@@ -79,10 +80,11 @@ fn admin_key_from_env() -> anyhow::Result<Option<AdminKey>> {
 
 impl ApiConfig {
     pub fn from_env() -> anyhow::Result<Self> {
+        let commands = CommandLimits::from_env()?;
         Ok(Self {
             max_body_bytes: var_or("API_MAX_BODY_BYTES", 64 * 1024usize)?,
-            max_message_chars: var_or("API_MAX_MESSAGE_CHARS", 4_000usize)?,
-            projection_wait: millis_or("API_PROJECTION_WAIT_MS", 5_000)?,
+            max_message_chars: commands.max_message_chars,
+            projection_wait: commands.projection_wait,
             ready_max_lag: var_or("API_READY_MAX_LAG", 10_000u64)?,
             write_rate: chat_core::ratelimit::Rate {
                 per_second: var_or("API_RATE_PER_SEC", 20.0)?,
@@ -102,8 +104,8 @@ impl ApiConfig {
 }
 
 impl ApiConfig {
-    pub fn command_limits(&self) -> chat_core::commands::CommandLimits {
-        chat_core::commands::CommandLimits {
+    pub fn command_limits(&self) -> CommandLimits {
+        CommandLimits {
             max_message_chars: self.max_message_chars,
             projection_wait: self.projection_wait,
         }
@@ -112,10 +114,11 @@ impl ApiConfig {
 
 impl Default for ApiConfig {
     fn default() -> Self {
+        let commands = CommandLimits::default();
         Self {
             max_body_bytes: 64 * 1024,
-            max_message_chars: 4_000,
-            projection_wait: Duration::from_secs(5),
+            max_message_chars: commands.max_message_chars,
+            projection_wait: commands.projection_wait,
             ready_max_lag: 10_000,
             write_rate: chat_core::ratelimit::Rate {
                 per_second: 20.0,

@@ -6,8 +6,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chat_core::commands::{CommandError, Failure};
 use chat_core::database::DbError;
+use chat_core::input::InputError;
 use chat_schemas::error::{ErrorBody, ErrorDetail};
-use chat_schemas::input::InputError;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -100,7 +100,7 @@ impl From<CommandError> for ApiError {
     }
 }
 
-/// Input refused by a check of `chat_schemas::input`: 400 with its code.
+/// Input refused by a check of `chat_core::input`: 400 with its code.
 impl From<InputError> for ApiError {
     fn from(e: InputError) -> Self {
         Self::bad_request(e.code, e.message)

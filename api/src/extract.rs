@@ -34,7 +34,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 ApiError::bad_request("unreadable_body", rejection.body_text())
             }
         })?;
-        Ok(JsonBody(chat_schemas::input::json_object(&bytes)?))
+        Ok(JsonBody(chat_core::input::json_object(&bytes)?))
     }
 }
 

@@ -1,12 +1,14 @@
 //! The HTTP API: accounts, rooms, the seed commands (`sendMessage`, `updateStatus`) and
 //! queries (`getMessages`, `getStatus`).
 //!
-//! Commands become events in JetStream (never direct writes to the read models); queries
-//! read Postgres. Accounts are the exception: not chat events, kept in Postgres directly.
+//! Handlers only translate HTTP to `chat_core` and back: writes are `chat_core::commands`
+//! (which decide authorization and become events in JetStream, never direct writes to the
+//! read models); queries are `chat_core::readmodel`; accounts, not chat events, are
+//! `chat_core::accounts`. No handler holds SQL.
 //!
 //! - [`router`]: the route table and the router built from it.
 //! - [`routes`]: handlers, one file per resource.
-//! - [`state`]: shared state and the publish-then-wait-for-projection path.
+//! - [`state`]: shared state (commands, read model, accounts, sessions, rate limits).
 //! - [`extract`]: JSON body, query and caller extractors answering in the API's format.
 //! - [`validate`]: field checks with stable error codes.
 //! - [`error`]: `ApiError` and its JSON body.

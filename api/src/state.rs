@@ -1,12 +1,14 @@
 //! What every handler shares. Writes go through [`Commands`] (the same path the WebSocket
-//! gateway uses); queries read the read models directly.
+//! gateway uses); queries read the read models directly (read-only); account rows are
+//! [`Accounts`].
 
+use chat_core::accounts::Accounts;
 use chat_core::commands::Commands;
+use chat_core::input::UsernameKey;
 use chat_core::ratelimit::{KeyedLimiter, Rate};
 use chat_core::readmodel::ReadModel;
 use chat_core::sessions::Sessions;
 use chat_core::tokens::Tokens;
-use chat_schemas::input::UsernameKey;
 use chat_schemas::UserId;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -19,6 +21,8 @@ use crate::passwords::Hasher;
 pub struct ApiState {
     pub read: ReadModel,
     pub commands: Commands,
+    /// Registration and what a login checks (accounts are not chat events).
+    pub accounts: Accounts,
     pub tokens: Tokens,
     /// Token checks against the accounts (logout, bans) and revocation.
     pub sessions: Sessions,
@@ -52,8 +56,9 @@ impl ApiState {
             }),
         });
         let hasher = Arc::new(Hasher::new(config.hash_threads));
-        let sessions = Sessions::new(tokens.clone(), read.clone(), commands.log.client().clone());
+        let sessions = commands.sessions(tokens.clone());
         Self {
+            accounts: Accounts::new(read.clone()),
             read,
             commands,
             tokens,

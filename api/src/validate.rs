@@ -1,10 +1,10 @@
 //! Turning loose JSON fields and query parameters into checked values, each failure with
 //! its own code naming the field. The checks themselves are pure and live in
-//! [`chat_schemas::input`] (where `fuzz/` exercises them, with the checks of whole request
+//! [`chat_core::input`] (where `fuzz/` exercises them, with the checks of whole request
 //! bodies that handlers call directly); these are the ones handlers use on their own,
 //! answering with an [`ApiError`] (400).
 
-use chat_schemas::input;
+use chat_core::input;
 use chat_schemas::{RoomId, UserId};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;

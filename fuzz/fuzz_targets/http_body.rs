@@ -1,4 +1,4 @@
-//! The api's JSON request bodies: `chat_schemas::input::json_object` (what the api's
+//! The api's JSON request bodies: `chat_core::input::json_object` (what the api's
 //! `JsonBody` extractor runs) into each body of `chat_schemas::http`, then the check the
 //! handler runs on it (register, login, create room, open direct room, send message,
 //! update status). Every input is tried as every body, and (see `FIELDS`) as one field
@@ -14,8 +14,9 @@
 
 use chat_schemas::events::EventBody;
 use chat_schemas::http::{CreateRoom, Credentials, OpenDirect, SendMessage, UpdateStatus};
-use chat_schemas::input::{
-    json_object, valid_username, InputError, NewMessage, NewRoom, StatusChange,
+use chat_core::input::{
+    json_object, valid_username, CreateRoomPolicy, CredentialsPolicy, InputError, OpenDirectPolicy,
+    SendMessagePolicy, UpdateStatusPolicy, NewMessage, NewRoom, StatusChange,
     MAX_INITIAL_MEMBERS, MAX_ROOM_NAME_CHARS, PASSWORD_CHARS,
 };
 use chat_schemas::{MessageId, UserId};

@@ -104,6 +104,7 @@ pub async fn run(state: GatewayState, socket: WebSocket, admitted: Admitted) {
         in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
         last_command: Instant::now(),
         idle: tokio::sync::watch::Sender::new(false),
+        members: Default::default(),
         state: state.clone(),
     };
     metrics::gauge!("chat_gateway_connections").increment(1.0);

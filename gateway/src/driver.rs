@@ -9,12 +9,12 @@
 //! session, which only then answers the `ack`.
 
 use axum::extract::ws::{Message, WebSocket};
-use chat_core::commands::{CommandError, PostedMessage};
+use chat_core::commands::{CommandError, PostedMessage, RoomMember};
 use chat_core::sessions::AuthError;
 use chat_schemas::{ClientMsgId, RoomId, UserId};
 use futures::stream::SplitStream;
 use futures::{FutureExt, StreamExt};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Semaphore};
@@ -51,6 +51,10 @@ pub struct Driver {
     pub last_command: Instant,
     /// Whether this connection is idle, as told to its [`crate::announce::Announcer`].
     pub idle: tokio::sync::watch::Sender<bool>,
+    /// The command layer's proof of membership for each room this connection joined or
+    /// resumed, dropped on unsubscribe: a send to a room still subscribed (fan-out drops
+    /// the subscription on `member.left`) posts under it, with no read-model query.
+    pub members: std::sync::Mutex<HashMap<RoomId, RoomMember>>,
 }
 
 impl Driver {
@@ -182,6 +186,7 @@ impl Driver {
                     .await;
                 }
                 Action::Unsubscribe(room) => {
+                    self.forget_member(&room);
                     self.state.fanout().unsubscribe(&room, self.id);
                     self.push(Outbound::Forget { room }).await;
                 }
@@ -191,7 +196,7 @@ impl Driver {
                     }
                 }
                 Action::CountPresence(room) => {
-                    let read = self.state.commands().read.clone();
+                    let read = self.state.commands().read_model().clone();
                     self.state.fanout().count_presence(&room, read);
                 }
                 Action::Post {
@@ -239,10 +244,19 @@ impl Driver {
         // A room this connection receives is one its user is a member of (fan-out drops
         // the subscription on `member.left`): no read-model query per message then.
         let commands = self.state.commands();
-        let posting = if self.state.fanout().is_subscribed(&room, self.id) {
-            commands
-                .begin_post_as_member(self.user, &room, message, None, client_msg_id)
-                .boxed()
+        let member = self
+            .state
+            .fanout()
+            .is_subscribed(&room, self.id)
+            .then(|| self.member_of(&room))
+            .flatten();
+        let posting = if let Some(member) = member {
+            async move {
+                commands
+                    .begin_post_as(&member, message, None, client_msg_id)
+                    .await
+            }
+            .boxed()
         } else {
             commands
                 .begin_post(self.user, &room, message, None, client_msg_id)
@@ -263,7 +277,7 @@ impl Driver {
 
     /// Does one piece of I/O the session waits for.
     async fn perform(&self, io: Io) -> Done {
-        let (state, read) = (&self.state, &self.state.commands().read);
+        let (state, read) = (&self.state, self.state.commands().read_model());
         match io {
             Io::MemberRooms => {
                 Done::MemberRooms(read.member_rooms(self.user).await.unwrap_or_default())
@@ -329,14 +343,35 @@ impl Driver {
             }
             Command::Typing(room) => Some(commands.typing(user, room).await?),
             Command::SetStatus(status) => Some(commands.set_status(user, status, None).await?),
-            Command::Join(room) => commands.join_room(user, &room).await?,
+            Command::Join(room) => {
+                let (member, published) = commands.join_room_as_member(user, &room).await?;
+                self.keep_member(member);
+                published
+            }
             Command::Leave(room) => commands.leave_room(user, &room).await?,
             Command::RequireMember(room) => {
-                commands.require_member(&room, user).await?;
+                self.keep_member(commands.require_member(&room, user).await?);
                 None
             }
         };
         Ok(published.map(|p| p.seq))
+    }
+
+    fn members(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, RoomMember>> {
+        // A panic while holding the lock cannot leave the map half-changed: recover it.
+        self.members.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn keep_member(&self, member: RoomMember) {
+        self.members().insert(member.room().clone(), member);
+    }
+
+    fn member_of(&self, room: &RoomId) -> Option<RoomMember> {
+        self.members().get(room).cloned()
+    }
+
+    fn forget_member(&self, room: &RoomId) {
+        self.members().remove(room);
     }
 
     /// Reports this connection idle after `away_after` without commands, and active again

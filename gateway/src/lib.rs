@@ -99,13 +99,10 @@ impl GatewayState {
         config: GatewayConfig,
         gateway_id: String,
     ) -> Self {
-        let fanout = fanout::Fanout::new(commands.log.clone());
-        let sessions = Sessions::new(
-            tokens.clone(),
-            commands.read.clone(),
-            commands.log.client().clone(),
-        )
-        .with_cache(config.session_cache);
+        let fanout = fanout::Fanout::new(commands.event_log().clone());
+        let sessions = commands
+            .sessions(tokens.clone())
+            .with_cache(config.session_cache);
         let admission = admission::Admission::new(&config);
         let replay_permits = Arc::new(tokio::sync::Semaphore::new(config.replay_concurrency));
         let state = Self {
@@ -128,7 +125,7 @@ impl GatewayState {
         };
         let relay = state.inner.presence.clone();
         let (client, fanout) = (
-            state.commands().log.client().clone(),
+            state.commands().event_log().client().clone(),
             state.fanout().clone(),
         );
         tokio::spawn(async move {
@@ -137,7 +134,7 @@ impl GatewayState {
             }
         });
         let (client, sessions, admission) = (
-            state.commands().log.client().clone(),
+            state.commands().event_log().client().clone(),
             state.inner.sessions.clone(),
             state.inner.admission.clone(),
         );
@@ -147,7 +144,7 @@ impl GatewayState {
             }
         });
         tokio::spawn(admission::recheck_sessions(
-            state.commands().log.client().clone(),
+            state.commands().event_log().client().clone(),
             state.inner.sessions.clone(),
             state.inner.admission.clone(),
             state.config().session_recheck,
@@ -244,7 +241,7 @@ impl GatewayState {
         );
         let _ = self
             .commands()
-            .log
+            .event_log()
             .publish(
                 subjects::gateway(self.gateway_id()),
                 &retired,
@@ -277,7 +274,7 @@ async fn heartbeat(state: GatewayState) {
         let subject = subjects::gateway(state.gateway_id());
         if let Err(e) = state
             .commands()
-            .log
+            .event_log()
             .publish(subject, &beat, PublishOptions::default())
             .await
         {

@@ -17,10 +17,7 @@ async fn main() -> anyhow::Result<()> {
     let pool = database::pool(&db_config)?;
     let log = eventlog::EventLog::connect(&eventlog::NatsConfig::from_env()?, "gateway").await?;
     log.ensure_streams().await.context("verifying streams")?;
-    let limits = CommandLimits {
-        max_message_chars: chat_core::env::var_or("API_MAX_MESSAGE_CHARS", 4_000usize)?,
-        projection_wait: chat_core::env::millis_or("API_PROJECTION_WAIT_MS", 5_000)?,
-    };
+    let limits = CommandLimits::from_env()?;
     let commands = Commands::new(log, ReadModel::new(pool, db_config.timeout), limits);
     let listener = tokio::net::TcpListener::bind(&addr)
         .await

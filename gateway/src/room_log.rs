@@ -30,7 +30,7 @@ pub struct RoomLog {
 impl RoomLog {
     /// Looks the stream up (one request, which also tells what it still keeps).
     pub async fn open(state: &GatewayState, room: &RoomId) -> Result<Self, async_nats::Error> {
-        let log = &state.commands().log;
+        let log = state.commands().event_log();
         let stream = log
             .jetstream()
             .get_stream(log.settings().name(StreamKind::Rooms))

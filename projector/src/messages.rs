@@ -53,7 +53,7 @@ impl PostedRun {
         // is left out rather than stopping the projection: the api and gateway refuse
         // such times now, but the event log may hold older ones.
         self.client_times
-            .push(client_timestamp.and_then(chat_schemas::input::storable_time));
+            .push(client_timestamp.and_then(chat_core::input::storable_time));
         self.client_msg_ids.push(client_msg_id.clone());
         true
     }

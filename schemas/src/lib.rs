@@ -5,7 +5,6 @@
 //! - [`events`]: the event envelope stored in JetStream and folded by the projector.
 //! - [`http`]: request and response bodies of the HTTP API.
 //! - [`error`]: the JSON error body every service answers with.
-//! - [`input`]: checking HTTP request bodies and fields, with the error codes clients see.
 //! - [`ws`]: the WebSocket protocol (client and server frames, close codes).
 //!
 //! Types here carry no behaviour beyond parsing and (de)serialisation, so that every
@@ -15,7 +14,6 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod ids;
-pub mod input;
 pub mod ws;
 
 pub use ids::{ClientMsgId, IdError, MessageId, RoomId, UserId};

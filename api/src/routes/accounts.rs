@@ -10,8 +10,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use chat_core::input::{CredentialsPolicy, UsernameKey};
 use chat_schemas::http::{Credentials, Session};
-use chat_schemas::input::UsernameKey;
 use chat_schemas::UserId;
 
 use crate::error::ApiError;
@@ -27,20 +27,9 @@ pub async fn register(
     let (username, password) = body.for_registration()?;
     let hash = state.hasher.hash(password.to_owned()).await?;
     let user = UserId::generate();
-    let key = UsernameKey::of(username).as_str().to_owned();
-    let username = username.to_owned();
-    let inserted = state
-        .read
-        .with_client(|c| async move {
-            Ok(c.execute(
-                "INSERT INTO accounts (user_id, username, username_key, password_hash) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (username_key) DO NOTHING",
-                &[&user.0, &username, &key, &hash],
-            )
-            .await?)
-        })
-        .await?;
-    if inserted == 0 {
+    let key = UsernameKey::of(username);
+    let created = state.accounts.create(user, username, &key, &hash).await?;
+    if !created {
         return Err(ApiError::conflict(
             "username_taken",
             "that username is taken",
@@ -68,44 +57,19 @@ pub async fn login(
     let key = UsernameKey::of(username);
     state.limit_login(&key)?;
     // A key no account can have is no such user (still hashed below, for equal timing).
-    let row = match key.can_name_an_account() {
-        false => None,
-        true => {
-            state
-                .read
-                .with_client(|c| async move {
-                    Ok(c.query_opt(
-                        "SELECT user_id, password_hash, token_generation, \
-                         banned_at IS NOT NULL FROM accounts WHERE username_key = $1",
-                        &[&key.as_str()],
-                    )
-                    .await?)
-                })
-                .await?
-        }
-    };
-    let (account, stored) = match row {
-        Some(r) => (
-            Some((
-                UserId(r.get(0)),
-                r.get::<_, i64>(2) as u64,
-                r.get::<_, bool>(3),
-            )),
-            Some(r.get::<_, String>(1)),
-        ),
-        None => (None, None),
-    };
+    let account = state.accounts.for_login(&key).await?;
+    let stored = account.as_ref().map(|a| a.password_hash.clone());
     let ok = state.hasher.verify(password.to_owned(), stored).await?;
     match (ok, account) {
-        (true, Some((_, _, true))) => Err(ApiError::forbidden(
+        (true, Some(account)) if account.banned => Err(ApiError::forbidden(
             "account_banned",
             "this account is banned",
         )),
-        (true, Some((user, generation, false))) => Ok(Json(Session {
-            user_id: user.to_string(),
+        (true, Some(account)) => Ok(Json(Session {
+            user_id: account.user.to_string(),
             token: state
                 .tokens
-                .issue_for(user, generation)
+                .issue_for(account.user, account.token_generation)
                 .map_err(ApiError::internal)?,
         })),
         _ => Err(ApiError::unauthorized(

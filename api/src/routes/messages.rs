@@ -16,11 +16,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chat_core::eventlog::StreamKind;
+use chat_core::input::{parse_time, NewMessage, SendMessagePolicy};
+use chat_core::readmodel::HistoryQuery;
 use chat_schemas::http::{MessageAccepted, MessagePage, MessageView, SendMessage};
-use chat_schemas::input::{parse_time, NewMessage};
 use serde::Deserialize;
-use time::OffsetDateTime;
 
 use crate::error::ApiError;
 use crate::extract::{AuthUser, JsonBody, QueryParams};
@@ -62,21 +61,6 @@ pub async fn send_message(
             timestamp: format_time(posted.timestamp),
         }),
     ))
-}
-
-/// The last sequence stored in the room stream, if NATS can tell now (not asked while
-/// disconnected: the call would wait).
-async fn stored_room_seq(state: &ApiState) -> Option<u64> {
-    let log = &state.commands.log;
-    if !log.is_connected() {
-        return None;
-    }
-    let stream = log
-        .jetstream()
-        .get_stream(log.settings().name(StreamKind::Rooms))
-        .await
-        .ok()?;
-    Some(stream.cached_info().state.last_sequence)
 }
 
 /// Query parameters of `GET /getMessages`, as text so each can be named when wrong.
@@ -122,94 +106,33 @@ pub async fn get_messages(
         })
         .transpose()?;
 
-    state.commands.require_member(&room, caller).await?;
-    let mut projected = 0;
-    if let Some(min) = min_seq.map(|m| m as u64) {
-        let stream = state.commands.log.settings().name(StreamKind::Rooms);
-        projected = state.read.checkpoint(stream).await?;
-        // A sequence the stream has not reached was not answered to any send: waiting for
-        // it would hold the request for the whole bound and end in a 503 "retry shortly"
-        // that no retry can satisfy. (Without NATS there is no telling: wait as usual.)
-        if projected < min {
-            if let Some(stored) = stored_room_seq(&state).await {
-                if min > stored {
-                    return Err(ApiError::bad_request(
-                        "invalid_parameter",
-                        format!("minSeq {min} is beyond the last stored event (seq {stored})"),
-                    ));
-                }
-            }
-            projected = state
-                .commands
-                .wait_for_projection(StreamKind::Rooms, min)
-                .await?;
-        }
-        if projected < min {
-            return Err(ApiError::unavailable(
-                "projection_behind",
-                format!("history has reached seq {projected}, not yet {min}; retry shortly"),
-            ));
-        }
-    }
-
-    let ascending = after.is_some() || since.is_some();
-    let room_key = room.as_str().to_owned();
-    let stream = state
+    let query = HistoryQuery {
+        limit,
+        after_seq: after,
+        before_seq: before,
+        since,
+    };
+    let page = state
         .commands
-        .log
-        .settings()
-        .name(StreamKind::Rooms)
-        .to_owned();
-    let (mut rows, checkpoint) = state
-        .read
-        .with_client(|c| async move {
-            let sql = format!(
-                "SELECT message_id, sender_id, body, sent_at, client_timestamp, seq, edited_at, deleted \
-                 FROM messages WHERE room_id = $1 \
-                   AND ($2::bigint IS NULL OR seq > $2) \
-                   AND ($3::bigint IS NULL OR seq < $3) \
-                   AND ($4::timestamptz IS NULL OR seq > COALESCE( \
-                         (SELECT min(x.seq) FROM messages x \
-                          WHERE x.room_id = $1 AND x.sent_at = $4), \
-                         (SELECT min(x.seq) - 1 FROM messages x \
-                          WHERE x.room_id = $1 AND x.sent_at > $4), \
-                         (SELECT max(x.seq) FROM messages x WHERE x.room_id = $1))) \
-                 ORDER BY seq {} LIMIT $5",
-                if ascending { "ASC" } else { "DESC" }
-            );
-            let rows = c.query(&sql, &[&room_key, &after, &before, &since, &limit]).await?;
-                        // As in ReadModel::checkpoint: the least advanced partition.
-            let checkpoint = c
-                .query_one(
-                    "SELECT min(last_seq) FROM projector_checkpoints \
-                     WHERE stream = $1 OR stream LIKE $1 || '/%'",
-                    &[&stream],
-                )
-                .await?
-                .get::<_, Option<i64>>(0)
-                .unwrap_or(0);
-            Ok((rows, checkpoint))
-        })
+        .read_history(caller, &room, query, min_seq.map(|m| m as u64))
         .await?;
-    if !ascending {
-        rows.reverse();
-    }
-    let messages = rows
-        .iter()
-        .map(|r| MessageView {
-            message_id: r.get::<_, uuid::Uuid>(0).to_string(),
+    let messages = page
+        .messages
+        .into_iter()
+        .map(|m| MessageView {
+            message_id: m.message_id.to_string(),
             room_id: room.to_string(),
-            sender_id: r.get::<_, uuid::Uuid>(1).to_string(),
-            message: r.get(2),
-            timestamp: format_time(r.get(3)),
-            client_timestamp: r.get::<_, Option<OffsetDateTime>>(4).map(format_time),
-            seq: r.get(5),
-            edited_at: r.get::<_, Option<OffsetDateTime>>(6).map(format_time),
-            deleted: r.get(7),
+            sender_id: m.sender.to_string(),
+            message: m.body,
+            timestamp: format_time(m.sent_at),
+            client_timestamp: m.client_timestamp.map(format_time),
+            seq: m.seq,
+            edited_at: m.edited_at.map(format_time),
+            deleted: m.deleted,
         })
         .collect();
     Ok(Json(MessagePage {
         messages,
-        projected_seq: checkpoint.max(projected as i64),
+        projected_seq: page.projected_seq,
     }))
 }

@@ -4,10 +4,9 @@
 
 use axum::extract::State;
 use axum::Json;
+use chat_core::input::{StatusChange, UpdateStatusPolicy};
 use chat_schemas::http::{StatusAccepted, StatusView, UpdateStatus};
-use chat_schemas::input::StatusChange;
 use serde::Deserialize;
-use time::OffsetDateTime;
 
 use crate::error::ApiError;
 use crate::extract::{AuthUser, JsonBody, QueryParams};
@@ -51,26 +50,12 @@ pub async fn get_status(
         }
         Some(raw) => parse_user_id(raw, "userId")?,
     };
-    let row = state
+    let seen = state
         .read
-        .with_client(|c| async move {
-            Ok(c.query_opt(
-                "SELECT p.status, p.last_seen, \
-                        CASE WHEN p.typing_until > now() AND EXISTS ( \
-                               SELECT 1 FROM room_members m \
-                               WHERE m.room_id = p.typing_in AND m.user_id = $2) \
-                             THEN p.typing_in END \
-                 FROM accounts a LEFT JOIN presence p ON p.user_id = a.user_id \
-                 WHERE a.user_id = $1",
-                &[&user.0, &caller.0],
-            )
-            .await?)
-        })
+        .status_seen_by(user, caller)
         .await?
         .ok_or_else(|| ApiError::not_found("user_not_found", "no such user"))?;
-    let base: Option<String> = row.get(0);
-    let typing_in: Option<String> = row.get(2);
-    let status = match (&typing_in, base) {
+    let status = match (&seen.typing_in, seen.status) {
         (Some(_), _) => "typing".to_owned(),
         (None, Some(s)) => s,
         (None, None) => "offline".to_owned(),
@@ -78,7 +63,7 @@ pub async fn get_status(
     Ok(Json(StatusView {
         user_id: user.to_string(),
         status,
-        last_seen: row.get::<_, Option<OffsetDateTime>>(1).map(format_time),
-        typing_in,
+        last_seen: seen.last_seen.map(format_time),
+        typing_in: seen.typing_in,
     }))
 }

@@ -16,9 +16,10 @@ use chat_schemas::events::{Envelope, EventBody};
 use chat_schemas::{ClientMsgId, MessageId, RoomId, UserId};
 use time::OffsetDateTime;
 
-use super::{clock, CommandError, Commands, Failure};
+use super::{clock, CommandError, Commands, Failure, RoomMember};
 use crate::eventlog::publish::ReadError;
 use crate::eventlog::{subjects, PublishOptions, Published, StreamKind};
+use crate::readmodel::messages::EarlierSend;
 
 /// A stored message, as its sender is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +27,16 @@ pub struct PostedMessage {
     pub message_id: MessageId,
     pub seq: u64,
     pub timestamp: OffsetDateTime,
+}
+
+impl From<EarlierSend> for PostedMessage {
+    fn from(earlier: EarlierSend) -> Self {
+        Self {
+            message_id: earlier.message_id,
+            seq: earlier.seq,
+            timestamp: earlier.sent_at,
+        }
+    }
 }
 
 /// A message on its way to being stored (see [`Commands::begin_post`]).
@@ -47,14 +58,6 @@ impl PendingPost {
             PendingPost::Stored(ack) => ack.await,
         }
     }
-}
-
-/// What history says about a `clientMsgId` in a room.
-struct Lookup {
-    /// The message, if history has it.
-    found: Option<PostedMessage>,
-    /// The room's latest event history has applied.
-    applied: u64,
 }
 
 impl Commands {
@@ -86,22 +89,22 @@ impl Commands {
         client_msg_id: Option<ClientMsgId>,
     ) -> Result<PendingPost, CommandError> {
         self.check_text(text)?;
-        self.require_member(room, caller).await?;
-        self.begin_post_as_member(caller, room, text, client_time, client_msg_id)
+        let member = self.require_member(room, caller).await?;
+        self.begin_post_as(&member, text, client_time, client_msg_id)
             .await
     }
 
-    /// [`Self::begin_post`] for a caller already known to be a member of `room` (a
-    /// gateway connection subscribed to the room, whose subscription ends when the
-    /// membership does): the read model is not asked again for every message.
-    pub async fn begin_post_as_member(
+    /// [`Self::begin_post`] for a membership this layer already checked: `member` can only
+    /// come from [`Self::require_member`], so the read model need not be asked again for every message. Whoever holds it must drop it when the membership
+    /// ends (a gateway connection drops it with the room's subscription, on `member.left`).
+    pub async fn begin_post_as(
         &self,
-        caller: UserId,
-        room: &RoomId,
+        member: &RoomMember,
         text: &str,
         client_time: Option<OffsetDateTime>,
         client_msg_id: Option<ClientMsgId>,
     ) -> Result<PendingPost, CommandError> {
+        let (caller, room) = (member.user(), member.room());
         self.check_text(text)?;
         if let Some(id) = &client_msg_id {
             if let Some(earlier) = self.earlier_post(room, caller, id).await? {
@@ -152,13 +155,13 @@ impl Commands {
         sender: UserId,
         id: &ClientMsgId,
     ) -> Result<Option<PostedMessage>, CommandError> {
-        let first = self.find_by_client_msg_id(room, sender, id).await?;
+        let first = self.read.find_by_client_msg_id(room, sender, id).await?;
         if first.found.is_some() || !self.unapplied_may_be_old(room, first.applied).await? {
-            return Ok(first.found);
+            return Ok(first.found.map(PostedMessage::from));
         }
         let latest = self.log.latest_in_room(room).await?;
         self.wait_for_projection(StreamKind::Rooms, latest).await?;
-        let again = self.find_by_client_msg_id(room, sender, id).await?;
+        let again = self.read.find_by_client_msg_id(room, sender, id).await?;
         if again.found.is_none() && again.applied < latest {
             return Err(CommandError::new(
                 Failure::Unavailable,
@@ -166,7 +169,7 @@ impl Commands {
                 "history is behind the event log; retry shortly with the same clientMsgId",
             ));
         }
-        Ok(again.found)
+        Ok(again.found.map(PostedMessage::from))
     }
 
     /// Whether the room's first event after `applied` (if any) is old enough that
@@ -250,14 +253,14 @@ impl Commands {
         // room's latest event. Edits and deletes are rare enough to afford it.
         let latest = self.log.latest_in_room(room).await?;
         self.wait_for_projection(StreamKind::Rooms, latest).await?;
-        let sender = self.message_sender(room, message_id).await?;
+        let sender = self.read.message_sender(room, message_id).await?;
         match sender {
             None => Err(CommandError::new(
                 Failure::NotFound,
                 "message_not_found",
                 "no such message in this room",
             )),
-            Some((s, _)) if s != caller.0 => Err(CommandError::new(
+            Some((s, _)) if s != caller => Err(CommandError::new(
                 Failure::Forbidden,
                 "not_your_message",
                 "you can only change your own messages",
@@ -269,63 +272,6 @@ impl Commands {
             )),
             Some(_) => Ok(()),
         }
-    }
-
-    async fn message_sender(
-        &self,
-        room: &RoomId,
-        message_id: MessageId,
-    ) -> Result<Option<(uuid::Uuid, bool)>, CommandError> {
-        let room_key = room.as_str().to_owned();
-        Ok(self
-            .read
-            .with_client(|c| async move {
-                Ok(c.query_opt(
-                    "SELECT sender_id, deleted FROM messages WHERE message_id = $1 AND room_id = $2",
-                    &[&message_id.0, &room_key],
-                )
-                .await?
-                .map(|r| (r.get::<_, uuid::Uuid>(0), r.get::<_, bool>(1))))
-            })
-            .await?)
-    }
-
-    async fn find_by_client_msg_id(
-        &self,
-        room: &RoomId,
-        sender: UserId,
-        id: &ClientMsgId,
-    ) -> Result<Lookup, CommandError> {
-        let (room_key, id) = (room.as_str().to_owned(), id.as_str().to_owned());
-        let row = self
-            .read
-            .with_client(|c| async move {
-                Ok(c.query_opt(
-                    "SELECT r.last_seq, m.message_id, m.seq, m.sent_at FROM rooms r \
-                     LEFT JOIN messages m ON m.room_id = r.room_id \
-                          AND m.sender_id = $2 AND m.client_msg_id = $3 \
-                     WHERE r.room_id = $1",
-                    &[&room_key, &sender.0, &id],
-                )
-                .await?)
-            })
-            .await?;
-        let Some(row) = row else {
-            return Ok(Lookup {
-                found: None,
-                applied: 0,
-            });
-        };
-        Ok(Lookup {
-            applied: row.get::<_, i64>(0) as u64,
-            found: row
-                .get::<_, Option<uuid::Uuid>>(1)
-                .map(|message_id| PostedMessage {
-                    message_id: MessageId(message_id),
-                    seq: row.get::<_, i64>(2) as u64,
-                    timestamp: row.get(3),
-                }),
-        })
     }
 
     async fn original_message(&self, seq: u64) -> Result<PostedMessage, CommandError> {

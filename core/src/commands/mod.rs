@@ -7,19 +7,33 @@
 //!
 //! - [`messages`]: posting (with exact `clientMsgId` retries), editing, deleting.
 //! - [`rooms`]: joining and leaving (one event per membership state), membership checks.
+//! - [`create`]: creating group rooms and opening direct rooms.
+//! - [`history`]: reading a room's history (a member's read, waiting for `minSeq`).
+//! - [`progress`]: what transports may ask of the event log and the projection (health).
 //! - [`status`]: status and typing.
 //! - [`clock`]: message timestamps, strictly increasing per process.
+//!
+//! Authorization is decided here, never by a transport: every command checks the caller
+//! against the read model itself. The event log and the read model are private fields;
+//! transports reach them only through the methods here and the read-only accessors.
 //!
 //! Exactness rules every command here follows: a command that checks the read model and
 //! then publishes derives its `Nats-Msg-Id` from the state it saw, so concurrent identical
 //! commands store one event; and nothing is acknowledged that history will drop.
 
 pub mod clock;
+mod create;
+mod history;
 mod messages;
+mod progress;
 mod rooms;
 mod status;
 
+pub use create::OpenedDirect;
+pub use history::HistoryPage;
 pub use messages::{PendingPost, PostedMessage};
+pub use progress::RoomStreamProgress;
+pub use rooms::RoomMember;
 
 use chat_schemas::events::Envelope;
 use std::time::Duration;
@@ -28,6 +42,8 @@ use crate::database::DbError;
 use crate::eventlog::publish::ReadError;
 use crate::eventlog::{subjects, EventLog, PublishError, PublishOptions, Published, StreamKind};
 use crate::readmodel::ReadModel;
+use crate::sessions::Sessions;
+use crate::tokens::Tokens;
 
 /// What kind of failure, for mapping to a transport's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,20 +136,42 @@ pub struct CommandLimits {
     pub projection_wait: Duration,
 }
 
+/// How long a command waits for its projection by default (`API_PROJECTION_WAIT_MS`).
+pub const PROJECTION_WAIT: Duration = Duration::from_secs(5);
+
 impl Default for CommandLimits {
     fn default() -> Self {
         Self {
-            max_message_chars: 4_000,
-            projection_wait: Duration::from_secs(5),
+            max_message_chars: crate::input::MAX_MESSAGE_CHARS,
+            projection_wait: PROJECTION_WAIT,
         }
+    }
+}
+
+impl CommandLimits {
+    /// `API_MAX_MESSAGE_CHARS` and `API_PROJECTION_WAIT_MS`, read by every service that
+    /// runs commands (the api and the gateway agree on them).
+    pub fn from_env() -> anyhow::Result<Self> {
+        let defaults = Self::default();
+        Ok(Self {
+            max_message_chars: crate::env::var_or(
+                "API_MAX_MESSAGE_CHARS",
+                defaults.max_message_chars,
+            )?,
+            projection_wait: crate::env::var_or(
+                "API_PROJECTION_WAIT_MS",
+                defaults.projection_wait.as_millis() as u64,
+            )
+            .map(Duration::from_millis)?,
+        })
     }
 }
 
 #[derive(Clone)]
 pub struct Commands {
-    pub log: EventLog,
-    pub read: ReadModel,
-    pub limits: CommandLimits,
+    log: EventLog,
+    read: ReadModel,
+    limits: CommandLimits,
 }
 
 impl Commands {
@@ -141,7 +179,30 @@ impl Commands {
         Self { log, read, limits }
     }
 
-    /// Stores a room or user event (its subject follows from the envelope).
+    /// The read model, for queries (it cannot write: see [`crate::readmodel`]).
+    pub fn read_model(&self) -> &ReadModel {
+        &self.read
+    }
+
+    /// The event log, for what is not a chat command: subscribing and replaying (fan-out),
+    /// the gateway's own lifecycle events, and the NATS connection sessions use. Chat
+    /// writes (rooms, membership, messages, status) go through the commands here.
+    pub fn event_log(&self) -> &EventLog {
+        &self.log
+    }
+
+    /// The limits these commands apply.
+    pub fn limits(&self) -> &CommandLimits {
+        &self.limits
+    }
+
+    /// Sessions (token checks, logout, bans) over the same database and NATS connection.
+    pub fn sessions(&self, tokens: Tokens) -> Sessions {
+        Sessions::new(tokens, self.read.clone(), self.log.client().clone())
+    }
+
+    /// Stores an event that is no user's command (a gateway's connection lifecycle
+    /// events); its subject follows from the envelope.
     pub async fn publish(
         &self,
         event: &Envelope,
@@ -153,7 +214,7 @@ impl Commands {
 
     /// Stores the event and waits until the read models show it, so the caller can act on
     /// it at once. If the projector is slower than the bound the command still succeeded.
-    pub async fn publish_and_project(
+    pub(crate) async fn publish_and_project(
         &self,
         event: &Envelope,
         options: PublishOptions,

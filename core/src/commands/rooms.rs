@@ -25,6 +25,26 @@ use super::{room_not_found, CommandError, Commands, Failure};
 use crate::eventlog::{PublishOptions, Published};
 use crate::readmodel::RoomAccess;
 
+/// Proof that the command layer found `user` a member of `room`: made only by
+/// [`Commands::require_member`] and [`Commands::join_room_as_member`], taken by
+/// [`Commands::begin_post_as`]. It records a check
+/// at one moment; whoever keeps it must drop it when the membership ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomMember {
+    room: RoomId,
+    user: UserId,
+}
+
+impl RoomMember {
+    pub fn room(&self) -> &RoomId {
+        &self.room
+    }
+
+    pub fn user(&self) -> UserId {
+        self.user
+    }
+}
+
 impl Commands {
     /// Joins a public group room. `None` when the caller was already a member.
     pub async fn join_room(
@@ -32,7 +52,21 @@ impl Commands {
         caller: UserId,
         room: &RoomId,
     ) -> Result<Option<Published>, CommandError> {
-        match self.read.membership(room, caller).await? {
+        Ok(self.join_room_as_member(caller, room).await?.1)
+    }
+
+    /// [`Self::join_room`], also giving the proof of membership it established, for a
+    /// transport that posts to the room next (the gateway keeps it while subscribed).
+    pub async fn join_room_as_member(
+        &self,
+        caller: UserId,
+        room: &RoomId,
+    ) -> Result<(RoomMember, Option<Published>), CommandError> {
+        let member = RoomMember {
+            room: room.clone(),
+            user: caller,
+        };
+        let published = match self.read.membership(room, caller).await? {
             (RoomAccess::NoSuchRoom, _) => Err(room_not_found()),
             (RoomAccess::Member, _) => Ok(None),
             (RoomAccess::NotMember { kind, .. }, _) if kind == "direct" => Err(room_not_found()),
@@ -54,7 +88,8 @@ impl Commands {
                 )
                 .await
                 .map(Some),
-        }
+        }?;
+        Ok((member, published))
     }
 
     /// Leaves a group room. `None` when the caller was not a member. A direct room cannot
@@ -103,9 +138,16 @@ impl Commands {
     }
 
     /// Succeeds for a member of `room`; see the module comment for what others are told.
-    pub async fn require_member(&self, room: &RoomId, user: UserId) -> Result<(), CommandError> {
+    pub async fn require_member(
+        &self,
+        room: &RoomId,
+        user: UserId,
+    ) -> Result<RoomMember, CommandError> {
         match self.read.room_access(room, user).await? {
-            RoomAccess::Member => Ok(()),
+            RoomAccess::Member => Ok(RoomMember {
+                room: room.clone(),
+                user,
+            }),
             RoomAccess::NoSuchRoom => Err(room_not_found()),
             RoomAccess::NotMember { kind, .. } if kind == "direct" => Err(room_not_found()),
             RoomAccess::NotMember { .. } => Err(CommandError::new(

@@ -1,14 +1,10 @@
-//! Read-model queries that more than one service needs: may this user use this room, and
-//! how far has the projector got (for read-your-writes waits).
-//!
-//! Every query is bounded by the configured database timeout, so a stalled Postgres turns
-//! into [`DbError::Unavailable`] rather than a hung request.
+//! Rooms as the read model has them: who may use a room (membership, for every room
+//! command), the rooms a user is in, a room's members, and the direct room of a pair.
 
 use chat_schemas::{RoomId, UserId};
-use deadpool_postgres::Pool;
-use std::future::Future;
-use std::time::{Duration, Instant};
+use time::OffsetDateTime;
 
+use super::ReadModel;
 use crate::database::DbError;
 
 /// What a user may do with a room.
@@ -19,34 +15,22 @@ pub enum RoomAccess {
     NotMember { visibility: String, kind: String },
 }
 
-#[derive(Clone)]
-pub struct ReadModel {
-    pool: Pool,
-    timeout: Duration,
+/// A room in the list of a member's rooms (`GET /rooms`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomListing {
+    pub room_id: String,
+    pub name: String,
+    pub visibility: String,
+    pub kind: String,
+    pub created_by: UserId,
+    pub created_at: OffsetDateTime,
+    pub member_count: i64,
+    pub last_seq: i64,
+    /// In a direct room, the other user.
+    pub peer: Option<UserId>,
 }
 
 impl ReadModel {
-    pub fn new(pool: Pool, timeout: Duration) -> Self {
-        Self { pool, timeout }
-    }
-
-    pub fn pool(&self) -> &Pool {
-        &self.pool
-    }
-
-    /// Runs `f` with a pooled connection, bounded by the database timeout.
-    pub async fn with_client<T, F, Fut>(&self, f: F) -> Result<T, DbError>
-    where
-        F: FnOnce(deadpool_postgres::Object) -> Fut,
-        Fut: Future<Output = Result<T, DbError>>,
-    {
-        tokio::time::timeout(self.timeout, async {
-            let client = self.pool.get().await?;
-            f(client).await
-        })
-        .await?
-    }
-
     pub async fn room_access(&self, room: &RoomId, user: UserId) -> Result<RoomAccess, DbError> {
         let room = room.as_str().to_owned();
         self.with_client(|c| async move {
@@ -181,64 +165,35 @@ impl ReadModel {
         .await
     }
 
-    /// Current presence of existing users: (user, status, last seen).
-    pub async fn presence_of(
-        &self,
-        users: &[UserId],
-    ) -> Result<Vec<(UserId, String, Option<time::OffsetDateTime>)>, DbError> {
-        let ids: Vec<uuid::Uuid> = users.iter().map(|u| u.0).collect();
+    /// The rooms `user` is a member of, most recently active first.
+    pub async fn rooms_of(&self, user: UserId) -> Result<Vec<RoomListing>, DbError> {
         self.with_client(|c| async move {
             let rows = c
                 .query(
-                    "SELECT a.user_id, COALESCE(p.status, 'offline'), p.last_seen \
-                     FROM accounts a LEFT JOIN presence p ON p.user_id = a.user_id \
-                     WHERE a.user_id = ANY($1)",
-                    &[&ids],
+                    "SELECT r.room_id, r.name, r.visibility, r.kind, r.created_by, r.created_at, \
+                            (SELECT count(*) FROM room_members x WHERE x.room_id = r.room_id), r.last_seq, \
+                            CASE WHEN r.kind = 'direct' THEN (SELECT p.user_id FROM room_members p \
+                                 WHERE p.room_id = r.room_id AND p.user_id <> $1 LIMIT 1) END \
+                     FROM rooms r JOIN room_members m ON m.room_id = r.room_id AND m.user_id = $1 \
+                     ORDER BY r.last_seq DESC",
+                    &[&user.0],
                 )
                 .await?;
             Ok(rows
                 .iter()
-                .map(|r| (UserId(r.get(0)), r.get(1), r.get(2)))
+                .map(|r| RoomListing {
+                    room_id: r.get(0),
+                    name: r.get(1),
+                    visibility: r.get(2),
+                    kind: r.get(3),
+                    created_by: UserId(r.get(4)),
+                    created_at: r.get(5),
+                    member_count: r.get(6),
+                    last_seq: r.get(7),
+                    peer: r.get::<_, Option<uuid::Uuid>>(8).map(UserId),
+                })
                 .collect())
         })
         .await
-    }
-
-    /// How far the projector has applied `stream` (0 before any): with partitions, the
-    /// least advanced of them, since every partition reads the whole stream.
-    pub async fn checkpoint(&self, stream: &str) -> Result<u64, DbError> {
-        let stream = stream.to_owned();
-        self.with_client(|c| async move {
-            let row = c
-                .query_one(
-                    "SELECT min(last_seq) FROM projector_checkpoints \
-                     WHERE stream = $1 OR stream LIKE $1 || '/%'",
-                    &[&stream],
-                )
-                .await?;
-            Ok(row.get::<_, Option<i64>>(0).unwrap_or(0) as u64)
-        })
-        .await
-    }
-
-    /// Waits until the projector has applied `stream` up to `seq`, at most `bound`.
-    /// Answers the checkpoint reached; the caller compares it with `seq`.
-    pub async fn wait_for_projection(
-        &self,
-        stream: &str,
-        seq: u64,
-        bound: Duration,
-    ) -> Result<u64, DbError> {
-        let deadline = Instant::now() + bound;
-        let mut pause = Duration::from_millis(2);
-        loop {
-            let reached = self.checkpoint(stream).await?;
-            if reached >= seq || Instant::now() >= deadline {
-                return Ok(reached);
-            }
-            // Polling is cheap (a primary-key read) and only happens while someone waits.
-            tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
-            pause = (pause * 2).min(Duration::from_millis(25));
-        }
     }
 }
