@@ -9,18 +9,19 @@
 //! session, which only then answers the `ack`.
 
 use axum::extract::ws::{Message, WebSocket};
-use chat_core::commands::{CommandError, PostedMessage, RoomMember};
+use chat_core::commands::{CommandError, PostedMessage};
 use chat_core::sessions::AuthError;
 use chat_schemas::{ClientMsgId, RoomId, UserId};
 use futures::stream::SplitStream;
 use futures::{FutureExt, StreamExt};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::fanout::ConnectionId;
 use crate::frames;
+use crate::memberships::Memberships;
 use crate::outbound::{Outbound, OutboundSender};
 use crate::resume;
 use crate::session::{Action, Command, Done, Io, ReadFailure, RefusedFrame, Session, SessionCheck};
@@ -51,10 +52,8 @@ pub struct Driver {
     pub last_command: Instant,
     /// Whether this connection is idle, as told to its [`crate::announce::Announcer`].
     pub idle: tokio::sync::watch::Sender<bool>,
-    /// The command layer's proof of membership for each room this connection joined or
-    /// resumed, dropped on unsubscribe: a send to a room still subscribed (fan-out drops
-    /// the subscription on `member.left`) posts under it, with no read-model query.
-    pub members: std::sync::Mutex<HashMap<RoomId, RoomMember>>,
+    /// Proofs of membership of the rooms this connection joined or resumed.
+    pub members: Memberships,
 }
 
 impl Driver {
@@ -186,7 +185,7 @@ impl Driver {
                     .await;
                 }
                 Action::Unsubscribe(room) => {
-                    self.forget_member(&room);
+                    self.members.forget(&room);
                     self.state.fanout().unsubscribe(&room, self.id);
                     self.push(Outbound::Forget { room }).await;
                 }
@@ -248,7 +247,7 @@ impl Driver {
             .state
             .fanout()
             .is_subscribed(&room, self.id)
-            .then(|| self.member_of(&room))
+            .then(|| self.members.get(&room))
             .flatten();
         let posting = if let Some(member) = member {
             async move {
@@ -345,34 +344,18 @@ impl Driver {
             Command::SetStatus(status) => Some(commands.set_status(user, status, None).await?),
             Command::Join(room) => {
                 let (member, published) = commands.join_room_as_member(user, &room).await?;
-                self.keep_member(member);
+                self.members.keep(member);
                 published
             }
             Command::Leave(room) => commands.leave_room(user, &room).await?,
             Command::RequireMember(room) => {
-                self.keep_member(commands.require_member(&room, user).await?);
+                self.members.keep(commands.require_member(&room, user).await?);
                 None
             }
         };
         Ok(published.map(|p| p.seq))
     }
 
-    fn members(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, RoomMember>> {
-        // A panic while holding the lock cannot leave the map half-changed: recover it.
-        self.members.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn keep_member(&self, member: RoomMember) {
-        self.members().insert(member.room().clone(), member);
-    }
-
-    fn member_of(&self, room: &RoomId) -> Option<RoomMember> {
-        self.members().get(room).cloned()
-    }
-
-    fn forget_member(&self, room: &RoomId) {
-        self.members().remove(room);
-    }
 
     /// Reports this connection idle after `away_after` without commands, and active again
     /// on the next one. Whether the user is away is decided from all their connections, on

@@ -9,7 +9,8 @@
 //!   `hello`, then the session and its driver, then releasing what it held.
 //! - [`session`]: the protocol of an authenticated connection as a sans-IO state machine
 //!   (re-authentication, dispatch to commands, rooms, resume, watch, replies), unit-tested
-//!   with scripted frames; [`driver`] reads the socket and carries out its actions.
+//!   with scripted frames; [`driver`] reads the socket and carries out its actions, posting
+//!   under the proofs of membership in [`memberships`].
 //! - [`announce`]: the connection's `opened` / `closed` events, in order, retried.
 //! - [`outbound`]: the bounded per-connection queue and the writer task (heartbeats,
 //!   slow-consumer cut-off, per-room ordering and de-duplication); its socket writes are
@@ -34,6 +35,7 @@ pub mod fanout;
 pub mod frames;
 pub mod gaps;
 pub mod handshake;
+pub mod memberships;
 pub mod outbound;
 pub mod presence;
 pub mod redaction;
