@@ -349,13 +349,13 @@ impl Driver {
             }
             Command::Leave(room) => commands.leave_room(user, &room).await?,
             Command::RequireMember(room) => {
-                self.members.keep(commands.require_member(&room, user).await?);
+                self.members
+                    .keep(commands.require_member(&room, user).await?);
                 None
             }
         };
         Ok(published.map(|p| p.seq))
     }
-
 
     /// Reports this connection idle after `away_after` without commands, and active again
     /// on the next one. Whether the user is away is decided from all their connections, on
