@@ -141,7 +141,18 @@ fn at_a_terminal_the_password_is_hidden_the_typed_line_survives_and_typing_is_se
     alice.wait_for("the half-typed line", |rows| {
         rows.iter().any(|r| r == "> hello wor")
     });
-    bob.stdout_line(|l| l.starts_with(&format!("[{room}] * ")) && l.ends_with(" is typing"));
+    // Typing is best-effort and ephemeral: a person who keeps typing refreshes it (the
+    // client says so at most every 3 s). So does alice here (a space and a backspace leave
+    // her line as it was) until bob has seen it, within the usual bound.
+    let is_typing = |l: &str| l.starts_with(&format!("[{room}] * ")) && l.ends_with(" is typing");
+    let deadline = Instant::now() + WAIT;
+    while bob
+        .stdout_line_within(is_typing, Duration::from_secs(4))
+        .is_none()
+    {
+        assert!(Instant::now() < deadline, "bob never saw alice typing");
+        alice.type_keys(" \x7f");
+    }
 
     // Bob's message arrives while alice is still typing: it is printed above her line,
     // which stays whole and last.

@@ -80,6 +80,15 @@ impl Chat {
         }
     }
 
+    /// The next stdout line matching `want` within `wait`, if one comes.
+    pub fn stdout_line_within(
+        &mut self,
+        want: impl Fn(&str) -> bool,
+        wait: Duration,
+    ) -> Option<String> {
+        self.out.next_matching(&want, wait)
+    }
+
     /// The next stderr line matching `want`.
     pub fn stderr_line(&mut self, want: impl Fn(&str) -> bool) -> String {
         match self.err.next_matching(&want, WAIT) {
