@@ -1,4 +1,4 @@
-//! The two streams, created idempotently at start-up and read back to verify.
+//! The streams, created idempotently at start-up and read back to verify.
 //!
 //! - **rooms** (`CHAT_ROOMS`): `chat.room.<roomId>`, file storage, kept for ever (history is
 //!   rebuilt from it), RePublished to `live.room.<roomId>`.
