@@ -21,6 +21,9 @@ pub struct ApiConfig {
     pub ready_max_lag: u64,
     /// Writes per user (`API_RATE_PER_SEC`, `API_RATE_BURST`); beyond it 429.
     pub write_rate: chat_core::ratelimit::Rate,
+    /// People directory lookups (`GET /users`) per user (`API_SEARCH_PER_SEC`,
+    /// `API_SEARCH_BURST`); beyond it 429, so nobody can walk the whole directory quickly.
+    pub search_rate: chat_core::ratelimit::Rate,
     /// Login attempts per username per minute (`API_LOGINS_PER_MIN`); beyond it 429.
     pub logins_per_minute: f64,
     /// Sign-in attempts (`/auth/login` and `/auth/register` together) per client address
@@ -90,6 +93,10 @@ impl ApiConfig {
                 per_second: var_or("API_RATE_PER_SEC", 20.0)?,
                 burst: var_or("API_RATE_BURST", 40.0)?,
             },
+            search_rate: chat_core::ratelimit::Rate {
+                per_second: var_or("API_SEARCH_PER_SEC", 5.0)?,
+                burst: var_or("API_SEARCH_BURST", 20.0)?,
+            },
             logins_per_minute: var_or("API_LOGINS_PER_MIN", 10.0)?,
             auth_per_minute_per_address: var_or("API_AUTH_PER_MIN_PER_ADDR", 30.0)?,
             auth_limit_exempt: ranges_from_env("API_AUTH_LIMIT_EXEMPT", LOOPBACK)?,
@@ -123,6 +130,10 @@ impl Default for ApiConfig {
             write_rate: chat_core::ratelimit::Rate {
                 per_second: 20.0,
                 burst: 40.0,
+            },
+            search_rate: chat_core::ratelimit::Rate {
+                per_second: 5.0,
+                burst: 20.0,
             },
             logins_per_minute: 10.0,
             auth_per_minute_per_address: 30.0,

@@ -2,11 +2,11 @@
 //! OpenAPI document is tested against it, so the two cannot drift apart.
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{get, patch, post, MethodRouter};
 use axum::Router;
 
 use crate::error::ApiError;
-use crate::routes::{accounts, admin, health, messages, openapi, rooms, status};
+use crate::routes::{accounts, admin, health, messages, openapi, people, rooms, status};
 use crate::state::ApiState;
 
 /// One route: its method and path as the OpenAPI document names them, and its handler.
@@ -42,6 +42,10 @@ pub fn routes() -> Vec<Route> {
         route("GET", "/getMessages", get(messages::get_messages)),
         route("POST", "/updateStatus", post(status::update_status)),
         route("GET", "/getStatus", get(status::get_status)),
+        route("GET", "/users/me", get(people::get_me)),
+        route("PATCH", "/users/me", patch(people::update_me)),
+        route("GET", "/users", get(people::list_users)),
+        route("GET", "/users/{userId}", get(people::get_user)),
         route("POST", "/admin/users/{userId}/ban", post(admin::ban)),
         route("POST", "/admin/users/{userId}/unban", post(admin::unban)),
     ]

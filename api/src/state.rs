@@ -36,6 +36,8 @@ pub struct ApiState {
 struct Limits {
     /// Writes (messages, rooms, status) per user.
     writes: KeyedLimiter<UserId>,
+    /// People directory lookups per user.
+    searches: KeyedLimiter<UserId>,
     /// Login attempts per username (its [`UsernameKey`]), against password guessing.
     logins: KeyedLimiter<UsernameKey>,
     /// Logins and registrations per client address: each costs a password hash.
@@ -46,6 +48,7 @@ impl ApiState {
     pub fn new(read: ReadModel, commands: Commands, tokens: Tokens, config: ApiConfig) -> Self {
         let limits = Arc::new(Limits {
             writes: KeyedLimiter::new(config.write_rate),
+            searches: KeyedLimiter::new(config.search_rate),
             logins: KeyedLimiter::new(Rate {
                 per_second: config.logins_per_minute / 60.0,
                 burst: config.logins_per_minute,
@@ -73,6 +76,14 @@ impl ApiState {
     pub fn limit_write(&self, user: UserId) -> Result<(), ApiError> {
         self.limits
             .writes
+            .take(&user)
+            .map_err(ApiError::rate_limited)
+    }
+
+    /// Takes one directory lookup from `user`'s allowance, or answers 429.
+    pub fn limit_search(&self, user: UserId) -> Result<(), ApiError> {
+        self.limits
+            .searches
             .take(&user)
             .map_err(ApiError::rate_limited)
     }

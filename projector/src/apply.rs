@@ -8,6 +8,7 @@ use deadpool_postgres::Transaction;
 
 use crate::messages::PostedRun;
 use crate::presence::{self, PresenceNotice};
+use crate::profiles;
 
 /// Applies one event; answers the presence change it caused, if any, to be announced
 /// once the transaction has committed.
@@ -16,6 +17,12 @@ pub async fn apply_event(
     seq: i64,
     event: &Envelope,
 ) -> Result<Vec<PresenceNotice>, DbError> {
+    // Profiles name a user but are not presence: they come from the people stream.
+    if let EventBody::ProfileChanged { .. } = event.body {
+        return profiles::apply_profile_event(tx, seq, event)
+            .await
+            .map(|()| Vec::new());
+    }
     match (&event.room_id, &event.user_id, &event.gateway_id) {
         (Some(room), _, _) => apply_room_event(tx, seq, room.as_str(), event)
             .await

@@ -6,6 +6,7 @@
 //! - [`batch`]: one transaction per batch: effects and the new checkpoint commit together.
 //! - [`apply`]: what each room event does to the read models.
 //! - [`presence`]: folding status, typing, connections and gateway heartbeats.
+//! - [`profiles`]: folding the people stream (display names).
 //! - [`reaper`]: closing the connections of gateways that stopped heart-beating.
 //! - [`partition`]: splitting the room stream into partitions, per-room order kept.
 //! - [`lease`]: sharing the partitions between instances through Postgres advisory locks.
@@ -23,6 +24,7 @@ pub mod lease;
 pub mod messages;
 pub mod partition;
 pub mod presence;
+pub mod profiles;
 pub mod reaper;
 
 use chat_core::eventlog::EventLog;

@@ -4,7 +4,7 @@
 //! events all belong to one partition, and a partition is applied in stream order, so
 //! per-room order holds whoever applies it. Each partition has its own checkpoint row
 //! (`CHAT_ROOMS/<i>of<n>`; plain `CHAT_ROOMS` when there is one partition). The users
-//! stream is one unit of its own. Which instance applies which unit is decided by leases
+//! stream and the people stream are a unit each. Which instance applies which unit is decided by leases
 //! (see [`crate::lease`]).
 
 use chat_core::eventlog::{StreamKind, StreamSettings};
@@ -60,6 +60,10 @@ impl Share {
         };
         shares.push(Share {
             kind: StreamKind::Users,
+            partition: None,
+        });
+        shares.push(Share {
+            kind: StreamKind::People,
             partition: None,
         });
         shares
@@ -118,11 +122,19 @@ mod tests {
             .iter()
             .map(|s| s.checkpoint_key(&settings))
             .collect();
-        assert_eq!(keys, ["CHAT_ROOMS", "CHAT_USERS"]);
+        assert_eq!(keys, ["CHAT_ROOMS", "CHAT_USERS", "CHAT_PEOPLE"]);
         let keys: Vec<String> = Share::all(2)
             .iter()
             .map(|s| s.checkpoint_key(&settings))
             .collect();
-        assert_eq!(keys, ["CHAT_ROOMS/0of2", "CHAT_ROOMS/1of2", "CHAT_USERS"]);
+        assert_eq!(
+            keys,
+            [
+                "CHAT_ROOMS/0of2",
+                "CHAT_ROOMS/1of2",
+                "CHAT_USERS",
+                "CHAT_PEOPLE"
+            ]
+        );
     }
 }

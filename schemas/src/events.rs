@@ -1,6 +1,7 @@
 //! The event envelope: every durable fact of the platform, as stored in JetStream.
 //!
-//! Room events live on `chat.room.<roomId>`, user-status events on `chat.user.<userId>`.
+//! Room events live on `chat.room.<roomId>`, user-status events on `chat.user.<userId>`,
+//! profile events on `chat.profile.<userId>`.
 //! The envelope is JSON: `{eventId, type, v, occurredAt, actor, roomId | userId, data}`.
 //! `v` is the payload version of `type` (1 for every type today). The projector logs and
 //! skips an event it cannot read; see `projector::batch`.
@@ -215,6 +216,9 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         room_id: Option<RoomId>,
     },
+    /// The user's profile as it now is (on `chat.profile.<userId>`, the latest one kept).
+    #[serde(rename = "profile.changed", rename_all = "camelCase")]
+    ProfileChanged { display_name: String },
 }
 
 impl EventBody {
@@ -233,6 +237,7 @@ impl EventBody {
             EventBody::ConnectionIdle { .. } => "connection.idle",
             EventBody::GatewayHeartbeat { .. } => "gateway.heartbeat",
             EventBody::GatewayRetired { .. } => "gateway.retired",
+            EventBody::ProfileChanged { .. } => "profile.changed",
         }
     }
 }

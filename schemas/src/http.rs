@@ -14,6 +14,9 @@ use serde_json::Value;
 pub struct Credentials {
     pub username: Value,
     pub password: Value,
+    /// Registration only, optional: the display name to start with.
+    #[serde(rename = "displayName")]
+    pub display_name: Value,
 }
 
 /// Answer to register (201) and login (200).
@@ -103,6 +106,9 @@ pub struct MessageView {
     pub message_id: String,
     pub room_id: String,
     pub sender_id: String,
+    /// The sender's current display name.
+    #[serde(default)]
+    pub sender_name: String,
     pub message: String,
     pub timestamp: String,
     pub client_timestamp: Option<String>,
@@ -149,4 +155,26 @@ pub struct StatusView {
     pub last_seen: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub typing_in: Option<String>,
+}
+
+/// `PATCH /users/me`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct UpdateProfile {
+    pub display_name: Value,
+}
+
+/// A person as the directory shows them (`GET /users/...`, `PATCH /users/me`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonView {
+    pub user_id: String,
+    pub username: String,
+    pub display_name: String,
+}
+
+/// `GET /users?query=` and `GET /users?ids=`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PersonList {
+    pub users: Vec<PersonView>,
 }

@@ -2,7 +2,8 @@
 //! events: they live in Postgres only. Usernames are 3–32 characters of `[A-Za-z0-9_.-]`,
 //! unique ignoring case (compared as their `UsernameKey`, the one fold used for
 //! uniqueness, lookup and the per-username login limit); passwords 8–128 characters.
-//! Both sign-in routes count against a per-client-address limit (each costs a password
+//! Registration may also set a `displayName` (a profile event, see `chat_core::commands`),
+//! checked before the account is created. Both sign-in routes count against a per-client-address limit (each costs a password
 //! hash), checked before anything else. Logging out ends every token of the
 //! account and closes its sockets (see `chat_core::sessions`); a banned account cannot log
 //! in (403 `account_banned`, told only to who knows the password).
@@ -10,7 +11,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chat_core::input::{CredentialsPolicy, UsernameKey};
+use chat_core::input::{people, CredentialsPolicy, UsernameKey};
 use chat_schemas::http::{Credentials, Session};
 use chat_schemas::UserId;
 
@@ -25,6 +26,8 @@ pub async fn register(
 ) -> Result<(StatusCode, Json<Session>), ApiError> {
     state.limit_sign_in(address)?;
     let (username, password) = body.for_registration()?;
+    // Checked before anything is stored: a bad name creates no account.
+    let display_name = people::optional_display_name(&body.display_name)?;
     let hash = state.hasher.hash(password.to_owned()).await?;
     let user = UserId::generate();
     let key = UsernameKey::of(username);
@@ -34,6 +37,12 @@ pub async fn register(
             "username_taken",
             "that username is taken",
         ));
+    }
+    if let Some(name) = display_name {
+        // The account row exists now, so the profile event can name it. Should the event
+        // log refuse it, the caller hears so; the account stays and shows its username
+        // until `PATCH /users/me` sets the name.
+        state.commands.set_display_name(user, name).await?;
     }
     let token = state.tokens.issue(user).map_err(ApiError::internal)?;
     Ok((

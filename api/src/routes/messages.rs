@@ -123,6 +123,7 @@ pub async fn get_messages(
             message_id: m.message_id.to_string(),
             room_id: room.to_string(),
             sender_id: m.sender.to_string(),
+            sender_name: m.sender_name,
             message: m.body,
             timestamp: format_time(m.sent_at),
             client_timestamp: m.client_timestamp.map(format_time),

@@ -5,5 +5,6 @@ pub mod admin;
 pub mod health;
 pub mod messages;
 pub mod openapi;
+pub mod people;
 pub mod rooms;
 pub mod status;

@@ -307,6 +307,12 @@ export type EventBody =
         status: Status;
       };
       type: 'status.changed';
+    }
+  | {
+      data: {
+        displayName: string;
+      };
+      type: 'profile.changed';
     };
 /**
  * A group room or the direct-message room of two users.

@@ -11,6 +11,7 @@
 //! - [`history`]: reading a room's history (a member's read, waiting for `minSeq`).
 //! - [`progress`]: what transports may ask of the event log and the projection (health).
 //! - [`status`]: status and typing.
+//! - [`profiles`]: display names (events on the people stream).
 //! - [`clock`]: message timestamps, strictly increasing per process.
 //!
 //! Authorization is decided here, never by a transport: every command checks the caller
@@ -25,6 +26,7 @@ pub mod clock;
 mod create;
 mod history;
 mod messages;
+mod profiles;
 mod progress;
 mod rooms;
 mod status;
@@ -35,7 +37,7 @@ pub use messages::{PendingPost, PostedMessage};
 pub use progress::RoomStreamProgress;
 pub use rooms::RoomMember;
 
-use chat_schemas::events::Envelope;
+use chat_schemas::events::{Envelope, EventBody};
 use std::time::Duration;
 
 use crate::database::DbError;
@@ -281,6 +283,10 @@ pub(crate) fn room_not_found() -> CommandError {
 }
 
 fn subject_of(event: &Envelope) -> Result<(String, StreamKind), CommandError> {
+    // A profile is about a user too, but lives in its own keyed stream (kept for ever).
+    if let (EventBody::ProfileChanged { .. }, Some(user)) = (&event.body, event.user_id) {
+        return Ok((subjects::profile(user), StreamKind::People));
+    }
     match (&event.room_id, event.user_id) {
         (Some(room), _) => Ok((subjects::room(room), StreamKind::Rooms)),
         (None, Some(user)) => Ok((subjects::user(user), StreamKind::Users)),

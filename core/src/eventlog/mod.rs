@@ -92,9 +92,9 @@ impl EventLog {
         self.client.connection_state() == async_nats::connection::State::Connected
     }
 
-    /// Creates both streams if needed and verifies what the server stored.
+    /// Creates every stream if needed and verifies what the server stored.
     pub async fn ensure_streams(&self) -> anyhow::Result<()> {
-        for kind in [StreamKind::Rooms, StreamKind::Users] {
+        for kind in [StreamKind::Rooms, StreamKind::Users, StreamKind::People] {
             streams::ensure(&self.jetstream, &self.settings.config_for(kind)).await?;
         }
         Ok(())

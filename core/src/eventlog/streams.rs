@@ -1,4 +1,4 @@
-//! The two streams, created idempotently at start-up and read back to verify.
+//! The streams, created idempotently at start-up and read back to verify.
 //!
 //! - **rooms** (`CHAT_ROOMS`): `chat.room.<roomId>`, file storage, kept for ever (history is
 //!   rebuilt from it), RePublished to `live.room.<roomId>`.
@@ -6,6 +6,10 @@
 //!   closed) and `chat.gateway.<gatewayId>` (gateway heartbeats), file storage, short
 //!   retention (presence is folded into Postgres; only recent changes matter live); user
 //!   subjects are RePublished to `live.user.<userId>`.
+//! - **people** (`CHAT_PEOPLE`): `chat.profile.<userId>`, file storage, no age limit and one
+//!   event per subject: a keyed last-value store of each user's profile, kept as long as the
+//!   account (the latest profile is all a rebuild needs), RePublished to
+//!   `live.profile.<userId>`.
 //!
 //! The server this project runs on may be older than the client library: a setting it does
 //! not know is dropped without an error. So after creating or updating a stream we read its
@@ -24,6 +28,7 @@ use super::subjects;
 pub enum StreamKind {
     Rooms,
     Users,
+    People,
 }
 
 /// Names and limits of the streams (`NATS_*` variables).
@@ -31,6 +36,7 @@ pub enum StreamKind {
 pub struct StreamSettings {
     pub rooms_stream: String,
     pub users_stream: String,
+    pub people_stream: String,
     /// R1 on one node, R3 on a cluster.
     pub replicas: usize,
     /// Window in which a repeated `Nats-Msg-Id` is recognised as a duplicate.
@@ -46,6 +52,7 @@ impl Default for StreamSettings {
         Self {
             rooms_stream: "CHAT_ROOMS".into(),
             users_stream: "CHAT_USERS".into(),
+            people_stream: "CHAT_PEOPLE".into(),
             replicas: 1,
             duplicate_window: Duration::from_secs(120),
             users_max_age: Duration::from_secs(86_400),
@@ -61,6 +68,7 @@ impl StreamSettings {
         Ok(Self {
             rooms_stream: var_or("NATS_ROOMS_STREAM", d.rooms_stream)?,
             users_stream: var_or("NATS_USERS_STREAM", d.users_stream)?,
+            people_stream: var_or("NATS_PEOPLE_STREAM", d.people_stream)?,
             replicas: var_or("NATS_REPLICAS", d.replicas)?,
             duplicate_window: Duration::from_secs(var_or(
                 "NATS_DUPLICATE_WINDOW_SECS",
@@ -78,6 +86,7 @@ impl StreamSettings {
         match kind {
             StreamKind::Rooms => &self.rooms_stream,
             StreamKind::Users => &self.users_stream,
+            StreamKind::People => &self.people_stream,
         }
     }
 
@@ -86,10 +95,13 @@ impl StreamSettings {
         let (subject_prefix, live_prefix) = match kind {
             StreamKind::Rooms => (subjects::ROOM_PREFIX, subjects::LIVE_ROOM_PREFIX),
             StreamKind::Users => (subjects::USER_PREFIX, subjects::LIVE_USER_PREFIX),
+            StreamKind::People => (subjects::PROFILE_PREFIX, subjects::LIVE_PROFILE_PREFIX),
         };
         let (max_age, max_per_subject) = match kind {
             StreamKind::Rooms => (Duration::ZERO, -1),
             StreamKind::Users => (self.users_max_age, self.users_max_per_subject),
+            // Only a user's latest profile matters, and it must outlive any age limit.
+            StreamKind::People => (Duration::ZERO, 1),
         };
         let mut stored = vec![format!("{subject_prefix}.*")];
         if kind == StreamKind::Users {
@@ -189,6 +201,7 @@ mod tests {
         StreamSettings {
             rooms_stream: "R".into(),
             users_stream: "U".into(),
+            people_stream: "P".into(),
             replicas: 1,
             duplicate_window: Duration::from_secs(120),
             users_max_age: Duration::from_secs(60),
@@ -204,6 +217,18 @@ mod tests {
         let diffs = differences(&wanted, &stored);
         assert_eq!(diffs.len(), 1);
         assert!(diffs[0].starts_with("republish"));
+    }
+
+    #[test]
+    fn the_people_stream_keeps_one_profile_per_user_for_ever() {
+        let wanted = settings().config_for(StreamKind::People);
+        assert_eq!(wanted.subjects, ["chat.profile.*"]);
+        assert_eq!(wanted.max_messages_per_subject, 1);
+        assert_eq!(wanted.max_age, Duration::ZERO);
+        assert_eq!(wanted.storage, StorageType::File);
+        let mut stored = wanted.clone();
+        stored.max_messages_per_subject = -1;
+        assert_eq!(differences(&wanted, &stored).len(), 1);
     }
 
     #[test]

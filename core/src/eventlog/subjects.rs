@@ -7,6 +7,9 @@ pub const ROOM_PREFIX: &str = "chat.room";
 pub const USER_PREFIX: &str = "chat.user";
 pub const LIVE_ROOM_PREFIX: &str = "live.room";
 pub const LIVE_USER_PREFIX: &str = "live.user";
+/// Profiles (display names), one stored event per user.
+pub const PROFILE_PREFIX: &str = "chat.profile";
+pub const LIVE_PROFILE_PREFIX: &str = "live.profile";
 /// Gateway heartbeats and retirements (stored in the users stream, not republished).
 pub const GATEWAY_PREFIX: &str = "chat.gateway";
 /// Presence as the projector computed it, published (core NATS) after each commit.
@@ -18,6 +21,10 @@ pub fn room(room_id: &RoomId) -> String {
 
 pub fn user(user_id: UserId) -> String {
     format!("{USER_PREFIX}.{user_id}")
+}
+
+pub fn profile(user_id: UserId) -> String {
+    format!("{PROFILE_PREFIX}.{user_id}")
 }
 
 pub fn live_room(room_id: &RoomId) -> String {

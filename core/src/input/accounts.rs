@@ -93,13 +93,14 @@ impl CredentialsPolicy for Credentials {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     #[test]
     fn registration_checks_the_format_and_login_only_presence() {
         let creds = |u: &str, p: &str| Credentials {
             username: json!(u),
             password: json!(p),
+            display_name: Value::Null,
         };
         assert!(creds("alice", "password1").for_registration().is_ok());
         assert_eq!(

@@ -13,12 +13,14 @@
 //! - [`rooms`]: room names, visibilities, initial members, direct-room partners.
 //! - [`messages`]: message bodies and the message length limit.
 //! - [`status`]: status changes.
+//! - [`people`]: display names and the people directory's parameters.
 //!
 //! Pure (no I/O, no async), so `fuzz/` exercises exactly what the api runs.
 
 pub mod accounts;
 pub mod fields;
 pub mod messages;
+pub mod people;
 pub mod rooms;
 pub mod status;
 pub mod times;

@@ -39,6 +39,9 @@ pub struct HistoryMessage {
     pub seq: i64,
     pub edited_at: Option<OffsetDateTime>,
     pub deleted: bool,
+    /// The sender's current display name (their username if they never set one), read
+    /// in the page's own query rather than once per message.
+    pub sender_name: String,
 }
 
 /// A message found by its sender's `clientMsgId`.
@@ -79,17 +82,22 @@ impl ReadModel {
         let (rows, checkpoint) = self
             .with_client(|c| async move {
                 let sql = format!(
-                    "SELECT message_id, sender_id, body, sent_at, client_timestamp, seq, edited_at, deleted \
-                     FROM messages WHERE room_id = $1 \
-                       AND ($2::bigint IS NULL OR seq > $2) \
-                       AND ($3::bigint IS NULL OR seq < $3) \
-                       AND ($4::timestamptz IS NULL OR seq > COALESCE( \
+                    "SELECT m.message_id, m.sender_id, m.body, m.sent_at, m.client_timestamp, \
+                            m.seq, m.edited_at, m.deleted, \
+                            COALESCE(p.display_name, a.username, '') \
+                     FROM messages m \
+                     LEFT JOIN accounts a ON a.user_id = m.sender_id \
+                     LEFT JOIN profiles p ON p.user_id = m.sender_id \
+                     WHERE m.room_id = $1 \
+                       AND ($2::bigint IS NULL OR m.seq > $2) \
+                       AND ($3::bigint IS NULL OR m.seq < $3) \
+                       AND ($4::timestamptz IS NULL OR m.seq > COALESCE( \
                              (SELECT min(x.seq) FROM messages x \
                               WHERE x.room_id = $1 AND x.sent_at = $4), \
                              (SELECT min(x.seq) - 1 FROM messages x \
                               WHERE x.room_id = $1 AND x.sent_at > $4), \
                              (SELECT max(x.seq) FROM messages x WHERE x.room_id = $1))) \
-                     ORDER BY seq {} LIMIT $5",
+                     ORDER BY m.seq {} LIMIT $5",
                     if ascending { "ASC" } else { "DESC" }
                 );
                 let rows = c
@@ -114,6 +122,7 @@ impl ReadModel {
                 seq: r.get(5),
                 edited_at: r.get(6),
                 deleted: r.get(7),
+                sender_name: r.get(8),
             })
             .collect();
         if !ascending {

@@ -15,6 +15,8 @@ mod limits;
 mod observability;
 mod outages;
 mod partitions;
+mod people;
+mod people_bad_input;
 mod presence;
 mod projector_crash;
 mod readme;

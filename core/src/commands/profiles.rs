@@ -1,0 +1,41 @@
+//! Profiles: a display name change is a `profile.changed` event on the user's own subject
+//! of the people stream (`chat.profile.<userId>`, which keeps only the latest), projected
+//! into `profiles`. The command waits for the projection, so the caller's next read
+//! (`GET /users/me`, a search) shows the new name.
+
+use chat_schemas::events::{Envelope, EventBody};
+use chat_schemas::UserId;
+
+use super::{CommandError, Commands, Failure};
+use crate::eventlog::PublishOptions;
+use crate::input::people::DisplayName;
+use crate::readmodel::Person;
+
+impl Commands {
+    /// Sets `caller`'s display name; answers the caller's profile as it now is.
+    pub async fn set_display_name(
+        &self,
+        caller: UserId,
+        name: DisplayName,
+    ) -> Result<Person, CommandError> {
+        let Some(mut person) = self.read.person(caller).await? else {
+            return Err(CommandError::new(
+                Failure::NotFound,
+                "user_not_found",
+                "no such user",
+            ));
+        };
+        let event = Envelope::user(
+            caller,
+            caller,
+            EventBody::ProfileChanged {
+                display_name: name.as_str().to_owned(),
+            },
+        );
+        self.publish_and_project(&event, PublishOptions::default())
+            .await?;
+        // Stored: this is the profile now, even if the projection is slower than the wait.
+        person.display_name = name.into_string();
+        Ok(person)
+    }
+}
