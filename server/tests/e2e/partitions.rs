@@ -29,7 +29,9 @@ async fn partitions_are_shared_and_taken_over_when_an_instance_dies() {
         .unwrap();
     tokio::spawn(conn);
 
-    // Both instances end up holding some of the five units (4 partitions + users).
+    // Both instances end up holding some of the six units (4 partitions + users + people),
+    // and every unit is held by exactly one of them.
+    const UNITS: i64 = 6;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let rows = db
@@ -43,7 +45,7 @@ async fn partitions_are_shared_and_taken_over_when_an_instance_dies() {
             .await
             .unwrap();
         let held: Vec<i64> = rows.iter().map(|r| r.get::<_, i64>(1)).collect();
-        if held.len() == 2 && held.iter().sum::<i64>() == 5 {
+        if held.len() == 2 && held.iter().all(|&n| n > 0) && held.iter().sum::<i64>() == UNITS {
             break;
         }
         assert!(
