@@ -6,7 +6,9 @@ use axum::routing::{get, patch, post, MethodRouter};
 use axum::Router;
 
 use crate::error::ApiError;
-use crate::routes::{accounts, admin, health, messages, openapi, people, rooms, status};
+use crate::routes::{
+    accounts, admin, health, messages, openapi, people, public_rooms, rooms, status,
+};
 use crate::state::ApiState;
 
 /// One route: its method and path as the OpenAPI document names them, and its handler.
@@ -35,6 +37,7 @@ pub fn routes() -> Vec<Route> {
         route("POST", "/auth/logout", post(accounts::logout)),
         route("POST", "/rooms", post(rooms::create_room)),
         route("GET", "/rooms", get(rooms::list_rooms)),
+        route("GET", "/rooms/public", get(public_rooms::list_public_rooms)),
         route("POST", "/rooms/{roomId}/join", post(rooms::join_room)),
         route("POST", "/rooms/{roomId}/leave", post(rooms::leave_room)),
         route("POST", "/dms", post(rooms::open_direct)),

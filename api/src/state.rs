@@ -36,7 +36,7 @@ pub struct ApiState {
 struct Limits {
     /// Writes (messages, rooms, status) per user.
     writes: KeyedLimiter<UserId>,
-    /// People directory lookups per user.
+    /// Directory lookups (people and public rooms, one allowance) per user.
     searches: KeyedLimiter<UserId>,
     /// Login attempts per username (its [`UsernameKey`]), against password guessing.
     logins: KeyedLimiter<UsernameKey>,
@@ -80,7 +80,7 @@ impl ApiState {
             .map_err(ApiError::rate_limited)
     }
 
-    /// Takes one directory lookup from `user`'s allowance, or answers 429.
+    /// Takes one directory lookup (people or public rooms) from `user`'s allowance, or answers 429.
     pub fn limit_search(&self, user: UserId) -> Result<(), ApiError> {
         self.limits
             .searches

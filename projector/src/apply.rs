@@ -55,8 +55,8 @@ async fn apply_room_event(
         } => {
             tx.execute(
                 "INSERT INTO rooms (room_id, name, visibility, kind, created_by, created_at, \
-                                    created_seq, last_seq) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (room_id) DO NOTHING",
+                                    created_seq, last_seq, last_activity_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $6) ON CONFLICT (room_id) DO NOTHING",
                 &[
                     &room,
                     name,
@@ -144,10 +144,14 @@ async fn apply_room_event(
             return Ok(());
         }
     }
+    // `last_activity_at` orders the public room directory; it moves with `last_seq`.
     let touch = tx
-        .prepare_cached("UPDATE rooms SET last_seq = $2 WHERE room_id = $1 AND last_seq < $2")
+        .prepare_cached(
+            "UPDATE rooms SET last_seq = $2, last_activity_at = GREATEST(last_activity_at, $3) \
+             WHERE room_id = $1 AND last_seq < $2",
+        )
         .await?;
-    tx.execute(&touch, &[&room, &seq]).await?;
+    tx.execute(&touch, &[&room, &seq, &at]).await?;
     Ok(())
 }
 

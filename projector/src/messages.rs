@@ -7,7 +7,8 @@
 //!   two with the same `clientMsgId` (as applying them in turn would), and skips rows of
 //!   rooms that do not exist;
 //! - each sender's typing in that room ends;
-//! - each room's `last_seq` moves to its highest `seq` of the run.
+//! - each room's `last_seq` moves to its highest `seq` of the run, and its
+//!   `last_activity_at` to the latest time of the run.
 
 use chat_core::database::DbError;
 use chat_schemas::events::{Envelope, EventBody};
@@ -107,13 +108,16 @@ impl PostedRun {
         tx.execute(&typing, &[&self.senders, &self.rooms]).await?;
         let touch = tx
             .prepare_cached(
-                "UPDATE rooms r SET last_seq = t.seq \
-                 FROM (SELECT room_id, max(seq) AS seq FROM unnest($1::text[], $2::bigint[]) \
-                       AS u(room_id, seq) GROUP BY room_id) AS t \
+                "UPDATE rooms r SET last_seq = t.seq, \
+                        last_activity_at = GREATEST(r.last_activity_at, t.at) \
+                 FROM (SELECT room_id, max(seq) AS seq, max(at) AS at \
+                       FROM unnest($1::text[], $2::bigint[], $3::timestamptz[]) \
+                       AS u(room_id, seq, at) GROUP BY room_id) AS t \
                  WHERE r.room_id = t.room_id AND r.last_seq < t.seq",
             )
             .await?;
-        tx.execute(&touch, &[&self.rooms, &self.seqs]).await?;
+        tx.execute(&touch, &[&self.rooms, &self.seqs, &self.sent_at])
+            .await?;
         *self = PostedRun::default();
         Ok(())
     }

@@ -178,3 +178,20 @@ pub struct PersonView {
 pub struct PersonList {
     pub users: Vec<PersonView>,
 }
+
+/// One room in the public room directory (`GET /rooms/public`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicRoomView {
+    pub room_id: String,
+    pub name: String,
+    pub member_count: i64,
+    /// The time of the room's latest event (RFC 3339).
+    pub last_activity_at: String,
+}
+
+/// `GET /rooms/public`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PublicRoomList {
+    pub rooms: Vec<PublicRoomView>,
+}

@@ -6,5 +6,6 @@ pub mod health;
 pub mod messages;
 pub mod openapi;
 pub mod people;
+pub mod public_rooms;
 pub mod rooms;
 pub mod status;

@@ -5,6 +5,7 @@
 //! - [`rooms`]: rooms, membership (who may use a room) and the rooms a user is in.
 //! - [`users`]: which users exist, their presence and status.
 //! - [`people`]: the people directory (`{userId, username, displayName}` only).
+//! - [`public_rooms`]: the public room directory (public group rooms by name).
 //! - [`messages`]: history pages, message owners, earlier sends of a `clientMsgId`.
 //! - [`progress`]: how far the projector has got (for read-your-writes waits).
 //!
@@ -18,11 +19,13 @@
 pub mod messages;
 pub mod people;
 pub mod progress;
+pub mod public_rooms;
 pub mod rooms;
 pub mod users;
 
 pub use messages::{HistoryMessage, HistoryQuery};
 pub use people::Person;
+pub use public_rooms::PublicRoom;
 pub use rooms::{RoomAccess, RoomListing};
 pub use users::StatusSeen;
 

@@ -19,6 +19,7 @@ mod people;
 mod people_bad_input;
 mod presence;
 mod projector_crash;
+mod public_rooms;
 mod readme;
 mod realtime;
 mod realtime_faults;
