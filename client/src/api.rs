@@ -1,8 +1,11 @@
-//! The HTTP API calls the client makes: sign-in, rooms, direct rooms, history and status.
+//! The HTTP API calls the client makes: sign-in, rooms, direct rooms, history, status, the
+//! people and public room directories, and member lists.
 //! Non-success answers are turned into [`ApiError::Refused`] with the server's error code.
 
 use chat_schemas::error::ErrorBody;
-use chat_schemas::http::{MessagePage, RoomList, RoomRef, Session, StatusView};
+use chat_schemas::http::{
+    MessagePage, PersonList, PublicRoomList, RoomList, RoomRef, Session, StatusView,
+};
 use chat_schemas::{RoomId, UserId};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
@@ -12,6 +15,24 @@ use std::time::Duration;
 /// Bound on one HTTP call, so that a hung server never freezes the terminal for long.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `GET /rooms/{roomId}/members`, as far as the client reads it.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct MemberList {
+    pub members: Vec<Member>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Member {
+    pub user_id: String,
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub status: Option<String>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -122,6 +143,31 @@ impl ApiClient {
             ("minSeq", (before_seq - 1).to_string()),
         ];
         self.call(Method::GET, "getMessages", &query, None).await
+    }
+
+    /// `GET /users?query=`: people whose username or display name starts with `text`.
+    pub async fn search_people(&self, text: &str, limit: u32) -> Result<PersonList, ApiError> {
+        let query = [("query", text.to_owned()), ("limit", limit.to_string())];
+        self.call(Method::GET, "users", &query, None).await
+    }
+
+    /// `GET /users?ids=`: these people (at most [`crate::names::LOOKUP_BATCH`]).
+    pub async fn people(&self, ids: &[String]) -> Result<PersonList, ApiError> {
+        let query = [("ids", ids.join(","))];
+        self.call(Method::GET, "users", &query, None).await
+    }
+
+    /// `GET /rooms/public?query=`: public rooms whose name contains `text`.
+    pub async fn public_rooms(&self, text: &str, limit: u32) -> Result<PublicRoomList, ApiError> {
+        let query = [("query", text.to_owned()), ("limit", limit.to_string())];
+        self.call(Method::GET, "rooms/public", &query, None).await
+    }
+
+    /// `GET /rooms/{roomId}/members`: `{members: [{userId, username, displayName, status,
+    /// …}]}`, read loosely so that fields added later do not break the client.
+    pub async fn members(&self, room: &RoomId) -> Result<MemberList, ApiError> {
+        self.call(Method::GET, &format!("rooms/{room}/members"), &[], None)
+            .await
     }
 
     /// `GET /getStatus`.

@@ -2,13 +2,71 @@
 //! scripts reading stdout; they are listed in the crate documentation and the README.
 
 use chat_schemas::events::{Envelope, EventBody};
-use chat_schemas::http::{MessageView, RoomSummary, StatusView};
+use chat_schemas::http::{MessageView, PersonView, PublicRoomView, RoomSummary, StatusView};
 use std::borrow::Cow;
 use std::fmt::Write;
 
-/// A room event: `[<roomId>] <sender>: <text>` for a message, `[<roomId>] * …` otherwise.
-pub fn event_line(room_id: &str, event: &Envelope) -> String {
-    let actor = event.actor;
+use crate::names::Names;
+
+/// A line that names people, printed once their names are known (see [`crate::names`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PersonLine {
+    Event {
+        room_id: String,
+        event: Envelope,
+    },
+    Presence {
+        user_id: String,
+        status: String,
+    },
+    Typing {
+        room_id: String,
+        user_id: String,
+    },
+    /// One member in `/who` (without a member list from the server).
+    Member {
+        user_id: String,
+        status: String,
+    },
+}
+
+impl PersonLine {
+    /// The people the line names.
+    pub fn people(&self) -> Vec<String> {
+        match self {
+            PersonLine::Event { event, .. } => {
+                let mut ids = vec![event.actor.to_string()];
+                if let EventBody::MemberJoined { user_id } | EventBody::MemberLeft { user_id } =
+                    &event.body
+                {
+                    ids.push(user_id.to_string());
+                }
+                ids
+            }
+            PersonLine::Presence { user_id, .. }
+            | PersonLine::Typing { user_id, .. }
+            | PersonLine::Member { user_id, .. } => vec![user_id.clone()],
+        }
+    }
+
+    pub fn render(&self, names: &Names) -> String {
+        match self {
+            PersonLine::Event { room_id, event } => event_line(room_id, event, names),
+            PersonLine::Presence { user_id, status } => {
+                presence_line(&names.label(user_id), status)
+            }
+            PersonLine::Typing { room_id, user_id } => typing_line(room_id, &names.label(user_id)),
+            PersonLine::Member { user_id, status } => {
+                member_line(&names.full_label(user_id), status)
+            }
+        }
+    }
+}
+
+/// A room event: `[<roomId>] <sender>: <text>` for a message, `[<roomId>] * …` otherwise;
+/// people by their display names.
+pub fn event_line(room_id: &str, event: &Envelope, names: &Names) -> String {
+    let actor = escape_name(&names.label(&event.actor.to_string())).into_owned();
     match &event.body {
         EventBody::MessagePosted { message, .. } => {
             format!("[{room_id}] {actor}: {}", escape(message))
@@ -23,8 +81,14 @@ pub fn event_line(room_id: &str, event: &Envelope) -> String {
         EventBody::MessageDeleted { message_id } => {
             format!("[{room_id}] * {actor} deleted {message_id}")
         }
-        EventBody::MemberJoined { user_id } => format!("[{room_id}] * {user_id} joined"),
-        EventBody::MemberLeft { user_id } => format!("[{room_id}] * {user_id} left"),
+        EventBody::MemberJoined { user_id } => format!(
+            "[{room_id}] * {} joined",
+            escape_name(&names.label(&user_id.to_string()))
+        ),
+        EventBody::MemberLeft { user_id } => format!(
+            "[{room_id}] * {} left",
+            escape_name(&names.label(&user_id.to_string()))
+        ),
         EventBody::RoomCreated {
             name, visibility, ..
         } => format!(
@@ -36,12 +100,36 @@ pub fn event_line(room_id: &str, event: &Envelope) -> String {
     }
 }
 
-pub fn presence_line(user_id: &str, status: &str) -> String {
-    format!("* {user_id} is {status}")
+pub fn presence_line(name: &str, status: &str) -> String {
+    format!("* {} is {status}", escape_name(name))
 }
 
-pub fn typing_line(room_id: &str, user_id: &str) -> String {
-    format!("[{room_id}] * {user_id} is typing")
+pub fn typing_line(room_id: &str, name: &str) -> String {
+    format!("[{room_id}] * {} is typing", escape_name(name))
+}
+
+/// One member of the current room in `/who`.
+pub fn member_line(label: &str, status: &str) -> String {
+    format!("member {} {status}", escape_name(label))
+}
+
+/// One person of `/people` (or a candidate of `/dm`): `person <name> @<username>`.
+pub fn person_line(person: &PersonView) -> String {
+    format!(
+        "person {} @{}",
+        escape_name(&person.display_name),
+        escape_name(&person.username)
+    )
+}
+
+/// One public room of `/join <name>` candidates.
+pub fn public_room_line(room: &PublicRoomView) -> String {
+    format!(
+        "public room {} members={} {}",
+        room.room_id,
+        room.member_count,
+        escape(&room.name)
+    )
 }
 
 pub fn room_presence_line(room_id: &str, members: i64, online: i64) -> String {
@@ -63,19 +151,21 @@ pub fn room_line(room: &RoomSummary) -> String {
 
 /// One message of `/history`.
 /// A message from history in the form a live one is printed in (its current text).
-pub fn message_line(message: &MessageView) -> String {
+pub fn message_line(message: &MessageView, names: &Names) -> String {
     format!(
         "[{}] {}: {}",
         message.room_id,
-        message.sender_id,
+        sender(message, names),
         escape(&message.message)
     )
 }
 
-pub fn history_line(message: &MessageView) -> String {
+pub fn history_line(message: &MessageView, names: &Names) -> String {
     let mut line = format!(
         "history [{}] #{} {}",
-        message.room_id, message.seq, message.sender_id
+        message.room_id,
+        message.seq,
+        sender(message, names)
     );
     if message.edited_at.is_some() {
         line.push_str(" (edited)");
@@ -87,11 +177,20 @@ pub fn history_line(message: &MessageView) -> String {
     line
 }
 
-/// The answer to `/who`.
-pub fn status_line(view: &StatusView) -> String {
+/// A message's sender: its `senderName`, or the cached name (an older server).
+fn sender(message: &MessageView, names: &Names) -> String {
+    if message.sender_name.is_empty() {
+        escape_name(&names.label(&message.sender_id)).into_owned()
+    } else {
+        escape_name(&message.sender_name).into_owned()
+    }
+}
+
+/// The answer to `/who <person>`.
+pub fn status_line(view: &StatusView, names: &Names) -> String {
     let mut line = format!(
         "status {} {} lastSeen={}",
-        view.user_id,
+        escape_name(&names.full_label(&view.user_id)),
         view.status,
         view.last_seen.as_deref().unwrap_or("never")
     );
@@ -99,6 +198,12 @@ pub fn status_line(view: &StatusView) -> String {
         let _ = write!(line, " typingIn={room}");
     }
     line
+}
+
+/// A name as printed: on one line like any text (display names cannot hold control
+/// characters, but a line must not depend on that).
+pub fn escape_name(name: &str) -> Cow<'_, str> {
+    escape(name)
 }
 
 /// Keeps every event on one line: `\` → `\\`, newline → `\n`, carriage return → `\r`,
@@ -126,6 +231,14 @@ mod tests {
     use super::*;
     use chat_schemas::{MessageId, RoomId, UserId};
 
+    const ALICE: &str = "0190c1c6-7c3a-7000-8000-000000000001";
+
+    fn names() -> Names {
+        let mut names = Names::default();
+        names.learn(ALICE, "alice", "Alice");
+        names
+    }
+
     fn envelope(body: EventBody) -> Envelope {
         Envelope::room(
             UserId::parse("0190c1c6-7c3a-7000-8000-000000000001").unwrap(),
@@ -143,8 +256,8 @@ mod tests {
             client_msg_id: None,
         });
         assert_eq!(
-            event_line("r1", &event),
-            "[r1] 0190c1c6-7c3a-7000-8000-000000000001: hello there"
+            event_line("r1", &event, &names()),
+            "[r1] Alice: hello there"
         );
     }
 
@@ -152,13 +265,17 @@ mod tests {
     fn other_room_events_start_with_a_star() {
         let user = UserId::parse("0190c1c6-7c3a-7000-8000-000000000002").unwrap();
         let joined = envelope(EventBody::MemberJoined { user_id: user });
-        assert_eq!(event_line("r1", &joined), format!("[r1] * {user} joined"));
+        assert_eq!(
+            event_line("r1", &joined, &names()),
+            "[r1] * user 0190c1 joined",
+            "an unnamed person shows by a short id"
+        );
         let id = MessageId::generate();
         let edited = envelope(EventBody::MessageEdited {
             message_id: id,
             message: "fixed".into(),
         });
-        assert!(event_line("r1", &edited).ends_with(&format!("edited {id}: fixed")));
+        assert!(event_line("r1", &edited, &names()).ends_with(&format!("edited {id}: fixed")));
     }
 
     #[test]

@@ -1,9 +1,10 @@
-//! A line typed on stdin, parsed into what it asks for. Room and user ids are parsed into
-//! their types here, so the rest of the client never sees a raw id.
+//! A line typed on stdin, parsed into what it asks for. People and rooms are named as
+//! people name them (a username, a room's name); the client resolves those names through
+//! the directories ([`crate::client`]), and ids still work wherever a name does.
 //!
 //! A line not starting with `/` is a message to the current room; `//text` sends `/text`.
 
-use chat_schemas::{RoomId, UserId};
+use chat_schemas::RoomId;
 
 /// `/history` without a count shows this many messages.
 pub const DEFAULT_HISTORY: u32 = 20;
@@ -16,17 +17,23 @@ pub enum Input {
     Nothing,
     Message(String),
     Rooms,
-    Join(RoomId),
+    /// A public room's name, or a room id.
+    Join(String),
     Leave(RoomId),
     Create {
         name: String,
         private: bool,
     },
-    Switch(RoomId),
-    Direct(UserId),
+    /// A room's name (of one this session knows), or a room id.
+    Switch(String),
+    /// A username (or a user id).
+    Direct(String),
     Status(String),
     History(u32),
-    Who(UserId),
+    /// The members of the current room, or (with a username or id) one person's status.
+    Who(Option<String>),
+    /// Search the people directory.
+    People(String),
     Help,
     Quit,
 }
@@ -34,14 +41,16 @@ pub enum Input {
 pub const HELP: &str = "\
 commands (anything else is sent to the current room; //text sends /text):
   /rooms                    list your rooms
-  /join <roomId>            join a room and make it current
+  /join <room name>         join a public room by name (or by id) and make it current
   /leave <roomId>           leave a room
   /create <name> [private]  create a room, join it and make it current
-  /switch <roomId>          make a joined room current
-  /dm <userId>              open the direct room with a user and make it current
+  /switch <room name|id>    make a room current
+  /dm <username>            open the direct conversation with someone and make it current
+  /people <text>            find people by the start of their name or username (/find)
+  /who                      the members of the current room, with their presence
+  /who <username>           one person's status
   /status online|away|offline
   /history [n]              the last n messages of the current room (default 20)
-  /who <userId>             a user's status
   /quit                     wait briefly for pending acks and exit";
 
 /// Parses one line (without its line ending). The error is for the user, on stderr.
@@ -58,14 +67,18 @@ pub fn parse(line: &str) -> Result<Input, String> {
     let mut words = command.split_whitespace();
     let name = words.next().unwrap_or("");
     let args: Vec<&str> = words.collect();
+    // Names may have spaces: the rest of the line, single-spaced.
+    let rest = args.join(" ");
     match (name, args.as_slice()) {
         ("rooms", []) => Ok(Input::Rooms),
-        ("join", [room]) => Ok(Input::Join(room_id(room)?)),
+        ("join", [_, ..]) => Ok(Input::Join(rest)),
         ("leave", [room]) => Ok(Input::Leave(room_id(room)?)),
-        ("switch", [room]) => Ok(Input::Switch(room_id(room)?)),
+        ("switch", [_, ..]) => Ok(Input::Switch(rest)),
         ("create", [_, ..]) => Ok(create(&args)),
-        ("dm", [user]) => Ok(Input::Direct(user_id(user)?)),
-        ("who", [user]) => Ok(Input::Who(user_id(user)?)),
+        ("dm", [user]) => Ok(Input::Direct(user.trim_start_matches('@').to_owned())),
+        ("who", []) => Ok(Input::Who(None)),
+        ("who", [user]) => Ok(Input::Who(Some(user.trim_start_matches('@').to_owned()))),
+        ("people" | "find", [_, ..]) => Ok(Input::People(rest)),
         ("status", [status @ ("online" | "away" | "offline")]) => {
             Ok(Input::Status((*status).to_owned()))
         }
@@ -78,7 +91,8 @@ pub fn parse(line: &str) -> Result<Input, String> {
         ("help", _) => Ok(Input::Help),
         ("quit", []) => Ok(Input::Quit),
         (
-            "rooms" | "join" | "leave" | "switch" | "create" | "dm" | "who" | "history" | "quit",
+            "rooms" | "join" | "leave" | "switch" | "create" | "dm" | "who" | "people" | "find"
+            | "history" | "quit",
             _,
         ) => Err(format!(
             "wrong arguments for /{name}; /help lists the commands"
@@ -105,10 +119,6 @@ fn room_id(raw: &str) -> Result<RoomId, String> {
     RoomId::parse(raw).map_err(|e| format!("room id {raw:?} {e}"))
 }
 
-fn user_id(raw: &str) -> Result<UserId, String> {
-    UserId::parse(raw).map_err(|e| format!("user id {raw:?} {e}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,18 +134,24 @@ mod tests {
     }
 
     #[test]
-    fn commands_parse_their_arguments_into_ids() {
+    fn commands_take_names_with_spaces_and_ids_still_parse() {
         assert_eq!(
-            parse("/join r-1"),
-            Ok(Input::Join(RoomId::parse("r-1").unwrap()))
+            parse("/join  Rust   Beginners "),
+            Ok(Input::Join("Rust Beginners".into()))
         );
-        assert!(parse("/join a.b").is_err());
-        assert!(parse("/dm not-a-uuid").is_err());
-        let user = "0190c1c6-7c3a-7000-8000-000000000001";
+        assert_eq!(parse("/join r-1"), Ok(Input::Join("r-1".into())));
+        assert_eq!(parse("/dm @alice"), Ok(Input::Direct("alice".into())));
+        assert!(parse("/dm alice bob").is_err());
+        assert_eq!(parse("/who"), Ok(Input::Who(None)));
+        assert_eq!(parse("/who bob"), Ok(Input::Who(Some("bob".into()))));
+        assert_eq!(parse("/people ali"), Ok(Input::People("ali".into())));
+        assert_eq!(parse("/find Zoë K"), Ok(Input::People("Zoë K".into())));
+        assert!(parse("/people").is_err());
         assert_eq!(
-            parse(&format!("/who {user}")),
-            Ok(Input::Who(UserId::parse(user).unwrap()))
+            parse("/switch team room"),
+            Ok(Input::Switch("team room".into()))
         );
+        assert!(parse("/leave a.b").is_err());
         assert_eq!(parse("/history"), Ok(Input::History(DEFAULT_HISTORY)));
         assert_eq!(parse("/history 5"), Ok(Input::History(5)));
         assert!(parse("/history 0").is_err());

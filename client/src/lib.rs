@@ -16,17 +16,23 @@
 //!
 //! | line | meaning |
 //! |---|---|
-//! | `[<roomId>] <senderId>: <text>` | a message was posted |
-//! | `[<roomId>] * <userId> edited <messageId>: <text>` | a message was edited |
-//! | `[<roomId>] * <userId> deleted <messageId>` | a message was deleted |
-//! | `[<roomId>] * <userId> joined` / `left` | membership changed |
-//! | `[<roomId>] * <userId> created <visibility> room <name>` | the room was created |
-//! | `[<roomId>] * <userId> is typing` | typing indicator (lapses after a few seconds) |
+//! | `[<roomId>] <name>: <text>` | a message was posted |
+//! | `[<roomId>] * <name> edited <messageId>: <text>` | a message was edited |
+//! | `[<roomId>] * <name> deleted <messageId>` | a message was deleted |
+//! | `[<roomId>] * <name> joined` / `left` | membership changed |
+//! | `[<roomId>] * <name> created <visibility> room <room name>` | the room was created |
+//! | `[<roomId>] * <name> is typing` | typing indicator (lapses after a few seconds) |
 //! | `[<roomId>] * <online> of <members> online` | presence count of a large room |
-//! | `* <userId> is <status>` | presence of a room member or watched user changed |
+//! | `* <name> is <status>` | presence of a room member or watched user changed |
+//! | `* You were added to <room name> (…)` | the user became a member elsewhere (`roomAdded`) |
 //! | `room <roomId> <visibility> <kind> members=<n> lastSeq=<n> <name>` | `/rooms` |
-//! | `history [<roomId>] #<seq> <senderId>[ (edited)][ (deleted)]: <text>` | `/history` |
-//! | `status <userId> <status> lastSeen=<time or never>[ typingIn=<roomId>]` | `/who` |
+//! | `public room <roomId> members=<n> <name>` | `/join <name>` candidates |
+//! | `person <name> @<username>` | `/people`, `/dm` candidates |
+//! | `member <name>[ (@<username>)] <status>` | `/who` |
+//! | `history [<roomId>] #<seq> <name>[ (edited)][ (deleted)]: <text>` | `/history` |
+//! | `status <name>[ (@<username>)] <status> lastSeen=<time or never>[ typingIn=<roomId>]` | `/who <username>` |
+//!
+//! `<name>` is a display name ([`names`]): people are never shown by id.
 //!
 //! Text is printed on one line: `\` becomes `\\`, a newline `\n`, a carriage return `\r`,
 //! a tab `\t`, and other control characters `\u{…}`.
@@ -42,9 +48,13 @@
 //! # Modules
 //!
 //! - [`cli`]: command-line flags.
-//! - [`api`]: the HTTP API calls the client makes (sign-in, rooms, history, status).
+//! - [`api`]: the HTTP API calls the client makes (sign-in, rooms, history, status,
+//!   directories, members).
 //! - [`input`]: a typed line parsed into a message or a `/`-command.
 //! - [`display`]: how frames and query results become output lines.
+//! - [`names`]: the display names of the people met, filled in batches.
+//! - [`resolve`]: which person or room a typed name means, from a directory's answer.
+//! - [`inbox`]: the per-user inbox frames (`roomAdded`, `roomRemoved`, `profile`).
 //! - [`rooms`]: the last `seq` per room: deduplication, gap detection, resume positions.
 //! - [`requests`]: the frames still waiting for an answer, sent again after a reconnect.
 //! - [`session`]: the protocol state machine, free of I/O (frames and input in, actions out).
@@ -61,10 +71,13 @@ pub mod cli;
 pub mod client;
 pub mod display;
 pub mod error;
+pub mod inbox;
 pub mod input;
 pub mod line_editor;
+pub mod names;
 pub mod password;
 pub mod requests;
+pub mod resolve;
 pub mod rooms;
 pub mod session;
 pub mod sign_in;

@@ -1,15 +1,19 @@
 //! The protocol state machine, free of I/O: user intents and server frames go in, output
 //! lines and frames to send come out as [`Action`]s. This is where reconnects resume,
-//! requests are repeated, and events are deduplicated (see [`crate::rooms`]).
+//! requests are repeated, and events are deduplicated (see [`crate::rooms`]). Lines that
+//! name people wait here until their names are known (`session/named.rs`).
 
 use chat_schemas::events::{Envelope, EventBody};
 use chat_schemas::ws::{ClientFrame, RoomPosition, ServerFrame};
 use chat_schemas::RoomId;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
-use crate::display;
+use crate::display::{self, PersonLine};
+use crate::names::Names;
 use crate::requests::Outstanding;
 use crate::rooms::{RoomTracker, Verdict};
+
+mod named;
 
 /// Something the driver must do.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +31,9 @@ pub enum Action {
     /// A frame for the server. While disconnected it may be dropped: whatever must reach
     /// the server is outstanding and is sent again after the reconnect.
     Send(ClientFrame),
+    /// Look these people up (`GET /users?ids=`, in batches) and hand the answer to
+    /// [`Session::people_found`]: lines naming them wait until then.
+    LookUp(Vec<String>),
 }
 
 #[derive(Debug, Default)]
@@ -48,6 +55,15 @@ pub struct Session {
     echoes: BTreeSet<(String, u64)>,
     /// Rooms whose recent history was shown on their first join.
     shown_recent: HashSet<String>,
+    /// The names of the people met so far.
+    names: Names,
+    /// Lines waiting for a name, in order (a line never overtakes an earlier one).
+    waiting: VecDeque<PersonLine>,
+    /// Ids being looked up, so each is asked for once.
+    asking: HashSet<String>,
+    /// Names of the rooms this session knows (joined by name, created, added to), so
+    /// `/switch` takes a name.
+    room_names: HashMap<String, String>,
 }
 
 impl Session {
@@ -98,7 +114,10 @@ impl Session {
     }
 
     pub fn switch(&mut self, room: RoomId) -> Vec<Action> {
-        let mut actions = vec![Action::Note(format!("* current room {room}"))];
+        let mut actions = vec![Action::Note(format!(
+            "* current room {}",
+            self.room_label(room.as_str())
+        ))];
         if !self.rooms.is_wanted(room.as_str()) {
             actions.push(Action::Note(format!(
                 "* {room} is not joined: /join it to see its messages"
@@ -106,6 +125,22 @@ impl Session {
         }
         self.current = Some(room);
         actions
+    }
+
+    /// `/switch <name or roomId>`: a room this session knows by name, else an id.
+    pub fn switch_to(&mut self, target: &str) -> Vec<Action> {
+        let wanted = target.to_lowercase();
+        let by_name = self
+            .room_names
+            .iter()
+            .find(|(_, name)| name.to_lowercase() == wanted)
+            .map(|(id, _)| id.clone());
+        match RoomId::parse(by_name.as_deref().unwrap_or(target)) {
+            Ok(room) => self.switch(room),
+            Err(e) => vec![Action::Note(format!(
+                "error: no room called {target:?} here ({e} as an id); /rooms lists yours"
+            ))],
+        }
     }
 
     /// A message to the current room, with a fresh `clientMsgId` that every retry keeps.
@@ -208,16 +243,15 @@ impl Session {
                 seq,
                 prev_seq,
                 event,
-            } => self.on_event(room_id, seq, prev_seq, &event),
+            } => self.on_event(room_id, seq, prev_seq, event),
             ServerFrame::Presence {
                 user_id, status, ..
             } => {
                 if self.presence.get(&user_id) == Some(&status) {
                     return Vec::new();
                 }
-                let line = display::presence_line(&user_id, &status);
-                self.presence.insert(user_id, status);
-                vec![Action::Print(line)]
+                self.presence.insert(user_id.clone(), status.clone());
+                self.show(PersonLine::Presence { user_id, status })
             }
             ServerFrame::RoomPresence {
                 room_id,
@@ -233,7 +267,7 @@ impl Session {
             }
             ServerFrame::Typing {
                 room_id, user_id, ..
-            } => vec![Action::Print(display::typing_line(&room_id, &user_id))],
+            } => self.show(PersonLine::Typing { room_id, user_id }),
             ServerFrame::Error {
                 id, code, message, ..
             } => self.on_error(id, code, message),
@@ -283,7 +317,7 @@ impl Session {
         room_id: String,
         seq: u64,
         prev_seq: u64,
-        event: &Envelope,
+        event: Envelope,
     ) -> Vec<Action> {
         let verdict = self.rooms.on_event(&room_id, seq, prev_seq);
         let rooms = &self.rooms;
@@ -291,8 +325,9 @@ impl Session {
             .retain(|(room, seq)| rooms.is_wanted(room) && rooms.position(room) < Some(*seq));
         match verdict {
             Verdict::Show => {
-                let mut actions = vec![Action::Print(display::event_line(&room_id, event))];
-                actions.extend(self.watch_newcomer(&event.body));
+                let watch = self.watch_newcomer(&event.body);
+                let mut actions = self.show(PersonLine::Event { room_id, event });
+                actions.extend(watch);
                 actions
             }
             Verdict::Drop => Vec::new(),

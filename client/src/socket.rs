@@ -12,6 +12,8 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use crate::inbox::{self, InboxFrame};
+
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Bound on opening the connection (TCP, upgrade); a server that accepts but never
@@ -31,6 +33,8 @@ pub enum ConnectError {
 #[derive(Debug)]
 pub enum Incoming {
     Frame(Box<ServerFrame>),
+    /// A frame of the per-user inbox ([`crate::inbox`]).
+    Inbox(InboxFrame),
     /// A ping, pong or other frame without content for us: the server is alive.
     Heard,
     /// A text frame that is not a server frame this client understands.
@@ -80,14 +84,52 @@ pub async fn next(socket: &mut Socket) -> Incoming {
     match socket.next().await {
         None => Incoming::Closed("connection ended".into()),
         Some(Err(e)) => Incoming::Closed(format!("connection lost: {e}")),
-        Some(Ok(Message::Text(text))) => match serde_json::from_str(&text) {
-            Ok(frame) => Incoming::Frame(Box::new(frame)),
-            Err(e) => Incoming::Unreadable(format!("{e}: {}", text.as_str())),
-        },
+        Some(Ok(Message::Text(text))) => read_text(text.as_str()),
         Some(Ok(Message::Close(frame))) => Incoming::Closed(closed_by_server(frame)),
         Some(Ok(_)) => Incoming::Heard,
     }
 }
+
+/// A text frame: an inbox frame, a server frame, or (a type this client does not know)
+/// nothing but a sign of life.
+fn read_text(text: &str) -> Incoming {
+    let value: serde_json::Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(e) => return Incoming::Unreadable(format!("{e}: {text}")),
+    };
+    match inbox::parse(&value) {
+        Some(Ok(frame)) => return Incoming::Inbox(frame),
+        Some(Err(e)) => return Incoming::Unreadable(format!("{e}: {text}")),
+        None => {}
+    }
+    let kind = value
+        .get("type")
+        .and_then(|t| t.as_str())
+        .map(str::to_owned);
+    match serde_json::from_value::<ServerFrame>(value) {
+        Ok(frame) => Incoming::Frame(Box::new(frame)),
+        // A newer server may send types this client has never heard of: not an error.
+        Err(_) if kind.is_some_and(|k| !SERVER_FRAME_TYPES.contains(&k.as_str())) => {
+            Incoming::Heard
+        }
+        Err(e) => Incoming::Unreadable(format!("{e}: {text}")),
+    }
+}
+
+/// The `type`s of [`ServerFrame`]: a frame of one of these that does not parse is an
+/// error worth showing; any other type is simply not for this client.
+const SERVER_FRAME_TYPES: [&str; 10] = [
+    "hello",
+    "ack",
+    "joined",
+    "event",
+    "resumed",
+    "presence",
+    "roomPresence",
+    "typing",
+    "error",
+    "pong",
+];
 
 pub async fn send(socket: &mut Socket, frame: &ClientFrame) -> Result<(), String> {
     let text = serde_json::to_string(frame).map_err(|e| e.to_string())?;

@@ -3,11 +3,13 @@
 //! commands the HTTP API answers are in [`queries`].
 
 use reqwest::{StatusCode, Url};
+use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::time::{sleep_until, Instant};
 
 use crate::api::{ApiClient, ApiError};
 use crate::input::{self, Input};
+use crate::names::LOOKUP_BATCH;
 use crate::session::{Action, Session};
 use crate::socket::{self, ConnectError, Incoming, Socket};
 use crate::terminal::Keyboard;
@@ -208,6 +210,10 @@ impl Client {
                 let actions = self.session.on_frame(*frame);
                 self.perform(actions).await;
             }
+            Incoming::Inbox(frame) => {
+                let actions = self.session.on_inbox(frame);
+                self.perform(actions).await;
+            }
             Incoming::Heard => {}
             Incoming::Unreadable(e) => {
                 terminal::note(&format!("error: unreadable frame from the server: {e}"))
@@ -266,7 +272,8 @@ impl Client {
     }
 
     async fn perform(&mut self, actions: Vec<Action>) {
-        for action in actions {
+        let mut queue: VecDeque<Action> = actions.into();
+        while let Some(action) = queue.pop_front() {
             match action {
                 Action::Print(line) => terminal::print(&line),
                 Action::Note(line) => terminal::note(&line),
@@ -276,6 +283,13 @@ impl Client {
                     }
                 }
                 Action::ShowRecent { room, up_to } => self.show_recent(&room, up_to).await,
+                Action::LookUp(ids) => {
+                    // What the lookup releases goes before what was queued after it.
+                    let released = self.look_up(ids).await;
+                    for action in released.into_iter().rev() {
+                        queue.push_front(action);
+                    }
+                }
                 Action::Send(frame) => {
                     let Link::Up {
                         socket,
@@ -291,6 +305,23 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// Names for `ids`, in batches of [`LOOKUP_BATCH`]; a failed batch leaves its people
+    /// shown by short ids rather than holding lines back.
+    async fn look_up(&mut self, ids: Vec<String>) -> Vec<Action> {
+        let mut actions = Vec::new();
+        for batch in ids.chunks(LOOKUP_BATCH) {
+            let found = match self.api.people(batch).await {
+                Ok(list) => list.users,
+                Err(e) => {
+                    terminal::note(&format!("error: looking up names: {e}"));
+                    Vec::new()
+                }
+            };
+            actions.extend(self.session.people_found(batch, &found));
+        }
+        actions
     }
 
     /// A key typed into the line: tell the current room, at most every [`TYPING_EVERY`].
@@ -318,9 +349,8 @@ impl Client {
         let actions = match input {
             Input::Nothing => Vec::new(),
             Input::Message(text) => self.session.send_message(text),
-            Input::Join(room) => self.session.join(room),
             Input::Leave(room) => self.session.leave(room),
-            Input::Switch(room) => self.session.switch(room),
+            Input::Switch(target) => self.session.switch_to(&target),
             Input::Status(status) => self.session.set_status(status),
             Input::Quit => {
                 self.begin_quit();

@@ -1,26 +1,44 @@
-//! The commands the HTTP API answers (`/rooms`, `/create`, `/dm`, `/history`, `/who`) and
-//! the recent messages shown on joining a room: each turns an API answer into actions.
+//! The commands the HTTP API answers (`/rooms`, `/create`, `/dm`, `/join <name>`,
+//! `/people`, `/history`, `/who`) and the recent messages shown on joining a room: each
+//! turns API answers into actions. Names in the answers (`senderName`, the directory,
+//! member lists) go into the session's name cache on the way.
+
+use chat_schemas::http::MessageView;
+use chat_schemas::{RoomId, UserId};
+use reqwest::StatusCode;
 
 use super::{Client, RECENT_ON_JOIN};
 use crate::api::ApiError;
 use crate::input::Input;
+use crate::resolve::{self, Pick};
 use crate::session::Action;
 use crate::{display, terminal};
+
+/// How many candidates a name search shows.
+const CANDIDATES: u32 = 10;
 
 impl Client {
     /// The latest messages of a room just joined, up to `up_to`, oldest first: what a
     /// person needs to see what the conversation is about (later ones arrive live).
-    pub(super) async fn show_recent(&mut self, room: &chat_schemas::RoomId, up_to: u64) {
+    pub(super) async fn show_recent(&mut self, room: &RoomId, up_to: u64) {
         if up_to == 0 {
             return;
         }
         match self.api.recent(room, RECENT_ON_JOIN, up_to + 1).await {
             Ok(page) => {
+                self.learn_senders(&page.messages);
                 for message in page.messages.iter().filter(|m| !m.deleted) {
-                    terminal::print(&display::message_line(message));
+                    terminal::print(&display::message_line(message, self.session.names()));
                 }
             }
             Err(e) => terminal::note(&format!("error: recent messages of {room}: {e}")),
+        }
+    }
+
+    fn learn_senders(&mut self, messages: &[MessageView]) {
+        let names = self.session.names_mut();
+        for m in messages {
+            names.rename(&m.sender_id, &m.sender_name);
         }
     }
 
@@ -32,6 +50,9 @@ impl Client {
                 if list.rooms.is_empty() {
                     return Ok(vec![Action::Note("* no rooms".into())]);
                 }
+                for room in &list.rooms {
+                    self.session.name_room(&room.room_id, &room.name);
+                }
                 list.rooms
                     .iter()
                     .map(|room| Action::Print(display::room_line(room)))
@@ -39,45 +60,214 @@ impl Client {
             }
             Input::Create { name, private } => {
                 let created = self.api.create_room(&name, private).await?;
+                self.session.name_room(&created.room_id, &name);
                 let mut actions = vec![Action::Note(format!("* created {}", created.room_id))];
                 actions.extend(self.join_answered(&created.room_id)?);
                 actions
             }
-            Input::Direct(user) => {
-                let direct = self.api.open_direct(user).await?;
-                let mut actions = vec![Action::Note(format!("* direct room {}", direct.room_id))];
-                actions.extend(self.join_answered(&direct.room_id)?);
-                actions
+            Input::Join(target) => self.join_by_name(&target).await?,
+            Input::Direct(target) => self.direct(&target).await?,
+            Input::People(text) => {
+                let found = self.api.search_people(&text, CANDIDATES).await?.users;
+                if found.is_empty() {
+                    return Ok(vec![Action::Note(format!("* no one found for {text:?}"))]);
+                }
+                found
+                    .iter()
+                    .map(|p| {
+                        let names = self.session.names_mut();
+                        names.learn(&p.user_id, &p.username, &p.display_name);
+                        Action::Print(display::person_line(p))
+                    })
+                    .collect()
             }
             Input::History(limit) => {
                 let Some(room) = self.session.current_room().cloned() else {
-                    return Ok(vec![Action::Note(
-                        "error: no current room: /join, /create or /switch first".into(),
-                    )]);
+                    return Ok(vec![no_current_room()]);
                 };
                 let known = self.session.known_seq(&room);
                 let page = self.api.messages(&room, limit, known).await?;
                 if page.messages.is_empty() {
                     return Ok(vec![Action::Note(format!("* no messages in {room}"))]);
                 }
+                self.learn_senders(&page.messages);
                 page.messages
                     .iter()
-                    .map(|m| Action::Print(display::history_line(m)))
+                    .map(|m| Action::Print(display::history_line(m, self.session.names())))
                     .collect()
             }
-            Input::Who(user) => {
+            Input::Who(None) => self.members().await?,
+            Input::Who(Some(target)) => {
+                let Some(user) = self.find_person(&target).await? else {
+                    return Ok(vec![Action::Note(format!(
+                        "error: no one found for {target:?}; /people <text> searches"
+                    ))]);
+                };
                 let status = self.api.status(user).await?;
-                vec![Action::Print(display::status_line(&status))]
+                vec![Action::Print(display::status_line(
+                    &status,
+                    self.session.names(),
+                ))]
             }
             _ => Vec::new(),
         };
         Ok(actions)
     }
 
+    /// `/join <name or id>`: a public room of exactly that name, else the room with that
+    /// id (private rooms you were added to have no directory entry), else the candidates.
+    async fn join_by_name(&mut self, target: &str) -> Result<Vec<Action>, ApiError> {
+        if looks_like_an_id(target) {
+            return self.join_answered(target);
+        }
+        let found = match self.api.public_rooms(target, CANDIDATES).await {
+            Ok(list) => list.rooms,
+            // A server without the directory: the name can only be an id.
+            Err(ApiError::Refused {
+                status: StatusCode::NOT_FOUND,
+                ..
+            }) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        match resolve::public_room(target, found) {
+            Pick::One(room) => {
+                self.session.name_room(&room.room_id, &room.name);
+                self.join_answered(&room.room_id)
+            }
+            Pick::Several(rooms) => {
+                let mut actions: Vec<Action> = rooms
+                    .iter()
+                    .map(|r| Action::Print(display::public_room_line(r)))
+                    .collect();
+                actions.push(Action::Note(format!(
+                    "* no public room is called exactly {target:?}: /join one of these by its name or id"
+                )));
+                Ok(actions)
+            }
+            Pick::Nothing => match RoomId::parse(target) {
+                Ok(_) => self.join_answered(target),
+                Err(_) => Ok(vec![Action::Note(format!(
+                    "error: no public room called {target:?}"
+                ))]),
+            },
+        }
+    }
+
+    /// `/dm <username or id>`: opens (or finds) the direct room and makes it current.
+    async fn direct(&mut self, target: &str) -> Result<Vec<Action>, ApiError> {
+        let user = match UserId::parse(target) {
+            Ok(user) => user,
+            Err(_) => {
+                let found = self.api.search_people(target, CANDIDATES).await?.users;
+                match resolve::person(target, found) {
+                    Pick::One(person) => {
+                        let names = self.session.names_mut();
+                        names.learn(&person.user_id, &person.username, &person.display_name);
+                        parse_user(&person.user_id)?
+                    }
+                    Pick::Several(people) => {
+                        let mut actions: Vec<Action> = people
+                            .iter()
+                            .map(|p| Action::Print(display::person_line(p)))
+                            .collect();
+                        actions.push(Action::Note(format!(
+                            "* several people match {target:?}: /dm <username> of one of them"
+                        )));
+                        return Ok(actions);
+                    }
+                    Pick::Nothing => {
+                        return Ok(vec![Action::Note(format!(
+                            "error: no one found for {target:?}; /people <text> searches"
+                        ))])
+                    }
+                }
+            }
+        };
+        let direct = self.api.open_direct(user).await?;
+        let label = self.session.names().full_label(&user.to_string());
+        let name = self.session.names().label(&user.to_string());
+        self.session.name_room(&direct.room_id, &name);
+        let mut actions = vec![
+            Action::Note(format!("* direct room {}", direct.room_id)),
+            Action::Note(format!("* talking with {label}")),
+        ];
+        actions.extend(self.join_answered(&direct.room_id)?);
+        Ok(actions)
+    }
+
+    /// A person by username (exactly, or the one match) or id.
+    async fn find_person(&mut self, target: &str) -> Result<Option<UserId>, ApiError> {
+        if let Ok(user) = UserId::parse(target) {
+            if !self.session.names().is_settled(target) {
+                let found = self.api.people(&[target.to_owned()]).await?.users;
+                self.session.people_found(&[], &found);
+            }
+            return Ok(Some(user));
+        }
+        let found = self.api.search_people(target, CANDIDATES).await?.users;
+        match resolve::person(target, found) {
+            Pick::One(person) => {
+                let names = self.session.names_mut();
+                names.learn(&person.user_id, &person.username, &person.display_name);
+                Ok(Some(parse_user(&person.user_id)?))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// `/who`: the current room's members with names and presence; from the session's own
+    /// presence knowledge if the server has no member list.
+    async fn members(&mut self) -> Result<Vec<Action>, ApiError> {
+        let Some(room) = self.session.current_room().cloned() else {
+            return Ok(vec![no_current_room()]);
+        };
+        let list = match self.api.members(&room).await {
+            Ok(list) => list,
+            Err(ApiError::Refused {
+                status: StatusCode::NOT_FOUND,
+                ..
+            }) => return Ok(self.session.known_presence()),
+            Err(e) => return Err(e),
+        };
+        let names = self.session.names_mut();
+        for m in &list.members {
+            if !m.username.is_empty() {
+                let shown = if m.display_name.is_empty() {
+                    &m.username
+                } else {
+                    &m.display_name
+                };
+                names.learn(&m.user_id, &m.username, shown);
+            }
+        }
+        let names = self.session.names();
+        Ok(list
+            .members
+            .iter()
+            .map(|m| {
+                let status = m.status.as_deref().unwrap_or("offline");
+                Action::Print(display::member_line(&names.full_label(&m.user_id), status))
+            })
+            .collect())
+    }
+
     /// Joins a room whose id the server just gave us.
     fn join_answered(&mut self, room_id: &str) -> Result<Vec<Action>, ApiError> {
-        let room = chat_schemas::RoomId::parse(room_id)
+        let room = RoomId::parse(room_id)
             .map_err(|e| ApiError::Unexpected(format!("room id {room_id:?} {e}")))?;
         Ok(self.session.join(room))
     }
+}
+
+fn no_current_room() -> Action {
+    Action::Note("error: no current room: /join, /create or /switch first".into())
+}
+
+fn parse_user(raw: &str) -> Result<UserId, ApiError> {
+    UserId::parse(raw).map_err(|e| ApiError::Unexpected(format!("user id {raw:?} {e}")))
+}
+
+/// A generated room id (a UUID, or a direct room's `dm_…`), never a name people type.
+fn looks_like_an_id(target: &str) -> bool {
+    uuid::Uuid::parse_str(target).is_ok() || (target.starts_with("dm_") && !target.contains(' '))
 }

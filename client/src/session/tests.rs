@@ -1,7 +1,9 @@
 //! The session against scripted server frames: what is printed, what is sent.
 
 use super::*;
+use crate::inbox::{AddedRoom, InboxFrame};
 use chat_schemas::events::{Envelope, EventBody};
+use chat_schemas::http::PersonView;
 use chat_schemas::{MessageId, UserId};
 
 const ALICE: &str = "0190c1c6-7c3a-7000-8000-000000000001";
@@ -59,9 +61,10 @@ fn printed(actions: &[Action]) -> Vec<String> {
         .collect()
 }
 
-/// A session connected and joined to `r1` at `last_seq`.
+/// A session connected and joined to `r1` at `last_seq`, that knows Alice's name.
 fn joined(last_seq: u64) -> Session {
     let mut session = Session::default();
+    session.names_mut().learn(ALICE, "alice", "Alice");
     session.on_frame(hello());
     let join = sent(&session.join(room()));
     let ClientFrame::Join { id, .. } = &join[0] else {
@@ -188,7 +191,7 @@ fn events_replayed_after_a_reconnect_are_printed_once() {
     assert!(printed(&session.on_frame(message(5, 3, "one"))).is_empty());
     assert_eq!(
         printed(&session.on_frame(message(8, 5, "two"))),
-        vec![format!("[r1] {ALICE}: two")]
+        vec!["[r1] Alice: two".to_owned()]
     );
 }
 
@@ -237,24 +240,100 @@ fn unchanged_presence_is_not_printed_again() {
     };
     assert_eq!(
         printed(&session.on_frame(presence())),
-        vec![format!("* {ALICE} is online")]
+        vec!["* Alice is online".to_owned()]
     );
     assert!(printed(&session.on_frame(presence())).is_empty());
 }
 
 #[test]
-fn someone_joining_a_joined_room_is_watched_for_presence() {
+fn someone_joining_a_joined_room_is_looked_up_once_and_watched_for_presence() {
     let mut session = joined(1);
     let bob = UserId::generate();
-    let actions = session.on_frame(ServerFrame::Event {
+    let joins = |seq: u64| ServerFrame::Event {
         room_id: "r1".into(),
-        seq: 2,
-        prev_seq: 1,
+        seq,
+        prev_seq: seq - 1,
         event: Envelope::room(bob, room(), EventBody::MemberJoined { user_id: bob }),
-    });
-    assert_eq!(printed(&actions), vec![format!("[r1] * {bob} joined")]);
+    };
+    let actions = session.on_frame(joins(2));
+    assert!(printed(&actions).is_empty(), "waits for bob's name");
+    assert!(actions.contains(&Action::LookUp(vec![bob.to_string()])));
     assert!(matches!(
         &sent(&actions)[..],
         [ClientFrame::Watch { user_ids, .. }] if user_ids == &vec![bob.to_string()]
     ));
+    // Alice's line waits behind bob's, and bob is not asked for twice.
+    let second = session.on_frame(message(3, 2, "welcome"));
+    assert!(printed(&second).is_empty());
+    assert!(!second.iter().any(|a| matches!(a, Action::LookUp(_))));
+    let bob_view = PersonView {
+        user_id: bob.to_string(),
+        username: "bob".into(),
+        display_name: "Bob B.".into(),
+    };
+    let released = session.people_found(&[bob.to_string()], &[bob_view]);
+    assert_eq!(
+        printed(&released),
+        vec!["[r1] * Bob B. joined", "[r1] Alice: welcome"]
+    );
+}
+
+#[test]
+fn a_lookup_without_an_answer_prints_a_short_id_and_asks_no_more() {
+    let mut session = joined(1);
+    let ghost = "01a234fe-b7dc-775c-9739-0448a0326832";
+    let typing = || ServerFrame::Typing {
+        room_id: "r1".into(),
+        user_id: ghost.into(),
+        expires_in_ms: 5000,
+    };
+    assert_eq!(
+        session.on_frame(typing()),
+        vec![Action::LookUp(vec![ghost.into()])]
+    );
+    let released = session.people_found(&[ghost.into()], &[]);
+    assert_eq!(printed(&released), vec!["[r1] * user 01a234 is typing"]);
+    assert_eq!(
+        printed(&session.on_frame(typing())),
+        vec!["[r1] * user 01a234 is typing"]
+    );
+}
+
+#[test]
+fn a_profile_frame_renames_and_a_room_added_elsewhere_is_received_without_switching() {
+    let mut session = joined(3);
+    assert!(session
+        .on_inbox(InboxFrame::Profile {
+            user_id: ALICE.into(),
+            display_name: "Queen Alice".into(),
+        })
+        .is_empty());
+    assert_eq!(
+        printed(&session.on_frame(message(4, 3, "hi"))),
+        vec!["[r1] Queen Alice: hi"]
+    );
+    let actions = session.on_inbox(InboxFrame::RoomAdded {
+        room: AddedRoom {
+            room_id: "r2".into(),
+            name: "ops team".into(),
+            kind: "group".into(),
+            peer_id: None,
+        },
+    });
+    assert_eq!(
+        printed(&actions),
+        vec!["* You were added to ops team (/switch ops team to talk there)"]
+    );
+    assert!(matches!(&sent(&actions)[..], [ClientFrame::Join { room_id, .. }] if room_id == "r2"));
+    assert_eq!(session.current_room(), Some(&room()), "still in r1");
+    session.switch_to("OPS TEAM");
+    assert_eq!(session.current_room().unwrap().as_str(), "r2");
+    let removed = session.on_inbox(InboxFrame::RoomRemoved {
+        room_id: "r2".into(),
+    });
+    assert_eq!(
+        removed,
+        vec![Action::Note("* you are no longer in ops team".into())]
+    );
+    assert_eq!(session.current_room(), None);
 }

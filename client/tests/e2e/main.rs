@@ -7,5 +7,6 @@ mod terminal;
 
 mod at_a_terminal;
 mod chatting;
+mod people;
 mod reconnecting;
 mod signing_in;

@@ -7,13 +7,13 @@ use chat_testkit::ServerStack as Stack;
 #[test]
 fn after_a_server_restart_messages_typed_during_the_outage_appear_exactly_once() {
     let mut stack = Stack::start();
-    let (mut alice, alice_id) = Chat::sign_up(&stack.base(), "alice", &[]);
+    let (mut alice, _) = Chat::sign_up(&stack.base(), "alice", &[]);
     alice.type_line("/create general");
     let room = alice.stderr_line(|l| l.starts_with("* created "))["* created ".len()..].to_owned();
-    let (mut bob, bob_id) = Chat::sign_up(&stack.base(), "bob", &["--room", &room]);
+    let (mut bob, _) = Chat::sign_up(&stack.base(), "bob", &["--room", &room]);
     bob.stderr_line(|l| l.starts_with(&format!("* joined {room} ")));
     alice.type_line("before the restart");
-    bob.stdout_line(|l| l == format!("[{room}] {alice_id}: before the restart"));
+    bob.stdout_line(|l| l == format!("[{room}] alice: before the restart"));
 
     // SIGTERM: the server closes both connections with 1012 and exits.
     stack.stop_server();
@@ -31,12 +31,12 @@ fn after_a_server_restart_messages_typed_during_the_outage_appear_exactly_once()
         chat.stderr_line(|l| l == "* reconnected");
     }
     for line in &outage {
-        bob.stdout_line(|l| l == format!("[{room}] {alice_id}: {line}"));
+        bob.stdout_line(|l| l == format!("[{room}] alice: {line}"));
     }
     bob.type_line("welcome back");
-    alice.stdout_line(|l| l == format!("[{room}] {bob_id}: welcome back"));
+    alice.stdout_line(|l| l == format!("[{room}] bob: welcome back"));
     alice.type_line("last one");
-    bob.stdout_line(|l| l == format!("[{room}] {alice_id}: last one"));
+    bob.stdout_line(|l| l == format!("[{room}] alice: last one"));
 
     for chat in [&mut alice, &mut bob] {
         chat.close_stdin();
@@ -49,7 +49,7 @@ fn after_a_server_restart_messages_typed_during_the_outage_appear_exactly_once()
         let stdout = chat.stdout();
         let messages: Vec<&str> = stdout
             .iter()
-            .filter_map(|l| l.strip_prefix(&format!("[{room}] {alice_id}: ")))
+            .filter_map(|l| l.strip_prefix(&format!("[{room}] alice: ")))
             .collect();
         assert_eq!(
             messages, expected,
@@ -59,7 +59,7 @@ fn after_a_server_restart_messages_typed_during_the_outage_appear_exactly_once()
     assert_eq!(
         bob.stdout()
             .iter()
-            .filter(|l| **l == format!("[{room}] {bob_id}: welcome back"))
+            .filter(|l| **l == format!("[{room}] bob: welcome back"))
             .count(),
         1
     );

@@ -1,0 +1,151 @@
+//! Names in the session: lines that name people are printed in order, each once every
+//! person in it has a name or was looked up without one ([`crate::names`]). Unknown ids
+//! are collected into one [`Action::LookUp`] per line at most, each id asked for once, so
+//! a busy room costs a lookup per new face, never one per message. Also the inbox frames
+//! (`roomAdded`, `roomRemoved`, `profile`), which change names and rooms.
+
+use chat_schemas::http::PersonView;
+use chat_schemas::RoomId;
+
+use super::{Action, Session};
+use crate::display::PersonLine;
+use crate::inbox::{AddedRoom, InboxFrame};
+use crate::names::Names;
+
+impl Session {
+    pub fn names(&self) -> &Names {
+        &self.names
+    }
+
+    /// For answers that carry names (history's `senderName`, member lists, the directory).
+    pub fn names_mut(&mut self) -> &mut Names {
+        &mut self.names
+    }
+
+    /// A room's name, if this session knows it, else its id.
+    pub fn room_label(&self, room_id: &str) -> String {
+        self.room_names
+            .get(room_id)
+            .cloned()
+            .unwrap_or_else(|| room_id.to_owned())
+    }
+
+    /// Remembers what a room is called (for `/switch <name>` and notes).
+    pub fn name_room(&mut self, room_id: &str, name: &str) {
+        if !name.is_empty() {
+            self.room_names.insert(room_id.to_owned(), name.to_owned());
+        }
+    }
+
+    /// Prints `line` now if nothing waits and everyone in it is named; otherwise queues it
+    /// and asks for the names not yet asked for.
+    pub(super) fn show(&mut self, line: PersonLine) -> Vec<Action> {
+        let people = line.people();
+        if self.waiting.is_empty() && people.iter().all(|p| self.names.is_settled(p)) {
+            return vec![Action::Print(line.render(&self.names))];
+        }
+        self.waiting.push_back(line);
+        let missing: Vec<String> = people
+            .into_iter()
+            .filter(|p| !self.names.is_settled(p) && self.asking.insert(p.clone()))
+            .collect();
+        if missing.is_empty() {
+            Vec::new()
+        } else {
+            vec![Action::LookUp(missing)]
+        }
+    }
+
+    /// The answer to an [`Action::LookUp`] of `asked` (empty if the lookup failed): the
+    /// lines that can be printed now.
+    pub fn people_found(&mut self, asked: &[String], found: &[PersonView]) -> Vec<Action> {
+        for person in found {
+            self.names
+                .learn(&person.user_id, &person.username, &person.display_name);
+        }
+        self.names.give_up(asked);
+        for id in asked {
+            self.asking.remove(id);
+        }
+        let mut actions = Vec::new();
+        while let Some(line) = self.waiting.front() {
+            if !line.people().iter().all(|p| self.names.is_settled(p)) {
+                break;
+            }
+            let line = self.waiting.pop_front().expect("a front line");
+            actions.push(Action::Print(line.render(&self.names)));
+        }
+        actions
+    }
+
+    /// `/who` without a member list from the server: the people whose presence this
+    /// session was told about (the members of the joined rooms), by name.
+    pub fn known_presence(&mut self) -> Vec<Action> {
+        let mut people: Vec<(String, String)> = self
+            .presence
+            .iter()
+            .map(|(user, status)| (user.clone(), status.clone()))
+            .collect();
+        if let Some(me) = &self.me {
+            if !self.presence.contains_key(me) {
+                people.push((me.clone(), "online".into()));
+            }
+        }
+        people.sort();
+        let mut actions = Vec::new();
+        for (user_id, status) in people {
+            actions.extend(self.show(PersonLine::Member { user_id, status }));
+        }
+        actions
+    }
+
+    pub fn on_inbox(&mut self, frame: InboxFrame) -> Vec<Action> {
+        match frame {
+            InboxFrame::Profile {
+                user_id,
+                display_name,
+            } => {
+                self.names.rename(&user_id, &display_name);
+                Vec::new()
+            }
+            InboxFrame::RoomAdded { room } => self.room_added(room),
+            InboxFrame::RoomRemoved { room_id } => {
+                let label = self.room_label(&room_id);
+                self.rooms.forget(&room_id);
+                if self.current.as_ref().is_some_and(|c| c.as_str() == room_id) {
+                    self.current = None;
+                }
+                vec![Action::Note(format!("* you are no longer in {label}"))]
+            }
+        }
+    }
+
+    /// A room the user became a member of elsewhere (someone opened a DM, added them, or
+    /// another device joined): receive it live, without taking the current room away.
+    fn room_added(&mut self, room: AddedRoom) -> Vec<Action> {
+        let Ok(id) = RoomId::parse(&room.room_id) else {
+            return Vec::new();
+        };
+        if self.rooms.is_wanted(id.as_str()) {
+            return Vec::new();
+        }
+        let name = match (&room.peer_id, room.kind.as_str()) {
+            (Some(peer), "direct") => format!("a conversation with {}", self.names.label(peer)),
+            _ if room.name.is_empty() => room.room_id.clone(),
+            _ => room.name.clone(),
+        };
+        self.name_room(&room.room_id, &room.name);
+        let current = self.current.take();
+        let mut actions = vec![Action::Print(format!(
+            "* You were added to {name} (/switch {} to talk there)",
+            if room.name.is_empty() {
+                &room.room_id
+            } else {
+                &room.name
+            }
+        ))];
+        actions.extend(self.join(id));
+        self.current = current;
+        actions
+    }
+}
