@@ -1,5 +1,6 @@
 // The terminal client and the web client in one room: a person in Chromium and a `chat`
-// process (target/debug/chat, built by ops/test) see each other's messages live.
+// process (target/debug/chat, built by ops/test) see each other's messages live; the
+// terminal user joins by the room's name and sees the browser user by name.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,7 +52,12 @@ test('a terminal user and a browser user chat in one room', { timeout: 120_000 }
   await page.locator('#room-title', { hasText: 'mixed' }).waitFor();
   const roomId = (await page.locator('#room-meta code').textContent()).trim();
 
-  terminal = startTerminal(['--server', stack.url, '--user', 'dave', '--password', PASSWORD, '--register', '--room', roomId]);
+  // The terminal user finds the room by its name in the public room directory.
+  terminal = startTerminal(['--server', stack.url, '--user', 'dave', '--password', PASSWORD, '--register']);
+  await waitFor(() => terminal.stderr.includes('* connected'), {
+    what: `the terminal client connecting; stderr:\n${terminal.stderr}`,
+  });
+  terminal.process.stdin.write('/join Mixed\n');
   await waitFor(() => terminal.stderr.includes(`joined ${roomId}`), {
     what: `the terminal client joining; stderr:\n${terminal.stderr}`,
   });
@@ -59,7 +65,8 @@ test('a terminal user and a browser user chat in one room', { timeout: 120_000 }
   // Browser → terminal.
   await page.getByLabel('Message', { exact: true }).fill('hello from the browser');
   await page.getByLabel('Message', { exact: true }).press('Enter');
-  await waitFor(() => terminal.stdout.split('\n').some((l) => l.startsWith(`[${roomId}]`) && l.endsWith(': hello from the browser')), {
+  // Shown by name, not by id.
+  await waitFor(() => terminal.stdout.split('\n').some((l) => l === `[${roomId}] carol: hello from the browser`), {
     what: `the message on the terminal; stdout:\n${terminal.stdout}`,
   });
 
