@@ -114,8 +114,8 @@ impl Client {
         Ok(actions)
     }
 
-    /// `/join <name or id>`: a public room of exactly that name, else the room with that
-    /// id (private rooms you were added to have no directory entry), else the candidates.
+    /// `/join <name or id>`: the room with that id (private rooms you were added to have no
+    /// directory entry), else a public room of exactly that name, else the candidates.
     async fn join_by_name(&mut self, target: &str) -> Result<Vec<Action>, ApiError> {
         if looks_like_an_id(target) {
             return self.join_answered(target);
@@ -144,12 +144,11 @@ impl Client {
                 )));
                 Ok(actions)
             }
-            Pick::Nothing => match RoomId::parse(target) {
-                Ok(_) => self.join_answered(target),
-                Err(_) => Ok(vec![Action::Note(format!(
-                    "error: no public room called {target:?}"
-                ))]),
-            },
+            // Room ids are always generated (see `looks_like_an_id`), so a name that is no
+            // public room's is not an id either.
+            Pick::Nothing => Ok(vec![Action::Note(format!(
+                "error: no public room called {target:?} (a private room is joined by its id)"
+            ))]),
         }
     }
 

@@ -111,7 +111,7 @@ fn a_public_room_is_joined_by_its_name_and_who_lists_members_by_name() {
     bob.stdout_line(|l| l.starts_with(&format!("public room {room} members=1 Rust Beginners")));
     bob.stderr_line(|l| l.starts_with("* no public room is called exactly \"beginn\""));
     bob.type_line("/join quiet corner");
-    bob.stderr_line(|l| l == "error: no public room called \"quiet corner\"");
+    bob.stderr_line(|l| l.starts_with("error: no public room called \"quiet corner\""));
     // The exact name (any case, with spaces) joins, and the recent messages show names.
     bob.type_line("/join rust BEGINNERS");
     bob.stderr_line(|l| l.starts_with(&format!("* joined {room} ")));
