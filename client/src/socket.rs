@@ -188,6 +188,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn inbox_frames_are_read_and_unknown_types_are_only_a_sign_of_life() {
+        assert!(matches!(
+            read_text(r#"{"type":"profile","userId":"u","displayName":"Zoë"}"#),
+            Incoming::Inbox(InboxFrame::Profile { .. })
+        ));
+        assert!(matches!(
+            read_text(r#"{"type":"roomRemoved","roomId":"r1"}"#),
+            Incoming::Inbox(InboxFrame::RoomRemoved { .. })
+        ));
+        assert!(matches!(
+            read_text(r#"{"type":"receipt","roomId":"r1","userId":"u","seq":3}"#),
+            Incoming::Heard
+        ));
+        assert!(matches!(
+            read_text(r#"{"type":"pong","id":"1"}"#),
+            Incoming::Frame(_)
+        ));
+        // A known type that does not parse, or no JSON at all, is worth an error line.
+        assert!(matches!(
+            read_text(r#"{"type":"joined"}"#),
+            Incoming::Unreadable(_)
+        ));
+        assert!(matches!(read_text("not json"), Incoming::Unreadable(_)));
+    }
+
+    #[test]
     fn the_ws_url_sits_next_to_the_http_api() {
         let base = Url::parse("http://127.0.0.1:8080/").unwrap();
         assert_eq!(ws_url(&base).unwrap().as_str(), "ws://127.0.0.1:8080/ws");

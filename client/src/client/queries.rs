@@ -199,7 +199,10 @@ impl Client {
         if let Ok(user) = UserId::parse(target) {
             if !self.session.names().is_settled(target) {
                 let found = self.api.people(&[target.to_owned()]).await?.users;
-                self.session.people_found(&[], &found);
+                let names = self.session.names_mut();
+                for p in &found {
+                    names.learn(&p.user_id, &p.username, &p.display_name);
+                }
             }
             return Ok(Some(user));
         }
