@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::fmt::Write;
 
 use crate::names::Names;
+use crate::room_names::RoomNames;
 
 /// A line that names people, printed once their names are known (see [`crate::names`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -49,13 +50,16 @@ impl PersonLine {
         }
     }
 
-    pub fn render(&self, names: &Names) -> String {
+    /// The line, with people by name and the room as `rooms` tags it.
+    pub fn render(&self, names: &Names, rooms: &RoomNames) -> String {
         match self {
-            PersonLine::Event { room_id, event } => event_line(room_id, event, names),
+            PersonLine::Event { room_id, event } => event_line(&rooms.tag(room_id), event, names),
             PersonLine::Presence { user_id, status } => {
                 presence_line(&names.label(user_id), status)
             }
-            PersonLine::Typing { room_id, user_id } => typing_line(room_id, &names.label(user_id)),
+            PersonLine::Typing { room_id, user_id } => {
+                typing_line(&rooms.tag(room_id), &names.label(user_id))
+            }
             PersonLine::Member { user_id, status } => {
                 member_line(&names.full_label(user_id), status)
             }
@@ -63,8 +67,8 @@ impl PersonLine {
     }
 }
 
-/// A room event: `[<roomId>] <sender>: <text>` for a message, `[<roomId>] * …` otherwise;
-/// people by their display names.
+/// A room event: `[<room>] <sender>: <text>` for a message, `[<room>] * …` otherwise;
+/// people by their display names, the room by its tag (its id, or its name at a terminal).
 pub fn event_line(room_id: &str, event: &Envelope, names: &Names) -> String {
     let actor = escape_name(&names.label(&event.actor.to_string())).into_owned();
     match &event.body {
@@ -151,19 +155,19 @@ pub fn room_line(room: &RoomSummary) -> String {
 
 /// One message of `/history`.
 /// A message from history in the form a live one is printed in (its current text).
-pub fn message_line(message: &MessageView, names: &Names) -> String {
+pub fn message_line(message: &MessageView, room_tag: &str, names: &Names) -> String {
     format!(
         "[{}] {}: {}",
-        message.room_id,
+        room_tag,
         sender(message, names),
         escape(&message.message)
     )
 }
 
-pub fn history_line(message: &MessageView, names: &Names) -> String {
+pub fn history_line(message: &MessageView, room_tag: &str, names: &Names) -> String {
     let mut line = format!(
         "history [{}] #{} {}",
-        message.room_id,
+        room_tag,
         message.seq,
         sender(message, names)
     );

@@ -32,7 +32,8 @@
 //! | `history [<roomId>] #<seq> <name>[ (edited)][ (deleted)]: <text>` | `/history` |
 //! | `status <name>[ (@<username>)] <status> lastSeen=<time or never>[ typingIn=<roomId>]` | `/who <username>` |
 //!
-//! `<name>` is a display name ([`names`]): people are never shown by id.
+//! `<name>` is a display name ([`names`]): people are never shown by id. At a terminal,
+//! `<roomId>` at the start of a line is the room's name when known ([`room_names`]).
 //!
 //! Text is printed on one line: `\` becomes `\\`, a newline `\n`, a carriage return `\r`,
 //! a tab `\t`, and other control characters `\u{…}`.
@@ -55,6 +56,7 @@
 //! - [`names`]: the display names of the people met, filled in batches.
 //! - [`resolve`]: which person or room a typed name means, from a directory's answer.
 //! - [`inbox`]: the per-user inbox frames (`roomAdded`, `roomRemoved`, `profile`).
+//! - [`room_names`]: what the rooms met are called (`/switch <name>`, line tags).
 //! - [`rooms`]: the last `seq` per room: deduplication, gap detection, resume positions.
 //! - [`requests`]: the frames still waiting for an answer, sent again after a reconnect.
 //! - [`session`]: the protocol state machine, free of I/O (frames and input in, actions out).
@@ -78,6 +80,7 @@ pub mod names;
 pub mod password;
 pub mod requests;
 pub mod resolve;
+pub mod room_names;
 pub mod rooms;
 pub mod session;
 pub mod sign_in;

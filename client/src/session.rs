@@ -11,6 +11,7 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use crate::display::{self, PersonLine};
 use crate::names::Names;
 use crate::requests::Outstanding;
+use crate::room_names::RoomNames;
 use crate::rooms::{RoomTracker, Verdict};
 
 mod named;
@@ -61,9 +62,8 @@ pub struct Session {
     waiting: VecDeque<PersonLine>,
     /// Ids being looked up, so each is asked for once.
     asking: HashSet<String>,
-    /// Names of the rooms this session knows (joined by name, created, added to), so
-    /// `/switch` takes a name.
-    room_names: HashMap<String, String>,
+    /// Names of the rooms this session knows (joined by name, created, listed, added to).
+    room_names: RoomNames,
 }
 
 impl Session {
@@ -129,12 +129,7 @@ impl Session {
 
     /// `/switch <name or roomId>`: a room this session knows by name, else an id.
     pub fn switch_to(&mut self, target: &str) -> Vec<Action> {
-        let wanted = target.to_lowercase();
-        let by_name = self
-            .room_names
-            .iter()
-            .find(|(_, name)| name.to_lowercase() == wanted)
-            .map(|(id, _)| id.clone());
+        let by_name = self.room_names.find(target);
         match RoomId::parse(by_name.as_deref().unwrap_or(target)) {
             Ok(room) => self.switch(room),
             Err(e) => vec![Action::Note(format!(
@@ -261,7 +256,8 @@ impl Session {
                 if self.room_presence.get(&room_id) == Some(&(members, online)) {
                     return Vec::new();
                 }
-                let line = display::room_presence_line(&room_id, members, online);
+                let tag = self.room_names.tag(&room_id);
+                let line = display::room_presence_line(&tag, members, online);
                 self.room_presence.insert(room_id, (members, online));
                 vec![Action::Print(line)]
             }

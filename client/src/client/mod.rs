@@ -63,6 +63,10 @@ pub async fn run(args: Args) -> Result<(), ClientError> {
         show_acks,
         last_typing: None,
     };
+    // A person reads rooms by name; scripts match on ids.
+    client
+        .session
+        .show_room_names(client.keyboard.is_interactive());
     for room in client.args.rooms.clone() {
         let actions = client.session.join(room);
         client.perform(actions).await;

@@ -3,13 +3,14 @@
 //! turns API answers into actions. Names in the answers (`senderName`, the directory,
 //! member lists) go into the session's name cache on the way.
 
-use chat_schemas::http::MessageView;
+use chat_schemas::http::{MessageView, RoomSummary};
 use chat_schemas::{RoomId, UserId};
 use reqwest::StatusCode;
 
 use super::{Client, RECENT_ON_JOIN};
 use crate::api::ApiError;
 use crate::input::Input;
+use crate::names::{Known, Names, LOOKUP_BATCH};
 use crate::resolve::{self, Pick};
 use crate::session::Action;
 use crate::{display, terminal};
@@ -21,17 +22,61 @@ impl Client {
     /// The latest messages of a room just joined, up to `up_to`, oldest first: what a
     /// person needs to see what the conversation is about (later ones arrive live).
     pub(super) async fn show_recent(&mut self, room: &RoomId, up_to: u64) {
+        if !self.session.knows_room_name(room.as_str()) {
+            self.learn_room_names().await;
+        }
         if up_to == 0 {
             return;
         }
         match self.api.recent(room, RECENT_ON_JOIN, up_to + 1).await {
             Ok(page) => {
                 self.learn_senders(&page.messages);
+                let tag = self.session.room_tag(room.as_str());
                 for message in page.messages.iter().filter(|m| !m.deleted) {
-                    terminal::print(&display::message_line(message, self.session.names()));
+                    terminal::print(&display::message_line(message, &tag, self.session.names()));
                 }
             }
             Err(e) => terminal::note(&format!("error: recent messages of {room}: {e}")),
+        }
+    }
+
+    /// The names of the user's rooms (`GET /rooms`), for rooms joined by id; a failure
+    /// only leaves ids where names would be.
+    pub(super) async fn learn_room_names(&mut self) {
+        if let Ok(list) = self.api.rooms().await {
+            self.name_rooms(&list.rooms).await;
+        }
+    }
+
+    /// Group rooms by their names, direct rooms as `@<username>` of the other person
+    /// (looked up in one batch when not yet known).
+    async fn name_rooms(&mut self, rooms: &[RoomSummary]) {
+        let unknown: Vec<String> = rooms
+            .iter()
+            .filter_map(|r| r.peer_id.clone())
+            .filter(|p| {
+                self.session
+                    .names()
+                    .get(p)
+                    .is_none_or(|k| k.username.is_none())
+            })
+            .collect();
+        if !unknown.is_empty() {
+            for batch in unknown.chunks(LOOKUP_BATCH) {
+                if let Ok(found) = self.api.people(batch).await {
+                    let names = self.session.names_mut();
+                    for p in &found.users {
+                        names.learn(&p.user_id, &p.username, &p.display_name);
+                    }
+                }
+            }
+        }
+        for room in rooms {
+            let name = match &room.peer_id {
+                Some(peer) => direct_name(self.session.names(), peer),
+                None => room.name.clone(),
+            };
+            self.session.name_room(&room.room_id, &name);
         }
     }
 
@@ -50,9 +95,7 @@ impl Client {
                 if list.rooms.is_empty() {
                     return Ok(vec![Action::Note("* no rooms".into())]);
                 }
-                for room in &list.rooms {
-                    self.session.name_room(&room.room_id, &room.name);
-                }
+                self.name_rooms(&list.rooms).await;
                 list.rooms
                     .iter()
                     .map(|room| Action::Print(display::room_line(room)))
@@ -91,9 +134,10 @@ impl Client {
                     return Ok(vec![Action::Note(format!("* no messages in {room}"))]);
                 }
                 self.learn_senders(&page.messages);
+                let tag = self.session.room_tag(room.as_str());
                 page.messages
                     .iter()
-                    .map(|m| Action::Print(display::history_line(m, self.session.names())))
+                    .map(|m| Action::Print(display::history_line(m, &tag, self.session.names())))
                     .collect()
             }
             Input::Who(None) => self.members().await?,
@@ -184,7 +228,7 @@ impl Client {
         };
         let direct = self.api.open_direct(user).await?;
         let label = self.session.names().full_label(&user.to_string());
-        let name = self.session.names().label(&user.to_string());
+        let name = direct_name(self.session.names(), &user.to_string());
         self.session.name_room(&direct.room_id, &name);
         let mut actions = vec![
             Action::Note(format!("* direct room {}", direct.room_id)),
@@ -258,6 +302,18 @@ impl Client {
         let room = RoomId::parse(room_id)
             .map_err(|e| ApiError::Unexpected(format!("room id {room_id:?} {e}")))?;
         Ok(self.session.join(room))
+    }
+}
+
+/// A direct room is called after the other person: `@<username>` (their display name if
+/// the username is not known).
+fn direct_name(names: &Names, peer: &str) -> String {
+    match names.get(peer) {
+        Some(Known {
+            username: Some(username),
+            ..
+        }) => format!("@{username}"),
+        _ => format!("@{}", names.label(peer)),
     }
 }
 

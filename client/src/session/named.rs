@@ -10,7 +10,7 @@ use chat_schemas::RoomId;
 use super::{Action, Session};
 use crate::display::PersonLine;
 use crate::inbox::{AddedRoom, InboxFrame};
-use crate::names::Names;
+use crate::names::{Known, Names};
 
 impl Session {
     pub fn names(&self) -> &Names {
@@ -24,17 +24,26 @@ impl Session {
 
     /// A room's name, if this session knows it, else its id.
     pub fn room_label(&self, room_id: &str) -> String {
-        self.room_names
-            .get(room_id)
-            .cloned()
-            .unwrap_or_else(|| room_id.to_owned())
+        self.room_names.label(room_id)
     }
 
-    /// Remembers what a room is called (for `/switch <name>` and notes).
+    /// What goes between the brackets of a line about `room_id` (its name at a terminal).
+    pub fn room_tag(&self, room_id: &str) -> String {
+        self.room_names.tag(room_id)
+    }
+
+    pub fn knows_room_name(&self, room_id: &str) -> bool {
+        self.room_names.knows(room_id)
+    }
+
+    /// Remembers what a room is called (for `/switch <name>`, notes and line tags).
     pub fn name_room(&mut self, room_id: &str, name: &str) {
-        if !name.is_empty() {
-            self.room_names.insert(room_id.to_owned(), name.to_owned());
-        }
+        self.room_names.set(room_id, name);
+    }
+
+    /// At a terminal, lines start with room names instead of ids.
+    pub fn show_room_names(&mut self, on: bool) {
+        self.room_names.show_in_lines(on);
     }
 
     /// Prints `line` now if nothing waits and everyone in it is named; otherwise queues it
@@ -42,7 +51,7 @@ impl Session {
     pub(super) fn show(&mut self, line: PersonLine) -> Vec<Action> {
         let people = line.people();
         if self.waiting.is_empty() && people.iter().all(|p| self.names.is_settled(p)) {
-            return vec![Action::Print(line.render(&self.names))];
+            return vec![Action::Print(line.render(&self.names, &self.room_names))];
         }
         self.waiting.push_back(line);
         let missing: Vec<String> = people
@@ -73,7 +82,7 @@ impl Session {
                 break;
             }
             let line = self.waiting.pop_front().expect("a front line");
-            actions.push(Action::Print(line.render(&self.names)));
+            actions.push(Action::Print(line.render(&self.names, &self.room_names)));
         }
         actions
     }
@@ -129,20 +138,28 @@ impl Session {
         if self.rooms.is_wanted(id.as_str()) {
             return Vec::new();
         }
-        let name = match (&room.peer_id, room.kind.as_str()) {
-            (Some(peer), "direct") => format!("a conversation with {}", self.names.label(peer)),
-            _ if room.name.is_empty() => room.room_id.clone(),
-            _ => room.name.clone(),
+        // A direct room is called after the other person, as `/dm` calls it.
+        let (said, called) = match (&room.peer_id, room.kind.as_str()) {
+            (Some(peer), "direct") => {
+                let called = match self.names.get(peer) {
+                    Some(Known {
+                        username: Some(username),
+                        ..
+                    }) => format!("@{username}"),
+                    _ => format!("@{}", self.names.label(peer)),
+                };
+                (
+                    format!("a conversation with {}", self.names.full_label(peer)),
+                    called,
+                )
+            }
+            _ if room.name.is_empty() => (room.room_id.clone(), room.room_id.clone()),
+            _ => (room.name.clone(), room.name.clone()),
         };
-        self.name_room(&room.room_id, &room.name);
+        self.name_room(&room.room_id, &called);
         let current = self.current.take();
         let mut actions = vec![Action::Print(format!(
-            "* You were added to {name} (/switch {} to talk there)",
-            if room.name.is_empty() {
-                &room.room_id
-            } else {
-                &room.name
-            }
+            "* You were added to {said} (/switch {called} to talk there)"
         ))];
         actions.extend(self.join(id));
         self.current = current;
