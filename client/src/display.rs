@@ -141,7 +141,9 @@ pub fn room_presence_line(room_id: &str, members: i64, online: i64) -> String {
 }
 
 /// One room of `/rooms`.
-pub fn room_line(room: &RoomSummary) -> String {
+/// One room of `/rooms`; `name` is the room's name, or `@<username>` of the other person
+/// for a direct room (whose own name says nothing).
+pub fn room_line(room: &RoomSummary, name: &str) -> String {
     format!(
         "room {} {} {} members={} lastSeq={} {}",
         room.room_id,
@@ -149,7 +151,7 @@ pub fn room_line(room: &RoomSummary) -> String {
         room.kind,
         room.member_count,
         room.last_seq,
-        escape(&room.name)
+        escape(name)
     )
 }
 

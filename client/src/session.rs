@@ -120,7 +120,9 @@ impl Session {
         ))];
         if !self.rooms.is_wanted(room.as_str()) {
             actions.push(Action::Note(format!(
-                "* {room} is not joined: /join it to see its messages"
+                "* {} is not joined: /join {} to see its messages",
+                self.room_label(room.as_str()),
+                self.room_label(room.as_str())
             )));
         }
         self.current = Some(room);

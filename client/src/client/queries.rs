@@ -98,7 +98,13 @@ impl Client {
                 self.name_rooms(&list.rooms).await;
                 list.rooms
                     .iter()
-                    .map(|room| Action::Print(display::room_line(room)))
+                    .map(|room| {
+                        let name = match room.peer_id {
+                            Some(_) => self.session.room_label(&room.room_id),
+                            None => room.name.clone(),
+                        };
+                        Action::Print(display::room_line(room, &name))
+                    })
                     .collect()
             }
             Input::Create { name, private } => {
@@ -159,10 +165,15 @@ impl Client {
     }
 
     /// `/join <name or id>`: the room with that id (private rooms you were added to have no
-    /// directory entry), else a public room of exactly that name, else the candidates.
+    /// directory entry), else a room of yours this session knows by that name, else a public
+    /// room of exactly that name, else the candidates.
     async fn join_by_name(&mut self, target: &str) -> Result<Vec<Action>, ApiError> {
         if looks_like_an_id(target) {
             return self.join_answered(target);
+        }
+        // One of your own rooms by the name this session knows it by (`/rooms`, `@vic`).
+        if let Some(known) = self.session.find_room(target) {
+            return self.join_answered(&known);
         }
         let found = match self.api.public_rooms(target, CANDIDATES).await {
             Ok(list) => list.rooms,

@@ -32,6 +32,12 @@ impl Session {
         self.room_names.tag(room_id)
     }
 
+    /// The id of the room this session knows as `name` (ignoring case; `@` optional for a
+    /// direct room).
+    pub fn find_room(&self, name: &str) -> Option<String> {
+        self.room_names.find(name)
+    }
+
     pub fn knows_room_name(&self, room_id: &str) -> bool {
         self.room_names.knows(room_id)
     }
