@@ -25,7 +25,7 @@ export function mountNotify(ctx) {
     chat.addEventListener('message', (e) => {
       const { room, message } = e.detail;
       if (room.id === chat.activeRoomId && !document.hidden) return;
-      const title = `${userLabel(message.senderId, chat.me)} in ${roomTitle(room, chat.me)}`;
+      const title = `${userLabel(message.senderId, chat.me, chat.names)} in ${roomTitle(room, chat.me, chat.names)}`;
       notifier.notify(title, message.text, {
         tag: `chat-${room.id}`,
         onOpen: () => ctx.openRoom(room.id),
