@@ -178,6 +178,29 @@ describe('people: names, search, direct messages', { timeout: 180_000 }, () => {
     assert.equal(await card.isVisible(), false);
   });
 
+  test('Members lists the room’s people by name; Add people where the server has it', async () => {
+    const { alice, bob } = people;
+    const routes = Object.keys((await (await fetch(`${stack.url}/openapi.json`)).json()).paths);
+    const hasMembers = routes.includes('/rooms/{roomId}/members');
+    await sidebar(bob);
+    await bob.page.getByText('Join a public room').click();
+    await bob.page.getByLabel('Room id').fill(lobbyId);
+    await bob.page.getByRole('button', { name: 'Join room' }).click();
+    await bob.page.locator('#room-title', { hasText: 'lobby' }).waitFor();
+    await bob.page.getByRole('button', { name: 'Members' }).click();
+    const dialog = bob.page.getByRole('dialog', { name: 'Members of lobby' });
+    await dialog.waitFor();
+    for (const name of ['Carol Danvers', 'dave']) await dialog.locator('#members-list .result', { hasText: name }).waitFor();
+    assert.equal(await dialog.locator('#add-people').isVisible(), hasMembers);
+    await screenshot(bob.page, 'people-members-phone');
+    // A name in the list opens the person's card.
+    await dialog.getByRole('button', { name: 'Carol Danvers' }).click();
+    await bob.page.getByRole('dialog', { name: 'Carol Danvers' }).getByRole('button', { name: 'Close' }).click();
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await alice.page.locator('.room-button', { hasText: 'lobby' }).click();
+  });
+
   test('a rename shows on the other person’s page', async () => {
     const { alice, bob } = people;
     await sidebar(bob);

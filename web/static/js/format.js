@@ -28,7 +28,8 @@ export function userLabel(userId, me, names) {
 
 /** Up to two letters for an avatar: the first letters of the first two words of a name. */
 export function initials(name) {
-  const words = String(name ?? '').replace(/^User /, '').trim().split(/\s+/).filter(Boolean);
+  // "sam-desktop" and "mary_jane" read as two words too.
+  const words = String(name ?? '').replace(/^User /, '').trim().split(/[\s._-]+/).filter(Boolean);
   if (words.length === 0) return '?';
   const letters = words.length > 1 ? [[...words[0]][0], [...words[1]][0]] : [...words[0]].slice(0, 2);
   return letters.join('').toUpperCase();

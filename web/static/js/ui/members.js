@@ -97,7 +97,7 @@ export function mountMembers(ctx) {
       return;
     }
     byId('members-title').textContent = `Members of ${room.kind === 'direct' ? 'this conversation' : room.name || room.id}`;
-    const entries = members ?? [...room.members].map((userId) => ({ userId }));
+    const entries = members ?? [...new Set([chat.me.userId, ...room.members])].map((userId) => ({ userId }));
     // Rebuilt only when something shown changed, so focus stays where it is.
     const key = JSON.stringify(entries.map((m) => [m.userId, m.lastReadSeq, personName(m.userId, chat.names),
       chat.presence.get(m.userId)?.status, room.lastSeq]));
