@@ -479,6 +479,11 @@ export class ChatClient extends EventTarget {
     if (!greeted && attempt % 3 === 0) this.refreshRooms().catch((e) => this.#quiet(e));
   }
 
+  /** Presence of someone shown outside any room (a search result, a person's card). */
+  watchUser(userId) {
+    if (userId !== this.me.userId) this.people.watch([userId], this.conn);
+  }
+
   /** Names and presence of everyone these rooms show (see People.watchRooms). */
   #watchPeople(rooms) {
     this.people.watchRooms(rooms, { myId: this.me.userId, conn: this.conn, names: this.names });

@@ -55,8 +55,13 @@ export class People {
     }
     const others = candidates.filter((u) => u !== myId);
     names.want(others);
+    this.watch(others, conn);
+  }
+
+  /** Asks for these users' presence, now and live (each once per connection). */
+  watch(userIds, conn) {
     if (conn.state !== 'open') return;
-    const users = this.toWatch(others);
+    const users = this.toWatch(userIds);
     for (let i = 0; i < users.length; i += WATCH_BATCH) {
       conn.request({ type: 'watch', userIds: users.slice(i, i + WATCH_BATCH) }).catch(() => {});
     }

@@ -46,6 +46,7 @@ export function mountPersonCard(ctx) {
     const chat = ctx.chat;
     if (!chat) return;
     userId = who;
+    chat.watchUser(who);
     if (!chat.names.get(who)?.username) {
       chat.api.getUser(who).then((p) => chat.names.learnAll([p])).then(fill, () => {});
     }
