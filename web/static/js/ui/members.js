@@ -73,7 +73,8 @@ export function mountMembers(ctx) {
   function row(chat, room, member) {
     const name = personName(member.userId, chat.names);
     const presence = chat.presence.get(member.userId);
-    const read = readText(room, member);
+    // How far one has read oneself goes without saying.
+    const read = member.userId === chat.me.userId ? '' : readText(room, member);
     const who = el('button', { type: 'button', class: 'result-name link-like', text: userLabel(member.userId, chat.me, chat.names) });
     who.addEventListener('click', () => ctx.showPerson?.(member.userId));
     const username = chat.names.get(member.userId)?.username;
