@@ -75,7 +75,8 @@ describe('links, leaving a room, notifications', { timeout: 180_000 }, () => {
     const tab = await context.newPage();
     tab.setDefaultTimeout(15_000);
     tab.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    tab.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+    // A route an older server lacks answers 404 (the page then hides that feature).
+    tab.on('console', (m) => m.type() === 'error' && !/Failed to load resource/.test(m.text()) && problems.push(`console: ${m.text()}`));
     await tab.goto(stack.url);
     return tab;
   }
@@ -142,7 +143,7 @@ describe('links, leaving a room, notifications', { timeout: 180_000 }, () => {
     await maxSays(rooms.quiet, 'are you there?');
     await page.waitForFunction(() => window.__seen.shown.length === 1);
     const { shown, tones } = await seen();
-    assert.equal(shown[0].title, `User ${max.userId.replace(/-/g, '').slice(-6)} in quiet`);
+    assert.equal(shown[0].title, 'max in quiet');
     assert.equal(shown[0].body, 'are you there?');
     assert.equal(shown[0].tag, `chat-${rooms.quiet}`);
     assert.ok(tones > 0, 'a tone played');
@@ -174,10 +175,10 @@ describe('links, leaving a room, notifications', { timeout: 180_000 }, () => {
     await other.locator('.room-button', { hasText: 'goodbye' }).waitFor();
 
     // A direct conversation has no Leave button.
-    await page.getByText('Message a user').click();
-    await page.getByLabel('User id').fill(max.userId);
-    await page.getByRole('button', { name: 'Start conversation' }).click();
-    await page.locator('#room-title', { hasText: 'User ' }).waitFor();
+    await page.getByText('Find people').click();
+    await page.getByLabel('Find someone by name').fill('max');
+    await page.getByRole('button', { name: 'Message max' }).click();
+    await page.locator('#room-title', { hasText: 'max' }).waitFor();
     assert.equal(await page.locator('#leave-room').isVisible(), false);
 
     // Cancel keeps the room.

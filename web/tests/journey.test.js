@@ -124,10 +124,10 @@ describe('a new user’s first minutes', { timeout: 300_000 }, () => {
 
       // A direct message.
       await showRooms(page);
-      await page.getByText('Message a user').click();
-      await page.getByLabel('User id').fill(sam.userId);
-      await page.getByRole('button', { name: 'Start conversation' }).click();
-      const samLabel = `User ${sam.userId.replace(/-/g, '').slice(-6)}`;
+      await page.getByText('Find people').click();
+      await page.getByLabel('Find someone by name').fill('sam');
+      await page.getByRole('button', { name: `Message sam-${label}` }).click();
+      const samLabel = `sam-${label}`;
       await page.locator('#room-title', { hasText: samLabel }).waitFor();
       if (phone) await page.locator('#sidebar').waitFor({ state: 'hidden' });
       await send(page, 'Hi Sam, a quick question about the guide.');

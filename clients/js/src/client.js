@@ -9,8 +9,10 @@
 // Events (detail in parentheses): 'state' ({state}), 'hello' (the frame), 'event' ({roomId,
 // seq, prevSeq, event}), 'reset' ({roomId, lastSeq}: too much was missed to replay; reload
 // the room's history over HTTP), 'roomLost' ({roomId, code}: no longer a member), 'presence',
-// 'roomPresence', 'typing' (the frames), 'serverError' (an `error` frame not answering a
-// request), 'frame' (any other frame, e.g. types newer than this SDK), 'unauthenticated'.
+// 'roomPresence', 'typing' (the frames), the per-user inbox's 'roomAdded', 'roomRemoved',
+// 'profile', 'readPosition' and 'receipt' (the frames; a server without the inbox simply
+// never sends them), 'serverError' (an `error` frame not answering a request), 'frame' (any
+// other frame, e.g. types newer than this SDK), 'unauthenticated'.
 
 import { Connection } from './connection.js';
 import { RoomCursors } from './cursors.js';
@@ -23,7 +25,7 @@ const ROOM_GONE = new Set(['not_a_member', 'room_not_found', 'room_private']);
 const WATCH_BATCH = 1000;
 const RETRY_RESUME_MS = 2_000;
 /** Relayed as events of the same name. */
-const RELAYED = new Set(['presence', 'roomPresence', 'typing']);
+const RELAYED = new Set(['presence', 'roomPresence', 'typing', 'roomAdded', 'roomRemoved', 'profile', 'readPosition', 'receipt']);
 
 export class ChatClient extends EventTarget {
   #conn;
@@ -159,6 +161,14 @@ export class ChatClient extends EventTarget {
   /** Tells the room this user is typing (lapses after 5 s); false when not connected. */
   typing(roomId) {
     return this.#conn.send({ type: 'typing', roomId });
+  }
+
+  /**
+   * Moves this user's read position in a room forward to `seq` (never back); the user's
+   * other connections get `readPosition`, the room's other members a `receipt`.
+   */
+  read(roomId, seq) {
+    return this.#command({ type: 'read', roomId, seq });
   }
 
   /** 'online' | 'away' | 'offline' */

@@ -16,6 +16,26 @@ export type RoomPresenceFrame = ServerFrameOf<'roomPresence'>;
 export type TypingFrame = ServerFrameOf<'typing'>;
 export type ErrorFrame = ServerFrameOf<'error'>;
 
+/** A GET /rooms entry, as `roomAdded` carries it (fields beyond these may be present). */
+export interface RoomListing {
+  roomId: string;
+  name?: string;
+  kind?: string;
+  visibility?: string;
+  peerId?: string | null;
+  lastSeq?: number;
+  memberCount?: number;
+  lastReadSeq?: number;
+  unreadCount?: number;
+  [field: string]: unknown;
+}
+/** The per-user inbox: frames every connection gets without joining anything. */
+export interface RoomAddedFrame { type: 'roomAdded'; room: RoomListing }
+export interface RoomRemovedFrame { type: 'roomRemoved'; roomId: string }
+export interface ProfileFrame { type: 'profile'; userId: string; displayName: string }
+export interface ReadPositionFrame { type: 'readPosition'; roomId: string; lastReadSeq: number }
+export interface ReceiptFrame { type: 'receipt'; roomId: string; userId: string; seq: number }
+
 /** A token, or a function that gives one (called before every connection and renewal). */
 export type TokenSource = string | (() => string | Promise<string>);
 
@@ -53,6 +73,11 @@ export interface ChatClientEvents {
   presence: PresenceFrame;
   roomPresence: RoomPresenceFrame;
   typing: TypingFrame;
+  roomAdded: RoomAddedFrame;
+  roomRemoved: RoomRemovedFrame;
+  profile: ProfileFrame;
+  readPosition: ReadPositionFrame;
+  receipt: ReceiptFrame;
   serverError: ErrorFrame;
   frame: { type: string; [field: string]: unknown };
   unauthenticated: { code: number };
@@ -78,6 +103,8 @@ export declare class ChatClient extends EventTarget {
   delete(roomId: string, messageId: string): Promise<AckFrame>;
   typing(roomId: string): boolean;
   setStatus(status: 'online' | 'away' | 'offline'): Promise<AckFrame>;
+  /** Moves the read position forward to `seq`; resolves on the server's ack. */
+  read(roomId: string, seq: number): Promise<AckFrame>;
   watch(userIds: string[]): Promise<void>;
   addEventListener<K extends keyof ChatClientEvents>(
     type: K,

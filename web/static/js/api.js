@@ -7,6 +7,11 @@ export class ApiError extends Error {
     this.status = status;
     this.code = code;
   }
+
+  /** The route itself is missing (a server older than this page): the feature is hidden. */
+  get routeMissing() {
+    return (this.status === 404 && !/^(room|user)_/.test(this.code)) || this.status === 405;
+  }
 }
 
 export function createApi(getToken = () => null) {
@@ -34,11 +39,13 @@ export function createApi(getToken = () => null) {
     }
     if (!response.ok) {
       const error = data?.error;
-      throw new ApiError(
+      const failure = new ApiError(
         response.status,
         error?.code ?? `http_${response.status}`,
         error?.message ?? `The server answered ${response.status} ${response.statusText}.`,
       );
+      failure.retryAfterMs = Number(response.headers.get('retry-after') ?? error?.retryAfter ?? 0) * 1000;
+      throw failure;
     }
     return data;
   }
@@ -54,6 +61,21 @@ export function createApi(getToken = () => null) {
     joinRoom: (roomId) => call('POST', `${room(roomId)}/join`),
     leaveRoom: (roomId) => call('POST', `${room(roomId)}/leave`),
     openDirect: (userId) => call('POST', '/dms', { userId }),
+    /** The server's routes ("/rooms/{roomId}/members", …), from its OpenAPI document. */
+    routes: async () => new Set(Object.keys((await call('GET', '/openapi.json'))?.paths ?? {})),
+    /** {userId, username, displayName} of the caller. */
+    getMe: () => call('GET', '/users/me'),
+    updateMe: (displayName) => call('PATCH', '/users/me', { displayName }),
+    /** People whose username or display name starts with `query` (rate limited). */
+    findUsers: async (query, limit = 20) => (await call('GET', `/users?${new URLSearchParams({ query, limit: String(limit) })}`)).users,
+    /** At most 100 people by id; unknown ids are absent. */
+    getUsers: async (ids) => (await call('GET', `/users?${new URLSearchParams({ ids: ids.join(',') })}`)).users,
+    getUser: (userId) => call('GET', `/users/${encodeURIComponent(userId)}`),
+    findPublicRooms: async (query, limit = 20) => (await call('GET', `/rooms/public?${new URLSearchParams({ query, limit: String(limit) })}`)).rooms,
+    addMembers: (roomId, userIds) => call('POST', `${room(roomId)}/members`, { userIds }),
+    /** Moves the caller's read position in a room forward to `seq`. */
+    markRead: (roomId, seq) => call('POST', `${room(roomId)}/read`, { seq }),
+    listMembers: async (roomId) => (await call('GET', `${room(roomId)}/members`)).members,
     /** { messages (oldest first), projectedSeq } */
     getMessages: (roomId, { limit = 50, beforeSeq, afterSeq } = {}) => {
       const query = new URLSearchParams({ roomId, limit: String(limit) });

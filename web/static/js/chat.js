@@ -2,46 +2,57 @@
 // history come over HTTP; live events, sends, edits, deletes, typing and presence over the
 // WebSocket. After a reconnect every room resumes from its cursor, and a gap seen live is
 // repaired with a resume, so no message is lost or shown twice (the merge rules are in
-// room.js; presence and typing in people.js). The connection counts as back ("open") only
+// room.js; presence and typing in people.js; names in names.js; read state in reading.js).
+// The room list is read once per (re)connect and kept current by the inbox frames
+// `roomAdded` and `roomRemoved`, not by polling. The connection counts as back ("open") only
 // once hello has come and every room's resume is answered, so "Online" means up to date.
 // Owns no DOM. Events: 'change' (anything shown may have changed), 'message' (a new message
 // from someone else), 'error' (detail.message to show), 'signedout'.
 
 import { Connection, ConnectionLost } from '../sdk/index.js';
+import { MAX_MESSAGE_CHARS, Outgoing } from './outgoing.js';
 import { Room, PAGE_SIZE } from './room.js';
-import { dmPeer } from './format.js';
 import { People } from './people.js';
-import { loadOpenRoom, loadReadPositions, saveOpenRoom, saveReadPositions } from './session.js';
+import { Names } from './names.js';
+import { ReadState } from './reading.js';
+import { loadMembers } from './members.js';
+import { CatchUp } from './catchup.js';
+import { detectFeatures } from './features.js';
+import { loadOpenRoom, saveOpenRoom } from './session.js';
 
-const ROOM_POLL_MS = 10_000;
 const TYPING_EVERY_MS = 2_000;
 const RESUME_RETRY_MS = 10_000;
-const UNREAD_SCAN = 100;
-const WATCH_BATCH = 1000;
-/** A resume not answered by then no longer holds the state at "Reconnecting…". */
-const CATCH_UP_LIMIT_MS = 30_000;
-export const MAX_MESSAGE_CHARS = 4000;
+export { MAX_MESSAGE_CHARS };
 
 export class ChatClient extends EventTarget {
   constructor(session, api) {
     super();
-    this.me = { userId: session.userId, username: session.username };
+    this.me = { userId: session.userId, username: session.username, displayName: session.username };
     this.api = api;
     this.token = session.token;
     /** roomId → Room */
     this.rooms = new Map();
     this.people = new People(() => this.#changed());
+    this.names = new Names(api, () => this.#changed());
     this.activeRoomId = null;
-    this.read = loadReadPositions(session.userId);
     this.lastTypingSent = new Map();
     this.conn = new Connection({ token: this.token });
+    this.reading = new ReadState({
+      api, conn: this.conn, userId: session.userId, onChange: () => this.#changed(), onQuiet: (e) => this.#quiet(e),
+    });
+    this.outgoing = new Outgoing({
+      conn: this.conn, rooms: this.rooms, onChange: () => this.#changed(), onError: (m) => this.#error(m),
+    });
+    /** Server features this page can use: true, false (route missing) or null (not known yet). */
+    this.features = { members: null, publicRooms: null };
+    this.greetings = 0;
+    // Coming back to the page reads the open room.
+    this.onFront = () => this.reading.seen(this.activeRoom());
     /** The room to open once it is known (the one open before a reload). */
     this.wantedRoomId = loadOpenRoom(session.userId);
     /** roomId → when this client last left it (a room list read before that is stale). */
     this.leftAt = new Map();
-    /** id of the resume sent at hello → how many rooms have not answered yet */
-    this.catchingUp = new Map();
-    this.catchUpTimer = null;
+    this.catchUp = new CatchUp(() => this.#changed());
   }
 
   async start() {
@@ -57,14 +68,43 @@ export class ChatClient extends EventTarget {
     this.conn.addEventListener('lost', (e) => this.#onLost(e.detail));
     this.conn.addEventListener('unauthenticated', () => this.#signedOut());
     this.conn.start();
-    this.pollTimer = setInterval(() => this.refreshRooms().catch((e) => this.#quiet(e)), ROOM_POLL_MS);
+    document.addEventListener('visibilitychange', this.onFront);
+    window.addEventListener('focus', this.onFront);
+    this.loadMe();
+    this.features = await detectFeatures(this.api);
+    const room = this.activeRoom();
+    if (room && this.features.members) this.loadMembers(room).catch((e) => this.#quiet(e));
+    this.#changed();
   }
 
   stop() {
-    clearInterval(this.pollTimer);
-    clearTimeout(this.catchUpTimer);
+    this.catchUp.clear();
+    document.removeEventListener('visibilitychange', this.onFront);
+    window.removeEventListener('focus', this.onFront);
     this.conn.stop();
     this.people.stop();
+    this.names.stop();
+    this.reading.stop();
+  }
+
+  /** The signed-in user's own profile (display name). */
+  async loadMe() {
+    try {
+      this.#setMe(await this.api.getMe());
+    } catch (e) {
+      this.#quiet(e);
+    }
+  }
+
+  /** Renames the signed-in user; rejects with the server's message for a bad name. */
+  async rename(displayName) {
+    this.#setMe(await this.api.updateMe(displayName));
+  }
+
+  #setMe(profile) {
+    this.me.displayName = profile.displayName || profile.username;
+    this.names.learn(profile.userId, this.me.displayName, profile.username);
+    this.#changed();
   }
 
   /** userId → {status, lastSeen} */
@@ -74,13 +114,13 @@ export class ChatClient extends EventTarget {
 
   /** The socket's state, except that a socket still resuming rooms is 'reconnecting'. */
   get connectionState() {
-    if (this.conn.state === 'open' && this.catchingUp.size > 0) return 'reconnecting';
+    if (this.conn.state === 'open' && this.catchUp.active) return 'reconnecting';
     return this.conn.state;
   }
 
   /** Connected again and waiting for the rooms' resumes. */
   get isCatchingUp() {
-    return this.conn.state === 'open' && this.catchingUp.size > 0;
+    return this.conn.state === 'open' && this.catchUp.active;
   }
 
   /** The browser reports no network. */
@@ -120,13 +160,10 @@ export class ChatClient extends EventTarget {
       // Left after this list was read: the list is stale for it.
       if ((this.leftAt.get(summary.roomId) ?? -1) >= askedAt) continue;
       const known = this.rooms.get(summary.roomId);
-      if (known) known.update(summary);
-      else {
-        const room = new Room(summary);
-        room.addedAt = performance.now();
-        this.rooms.set(room.id, room);
-        added.push(room);
-      }
+      if (known) {
+        known.update(summary);
+        this.reading.fromListing(known, summary);
+      } else added.push(this.#addRoom(summary));
     }
     // Rooms left elsewhere (another browser, or while this one was offline).
     for (const room of [...this.rooms.values()]) {
@@ -138,13 +175,41 @@ export class ChatClient extends EventTarget {
       if (this.rooms.has(wanted)) this.selectRoom(wanted);
       else this.wantedRoomId = null;
     }
-    for (const room of added) {
-      if (this.conn.state === 'open') this.#subscribe(room);
-      this.#countUnread(room);
-    }
-    this.#watchPeople(added);
+    this.#follow(added);
     this.#changed();
     return added;
+  }
+
+  #addRoom(summary) {
+    const room = new Room(summary);
+    room.addedAt = performance.now();
+    this.rooms.set(room.id, room);
+    this.reading.fromListing(room, summary);
+    return room;
+  }
+
+  /** Joins newly listed rooms live, watches their people, counts their unread. */
+  #follow(rooms) {
+    for (const room of rooms) {
+      if (this.conn.state === 'open') this.#subscribe(room);
+      this.reading.countUnread(room, () => room.id === this.activeRoomId);
+    }
+    this.#watchPeople(rooms);
+  }
+
+  /** `roomAdded {room}`: this user became a member (a DM opened, added, joined elsewhere). */
+  #onRoomAdded(summary) {
+    if (!summary?.roomId) return;
+    this.leftAt.delete(summary.roomId);
+    const known = this.rooms.get(summary.roomId);
+    if (known) {
+      known.update(summary);
+      this.reading.fromListing(known, summary);
+    } else {
+      this.#follow([this.#addRoom(summary)]);
+      if (this.wantedRoomId === summary.roomId && !this.activeRoomId) this.selectRoom(summary.roomId);
+    }
+    this.#changed();
   }
 
   selectRoom(roomId) {
@@ -153,9 +218,21 @@ export class ChatClient extends EventTarget {
     this.activeRoomId = roomId;
     this.wantedRoomId = null;
     saveOpenRoom(this.me.userId, roomId);
-    this.#markRead(room);
+    this.reading.seen(room);
     if (!room.historyLoaded) this.loadHistory(room);
+    // The members' read positions give "Seen by" before any receipt comes.
+    if (this.features.members && !room.membersLoaded) this.loadMembers(room).catch((e) => this.#quiet(e));
     this.#changed();
+  }
+
+  /**
+   * The room's members with names, presence and read positions (GET /rooms/{id}/members),
+   * or null where the server has no such route; feeds names and "Seen by".
+   */
+  async loadMembers(room) {
+    const members = await loadMembers(this, room);
+    this.#changed();
+    return members;
   }
 
   /** The latest page of a room's history. */
@@ -165,8 +242,9 @@ export class ChatClient extends EventTarget {
     this.#changed();
     try {
       const page = await this.api.getMessages(room.id, { limit: PAGE_SIZE });
+      this.#learnSenders(page.messages);
       room.mergeHistory(page.messages);
-      this.#settlePending(room);
+      Outgoing.settle(room);
       this.#watchPeople([room]);
     } catch (e) {
       this.#failed(e);
@@ -184,6 +262,7 @@ export class ChatClient extends EventTarget {
     room.loading = true;
     try {
       const page = await this.api.getMessages(room.id, { beforeSeq, limit: PAGE_SIZE });
+      this.#learnSenders(page.messages);
       room.mergeHistory(page.messages);
       this.#watchPeople([room]);
     } catch (e) {
@@ -192,6 +271,11 @@ export class ChatClient extends EventTarget {
       room.loading = false;
       this.#changed();
     }
+  }
+
+  /** History carries each sender's current name: no lookup needed for them. */
+  #learnSenders(messages) {
+    for (const m of messages) this.names.learn(m.senderId, m.senderName);
   }
 
   async createRoom(name, visibility) {
@@ -224,33 +308,16 @@ export class ChatClient extends EventTarget {
 
   /** Queues a message; it goes out now or as soon as the connection is back. */
   sendMessage(roomId, text) {
-    const room = this.rooms.get(roomId);
-    const message = text.trim();
-    if (!room || !message) return false;
-    if ([...message].length > MAX_MESSAGE_CHARS) {
-      this.#error(`A message can be at most ${MAX_MESSAGE_CHARS} characters.`);
-      return false;
-    }
-    // The same clientMsgId on a retry after a reconnect makes the server answer the original.
-    const clientMsgId = `web-${randomHex(16)}`;
-    room.pending.set(clientMsgId, { clientMsgId, text: message, state: 'queued', error: null });
     this.lastTypingSent.delete(roomId);
-    this.#flushPending();
-    this.#changed();
-    return true;
+    return this.outgoing.add(this.rooms.get(roomId), text);
   }
 
   retrySend(roomId, clientMsgId) {
-    const pending = this.rooms.get(roomId)?.pending.get(clientMsgId);
-    if (!pending) return;
-    Object.assign(pending, { state: 'queued', error: null });
-    this.#flushPending();
-    this.#changed();
+    this.outgoing.retry(this.rooms.get(roomId), clientMsgId);
   }
 
   discardSend(roomId, clientMsgId) {
-    this.rooms.get(roomId)?.pending.delete(clientMsgId);
-    this.#changed();
+    this.outgoing.discard(this.rooms.get(roomId), clientMsgId);
   }
 
   async editMessage(roomId, messageId, text) {
@@ -281,22 +348,19 @@ export class ChatClient extends EventTarget {
         this.#subscribe(room);
       }
     }
-    this.catchingUp.clear();
-    clearTimeout(this.catchUpTimer);
+    this.catchUp.clear();
     if (resume.length) {
       const id = this.conn.id();
-      if (this.conn.send({ type: 'resume', id, rooms: resume })) {
-        this.catchingUp.set(id, resume.length);
-        this.catchUpTimer = setTimeout(() => {
-          this.catchingUp.clear();
-          this.#changed();
-        }, CATCH_UP_LIMIT_MS);
-      }
+      if (this.conn.send({ type: 'resume', id, rooms: resume })) this.catchUp.start(id, resume.length);
     }
-    if (hello.rooms.some((id) => !this.rooms.has(id))) this.refreshRooms().catch((e) => this.#quiet(e));
+    // Whatever changed while there was no connection (rooms added, removed, read elsewhere)
+    // is in the room list; from now on the inbox frames keep it current.
+    this.refreshRooms().catch((e) => this.#quiet(e));
+    this.greetings += 1;
+    if (this.greetings > 1) this.names.refreshAll();
     this.people.forgetWatches();
     this.#watchPeople(this.rooms.values());
-    this.#flushPending();
+    this.outgoing.flush();
     this.#changed();
   }
 
@@ -322,20 +386,37 @@ export class ChatClient extends EventTarget {
       case 'event':
         return this.#onEvent(frame);
       case 'resumed':
-        this.#caughtUp(frame.id);
+        this.catchUp.answered(frame.id);
         return this.#onResumed(frame);
       case 'presence':
+        this.names.want([frame.userId]);
         return this.people.setPresence(frame);
+      case 'roomAdded':
+        return this.#onRoomAdded(frame.room);
+      case 'roomRemoved':
+        return this.#forgetRoom(frame.roomId);
+      case 'profile':
+        if (frame.userId === this.me.userId) this.me.displayName = frame.displayName;
+        return this.names.learn(frame.userId, frame.displayName);
+      case 'readPosition': {
+        const room = this.rooms.get(frame.roomId);
+        return room ? this.reading.onReadPosition(room, frame.lastReadSeq) : undefined;
+      }
+      case 'receipt': {
+        const room = this.rooms.get(frame.roomId);
+        return room && frame.userId !== this.me.userId ? this.reading.onReceipt(room, frame.userId, frame.seq) : undefined;
+      }
       case 'roomPresence': {
         const room = this.rooms.get(frame.roomId);
         if (room) Object.assign(room, { memberCount: frame.members, onlineCount: frame.online });
         return this.#changed();
       }
       case 'typing':
-        if (frame.userId !== this.me.userId) this.people.startTyping(frame);
-        return undefined;
+        if (frame.userId === this.me.userId) return undefined;
+        this.names.want([frame.userId]);
+        return this.people.startTyping(frame);
       case 'error':
-        this.#caughtUp(frame.id);
+        this.catchUp.answered(frame.id);
         // A resume for a room left elsewhere is not the user's concern.
         if (frame.code !== 'not_a_member') this.#error(frame.message);
         return undefined;
@@ -358,16 +439,16 @@ export class ChatClient extends EventTarget {
       return;
     }
     if (outcome.type === 'member.joined' || outcome.type === 'message.posted') this.#watchPeople([room]);
-    const active = room.id === this.activeRoomId;
+    const reading = room.id === this.activeRoomId && document.visibilityState === 'visible';
     const message = outcome.message;
     if (message) {
       this.people.stopTyping(room.id, message.senderId);
       if (message.senderId !== this.me.userId) {
-        if (!active) room.unreadSeqs.add(message.seq);
+        this.reading.noteMessage(room, message, reading);
         this.dispatchEvent(new CustomEvent('message', { detail: { room, message } }));
       }
     }
-    if (active) this.#markRead(room);
+    if (reading) this.reading.seen(room);
     this.#changed();
   }
 
@@ -386,94 +467,26 @@ export class ChatClient extends EventTarget {
       // Too much was missed to replay: history from the api has all of it.
       room.reset(frame.lastSeq);
       if (room.id === this.activeRoomId) this.loadHistory(room);
-      else this.#countUnread(room);
+      else this.reading.countUnread(room, () => room.id === this.activeRoomId);
     }
     this.#changed();
   }
 
   #onLost({ greeted, attempt }) {
-    this.catchingUp.clear();
-    clearTimeout(this.catchUpTimer);
+    this.catchUp.clear();
     // Failing before hello again and again may be an expired token (401 at the upgrade,
     // which a browser cannot see): the api says so plainly.
     if (!greeted && attempt % 3 === 0) this.refreshRooms().catch((e) => this.#quiet(e));
   }
 
-  /**
-   * Asks for the presence of everyone this client shows: direct-message peers and the
-   * known members of its rooms. (The server sends a room's members on join, but not
-   * people who join it later.)
-   */
+  /** Presence of someone shown outside any room (a search result, a person's card). */
+  watchUser(userId) {
+    if (userId !== this.me.userId) this.people.watch([userId], this.conn);
+  }
+
+  /** Names and presence of everyone these rooms show (see People.watchRooms). */
   #watchPeople(rooms) {
-    if (this.conn.state !== 'open') return;
-    const candidates = [];
-    for (const room of rooms) {
-      const peer = room.kind === 'direct' ? dmPeer(room, this.me.userId) : null;
-      if (peer) candidates.push(peer);
-      candidates.push(...room.members);
-    }
-    const users = this.people.toWatch(candidates.filter((u) => u !== this.me.userId));
-    for (let i = 0; i < users.length; i += WATCH_BATCH) {
-      this.conn.request({ type: 'watch', userIds: users.slice(i, i + WATCH_BATCH) }).catch(() => {});
-    }
-  }
-
-  #flushPending() {
-    if (this.conn.state !== 'open') return;
-    for (const room of this.rooms.values()) {
-      for (const pending of room.pending.values()) {
-        if (pending.state !== 'queued') continue;
-        pending.state = 'sending';
-        const frame = { type: 'send', roomId: room.id, message: pending.text, clientMsgId: pending.clientMsgId };
-        this.conn
-          .request(frame)
-          .then((ack) => {
-            pending.messageId = ack.messageId;
-            if (pending.state === 'sending') pending.state = 'sent';
-            this.#settlePending(room);
-          })
-          .catch((e) => {
-            if (e instanceof ConnectionLost) pending.state = 'queued';
-            else {
-              Object.assign(pending, { state: 'failed', error: e.message });
-              this.#error(e.message);
-            }
-          })
-          .finally(() => this.#changed());
-      }
-    }
-  }
-
-  /** Drops pending entries whose message is now shown (e.g. from history). */
-  #settlePending(room) {
-    for (const [id, pending] of room.pending) {
-      if (pending.messageId && room.messages.has(pending.messageId)) room.pending.delete(id);
-    }
-  }
-
-  async #countUnread(room) {
-    const since = this.read[room.id] ?? 0;
-    if (room.activitySeq <= since || room.id === this.activeRoomId) return;
-    try {
-      const page = await this.api.getMessages(room.id, { afterSeq: since, limit: UNREAD_SCAN });
-      if (room.id === this.activeRoomId) return;
-      const readTo = this.read[room.id] ?? 0;
-      for (const m of page.messages) {
-        if (m.senderId !== this.me.userId && !m.deleted && m.seq > readTo) room.unreadSeqs.add(m.seq);
-      }
-      this.#changed();
-    } catch (e) {
-      this.#quiet(e);
-    }
-  }
-
-  #markRead(room) {
-    room.unreadSeqs.clear();
-    const seq = Math.max(room.lastSeq, room.activitySeq);
-    if ((this.read[room.id] ?? 0) < seq) {
-      this.read[room.id] = seq;
-      saveReadPositions(this.me.userId, this.read);
-    }
+    this.people.watchRooms(rooms, { myId: this.me.userId, conn: this.conn, names: this.names });
   }
 
   async #command(frame) {
@@ -481,18 +494,6 @@ export class ChatClient extends EventTarget {
       throw new Error('Not connected to the server. Try again when the connection is back.');
     }
     return this.conn.request(frame);
-  }
-
-  /** One room of the reconnect's resume has answered (`resumed`, or an error for it). */
-  #caughtUp(id) {
-    const left = this.catchingUp.get(id);
-    if (left == null) return;
-    if (left > 1) this.catchingUp.set(id, left - 1);
-    else {
-      this.catchingUp.delete(id);
-      clearTimeout(this.catchUpTimer);
-    }
-    this.#changed();
   }
 
   /** Drops a room this user is no longer in. */
@@ -527,8 +528,4 @@ export class ChatClient extends EventTarget {
     if (e?.status === 401) this.#signedOut();
     else this.#error(e.message);
   }
-}
-
-function randomHex(bytes) {
-  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
 }

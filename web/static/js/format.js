@@ -8,21 +8,31 @@ export function isUserId(text) {
 }
 
 /**
- * The api has no user directory, so other people are known by id. The last six hex digits
- * are random in a UUIDv7 (the first ones are a timestamp and look alike).
+ * Until a person's name has arrived they show by a short id. The last six hex digits are
+ * random in a UUIDv7 (the first ones are a timestamp and look alike).
  */
 export function shortId(userId) {
   return String(userId).replace(/-/g, '').slice(-6);
 }
 
-export function userLabel(userId, me) {
-  if (me && userId === me.userId) return `${me.username} (you)`;
-  return `User ${shortId(userId)}`;
+/** A person's display name from `names` (a Names cache), or a short id until it is known. */
+export function personName(userId, names) {
+  return names?.get(userId)?.displayName ?? `User ${shortId(userId)}`;
 }
 
-export function initials(userId, me) {
-  if (me && userId === me.userId) return me.username.slice(0, 2).toUpperCase();
-  return shortId(userId).slice(0, 2).toUpperCase();
+/** As personName, with "(you)" after the signed-in user's own name. */
+export function userLabel(userId, me, names) {
+  if (me && userId === me.userId) return `${me.displayName || me.username} (you)`;
+  return personName(userId, names);
+}
+
+/** Up to two letters for an avatar: the first letters of the first two words of a name. */
+export function initials(name) {
+  // "sam-desktop" and "mary_jane" read as two words too.
+  const words = String(name ?? '').replace(/^User /, '').trim().split(/[\s._-]+/).filter(Boolean);
+  if (words.length === 0) return '?';
+  const letters = words.length > 1 ? [[...words[0]][0], [...words[1]][0]] : [...words[0]].slice(0, 2);
+  return letters.join('').toUpperCase();
 }
 
 /** A stable colour per user, for avatars. */
@@ -45,10 +55,10 @@ export function dmPeer(room, myId) {
   return [peer.slice(0, 8), peer.slice(8, 12), peer.slice(12, 16), peer.slice(16, 20), peer.slice(20)].join('-');
 }
 
-export function roomTitle(room, me) {
+export function roomTitle(room, me, names) {
   if (room.kind === 'direct') {
     const peer = dmPeer(room, me.userId);
-    return peer ? userLabel(peer, me) : 'Direct conversation';
+    return peer ? userLabel(peer, me, names) : 'Direct conversation';
   }
   return room.name || room.id;
 }

@@ -14,6 +14,11 @@ import { mountComposer } from './ui/composer.js';
 import { mountDrawer } from './ui/drawer.js';
 import { mountLeave } from './ui/leave.js';
 import { mountNotify } from './ui/notify.js';
+import { mountProfile } from './ui/profile.js';
+import { mountRoomBrowser } from './ui/room-browser.js';
+import { mountPersonCard } from './ui/person-card.js';
+import { mountMembers } from './ui/members.js';
+import { mountSeen } from './ui/seen.js';
 
 let session = loadSession();
 const api = createApi(() => session?.token);
@@ -38,7 +43,10 @@ const ctx = {
   signOut,
   openRoom: (roomId) => chat?.selectRoom(roomId),
 };
-const views = [mountSidebar(ctx), mountConversation(ctx), mountComposer(ctx), mountDrawer(ctx), mountLeave(ctx), mountNotify(ctx)];
+const views = [
+  mountSidebar(ctx), mountProfile(ctx), mountRoomBrowser(ctx), mountConversation(ctx), mountSeen(ctx),
+  mountComposer(ctx), mountDrawer(ctx), mountLeave(ctx), mountNotify(ctx), mountPersonCard(ctx), mountMembers(ctx),
+];
 
 /** "Log out": ends the session on the server (every token of the user), then here. */
 async function signOut() {

@@ -7,6 +7,8 @@
 //     gap (the caller resumes) and not applied, so the cursor never skips an event;
 //   - a history page adds only messages not yet held (live state is never older);
 //   - an edit or delete for a message not yet loaded is kept and applied when it loads.
+// It also holds the room's read state: how far this user has read (`readSeq`), the unread
+// count the server gave with the room list, and how far each other member has read.
 // No DOM and no I/O, so it can be tested on its own (web/tests/room.test.js).
 
 export const PAGE_SIZE = 50;
@@ -24,7 +26,17 @@ export class Room {
     this.orphans = new Map();
     /** clientMsgId → {clientMsgId, text, state: 'queued'|'sending'|'sent'|'failed', error} */
     this.pending = new Map();
+    /** seqs of messages from others that arrived live (unread unless at or below readSeq) */
     this.unreadSeqs = new Set();
+    /** How far this user has read (any device, as far as this client knows). */
+    this.readSeq = 0;
+    /** The furthest read position the server is known to hold. */
+    this.serverReadSeq = 0;
+    /** The server's unread count at the time of the room list, for seqs up to baseSeq. */
+    this.baseUnread = 0;
+    this.baseSeq = 0;
+    /** userId → the seq that member has read up to (receipts). */
+    this.readers = new Map();
     this.members = new Set();
     this.historyLoaded = false;
     this.hasOlder = false;
@@ -45,7 +57,33 @@ export class Room {
   }
 
   get unread() {
-    return this.unreadSeqs.size;
+    let count = this.readSeq >= this.baseSeq ? 0 : this.baseUnread;
+    for (const seq of this.unreadSeqs) if (seq > this.readSeq && seq > this.baseSeq) count += 1;
+    return count;
+  }
+
+  /** The server's `unreadCount` and `lastReadSeq` for this room, as of its `lastSeq`. */
+  setServerUnread(unreadCount, lastReadSeq, lastSeq) {
+    this.baseUnread = unreadCount;
+    this.baseSeq = Math.max(lastSeq, lastReadSeq);
+    this.serverReadSeq = Math.max(this.serverReadSeq, lastReadSeq);
+    this.readSeq = Math.max(this.readSeq, lastReadSeq);
+  }
+
+  /** This user has read up to `seq` (never moves back). */
+  readTo(seq) {
+    this.readSeq = Math.max(this.readSeq, seq);
+    for (const s of this.unreadSeqs) if (s <= this.readSeq) this.unreadSeqs.delete(s);
+  }
+
+  /** Another member has read up to `seq` (never moves back). */
+  sawUpTo(userId, seq) {
+    if (seq > (this.readers.get(userId) ?? 0)) this.readers.set(userId, seq);
+  }
+
+  /** Members other than `exclude` who have read the message at `seq`. */
+  seenBy(seq, exclude) {
+    return [...this.readers].filter(([user, upTo]) => upTo >= seq && !exclude.includes(user)).map(([user]) => user);
   }
 
   /**

@@ -12,5 +12,8 @@ client.addEventListener('event', (e) => {
   }
 });
 client.addEventListener('reset', (e) => void e.detail.lastSeq.toFixed());
+client.addEventListener('roomAdded', (e) => void e.detail.room.roomId.toUpperCase());
+client.addEventListener('readPosition', (e) => void e.detail.lastReadSeq.toFixed());
+void client.read('r', 3).then((ack) => ack.type);
 const ack: Promise<AckFrame> = client.send('room', 'hello');
 void ack;

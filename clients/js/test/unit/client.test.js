@@ -205,3 +205,32 @@ test('ready() waits for hello, and fails when the client is signed out first', a
   await assert.rejects(client.ready(), (e) => e.code === 'client_closed');
   client.close();
 });
+
+test('the inbox frames pass as events of their own name', async () => {
+  const { client, socket } = await greeted();
+  const seen = [];
+  for (const type of ['roomAdded', 'roomRemoved', 'profile', 'readPosition', 'receipt', 'frame']) {
+    client.addEventListener(type, (e) => seen.push([type, e.detail.type]));
+  }
+  socket.deliver({ type: 'roomAdded', room: { roomId: 'r9', name: 'new' } });
+  socket.deliver({ type: 'roomRemoved', roomId: 'r9' });
+  socket.deliver({ type: 'profile', userId: 'u2', displayName: 'Bo' });
+  socket.deliver({ type: 'readPosition', roomId: 'r', lastReadSeq: 7 });
+  socket.deliver({ type: 'receipt', roomId: 'r', userId: 'u2', seq: 7 });
+  socket.deliver({ type: 'somethingNewer' });
+  assert.deepEqual(seen, [
+    ['roomAdded', 'roomAdded'], ['roomRemoved', 'roomRemoved'], ['profile', 'profile'],
+    ['readPosition', 'readPosition'], ['receipt', 'receipt'], ['frame', 'somethingNewer'],
+  ]);
+  client.close();
+});
+
+test('read sends a read frame and resolves on its ack; not connected, it refuses', async () => {
+  const { client, socket } = await greeted();
+  const reading = client.read('r', 12);
+  const frame = answer(socket, 'read', { type: 'ack' });
+  assert.deepEqual({ roomId: frame.roomId, seq: frame.seq }, { roomId: 'r', seq: 12 });
+  assert.equal((await reading).type, 'ack');
+  client.close();
+  await assert.rejects(client.read('r', 13), NotConnected);
+});

@@ -1,14 +1,16 @@
 // The conversation pane: the room header (title, id to share, presence of the people in
 // it), the message list with scroll-back, own messages' Edit and Delete, messages still on
-// their way out, and the typing line. Web addresses in messages are links (links.js).
+// their way out, and the typing line. People show by name with an avatar; a name or avatar
+// opens the person's card ("Message", see person-card.js). Web addresses in messages are links (links.js).
 // Message nodes are kept per id and updated in place, so the aria-live log announces only
 // what is new.
 
 import { byId, el } from '../dom.js';
 import {
-  clockTime, dmPeer, fullTime, initials, presenceText, roomTitle, userColor, userLabel,
+  clockTime, dmPeer, fullTime, personName, presenceText, roomTitle, userLabel,
 } from '../format.js';
 import { linkNodes } from '../links.js';
+import { avatar } from './avatar.js';
 import { copy } from './sidebar.js';
 
 const SCROLL_SLACK_PX = 60;
@@ -75,9 +77,10 @@ export function mountConversation(ctx) {
 
   /** Rebuilds the header only when what it shows changed (keeps focus on its button). */
   function renderHeader(chat, room) {
+    const peerOf = room?.kind === 'direct' ? dmPeer(room, chat.me.userId) : null;
     const key = JSON.stringify([chat.me.userId, chat.rooms.size > 0, room?.id, room?.name, room?.memberCount,
-      room?.onlineCount, room ? [...room.members].map((u) => [u, presenceText(chat.presence.get(u))]) : null,
-      room?.kind === 'direct' ? presenceText(chat.presence.get(dmPeer(room, chat.me.userId))) : null]);
+      room?.onlineCount, room ? [...room.members].map((u) => [u, presenceText(chat.presence.get(u)), personName(u, chat.names)]) : null,
+      peerOf ? [presenceText(chat.presence.get(peerOf)), chat.names.get(peerOf)] : null]);
     if (key === headerKey) return;
     headerKey = key;
     const title = byId('room-title');
@@ -85,19 +88,19 @@ export function mountConversation(ctx) {
     const people = byId('room-people');
     if (!room) {
       title.textContent = chat.rooms.size ? 'Select a room' : 'Welcome';
-      meta.replaceChildren(chat.rooms.size ? '' : 'Create a room, join one by its id, or message someone by their user id.');
+      meta.replaceChildren(chat.rooms.size ? '' : 'Look someone up by name to start a conversation, or create a room.');
       people.replaceChildren();
       return;
     }
-    title.textContent = roomTitle(room, chat.me);
+    title.textContent = roomTitle(room, chat.me, chat.names);
     const peer = room.kind === 'direct' ? dmPeer(room, chat.me.userId) : null;
     if (peer) {
       const presence = chat.presence.get(peer);
+      const username = chat.names.get(peer)?.username;
       meta.replaceChildren(
         el('span', { class: 'dot', dataset: { status: presence?.status ?? 'offline' } }),
         el('span', { class: 'presence-text', text: presenceText(presence) }),
-        el('span', { text: '· direct message' }),
-        el('span', { class: 'id-part' }, '· user id ', el('code', { text: peer })),
+        username ? el('span', { class: 'username', text: `· @${username}` }) : el('span', { text: '· direct message' }),
       );
       people.replaceChildren();
       return;
@@ -114,10 +117,11 @@ export function mountConversation(ctx) {
     const others = [...room.members].filter((u) => u !== chat.me.userId).slice(0, 8);
     people.replaceChildren(...others.map((u) => {
       const presence = chat.presence.get(u);
-      return el('li', { class: 'person', title: presenceText(presence), dataset: { userId: u } },
+      const open = el('button', { type: 'button', class: 'person', title: presenceText(presence), dataset: { userId: u }, onclick: () => ctx.showPerson?.(u) },
         el('span', { class: 'dot', dataset: { status: presence?.status ?? 'offline' } }),
-        el('span', { text: userLabel(u, chat.me) }),
+        el('span', { text: userLabel(u, chat.me, chat.names) }),
         el('span', { class: 'visually-hidden', text: `, ${presenceText(presence)}` }));
+      return el('li', {}, open);
     }));
   }
 
@@ -158,9 +162,9 @@ export function mountConversation(ctx) {
 
   function versionOf(chat, w) {
     const status = chat.presence.get(w.message?.senderId)?.status ?? '';
-    if (w.pending) return `${w.pending.state}|${w.pending.error}|${chat.connectionState}`;
+    if (w.pending) return `${w.pending.state}|${w.pending.error}|${chat.connectionState}|${chat.me.displayName}`;
     const m = w.message;
-    return `${m.text}|${m.editedAt}|${m.deleted}|${status}`;
+    return `${m.text}|${m.editedAt}|${m.deleted}|${status}|${userLabel(m.senderId, chat.me, chat.names)}`;
   }
 
   /** (Re)builds one message's node. */
@@ -172,12 +176,18 @@ export function mountConversation(ctx) {
       w.pending?.state === 'failed' && 'failed'].filter(Boolean).join(' ');
     node.dataset.seq = m.seq ?? '';
     node.dataset.messageId = m.messageId ?? '';
-    const avatar = el('span', { class: 'avatar', 'aria-hidden': 'true' },
-      initials(sender, chat.me),
-      w.mine ? null : el('span', { class: 'dot', dataset: { status: presence?.status ?? 'offline' } }));
-    avatar.style.background = userColor(sender);
+    const name = userLabel(sender, chat.me, chat.names);
+    const face = avatar(sender, w.mine ? chat.me.displayName : name);
+    // The avatar is a mouse shortcut; the name is the button for everyone.
+    if (!w.mine) {
+      face.append(el('span', { class: 'dot', dataset: { status: presence?.status ?? 'offline' } }));
+      face.classList.add('clickable');
+      face.addEventListener('click', () => ctx.showPerson?.(sender));
+    }
     const meta = el('div', { class: 'meta' },
-      el('span', { class: 'sender', text: userLabel(sender, chat.me) }),
+      w.mine
+        ? el('span', { class: 'sender', text: name })
+        : el('button', { type: 'button', class: 'sender', text: name, 'aria-label': `${name}: open profile`, onclick: () => ctx.showPerson?.(sender) }),
       m.timestamp ? el('time', { datetime: m.timestamp, title: fullTime(m.timestamp), text: clockTime(m.timestamp) }) : null,
       m.editedAt && !m.deleted ? el('span', { class: 'edited', title: fullTime(m.editedAt), text: '(edited)' }) : null,
       w.pending ? el('span', { class: 'state', text: pendingText(chat, w.pending) }) : null);
@@ -185,7 +195,7 @@ export function mountConversation(ctx) {
     const text = el('p', { class: 'text' }, ...(m.deleted ? ['This message was deleted.'] : linkNodes(m.text)));
     const bubble = el('div', { class: 'bubble' }, meta, text);
     if (w.pending?.state === 'failed') bubble.append(failedActions(chat, room, w.pending));
-    node.replaceChildren(avatar, bubble);
+    node.replaceChildren(face, bubble);
     if (w.mine && w.message && !m.deleted) node.append(ownActions(chat, room, node, m));
   }
 
@@ -270,7 +280,7 @@ export function mountConversation(ctx) {
   }
 
   function renderTyping(chat, room) {
-    const who = chat.typingIn(room.id).map((u) => userLabel(u, chat.me));
+    const who = chat.typingIn(room.id).map((u) => userLabel(u, chat.me, chat.names));
     const line = byId('typing');
     let text = '';
     if (who.length === 1) text = `${who[0]} is typing…`;

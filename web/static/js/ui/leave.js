@@ -13,7 +13,7 @@ export function mountLeave(ctx) {
     const room = ctx.chat?.activeRoom();
     if (!room || room.kind === 'direct') return;
     roomId = room.id;
-    const name = roomTitle(room, ctx.chat.me);
+    const name = roomTitle(room, ctx.chat.me, ctx.chat.names);
     byId('leave-title').textContent = `Leave “${name}”?`;
     byId('leave-text').textContent = room.visibility === 'private'
       ? 'You will no longer see its messages. It is private: to come back, someone in it must add you again.'
@@ -39,7 +39,7 @@ export function mountLeave(ctx) {
   function render() {
     const room = ctx.chat?.activeRoom();
     button.hidden = !room || room.kind === 'direct';
-    if (room) button.setAttribute('aria-label', `Leave ${roomTitle(room, ctx.chat.me)}`);
+    if (room) button.setAttribute('aria-label', `Leave ${roomTitle(room, ctx.chat.me, ctx.chat.names)}`);
   }
 
   return { render };

@@ -6,6 +6,8 @@ import { byId } from '../dom.js';
 import { roomTitle, userLabel } from '../format.js';
 import { Notifier } from '../notifications.js';
 
+const NAME_WAIT_MS = 400;
+
 export function mountNotify(ctx) {
   const toggle = byId('notify-toggle');
   const note = byId('notify-note');
@@ -25,11 +27,14 @@ export function mountNotify(ctx) {
     chat.addEventListener('message', (e) => {
       const { room, message } = e.detail;
       if (room.id === chat.activeRoomId && !document.hidden) return;
-      const title = `${userLabel(message.senderId, chat.me)} in ${roomTitle(room, chat.me)}`;
-      notifier.notify(title, message.text, {
-        tag: `chat-${room.id}`,
-        onOpen: () => ctx.openRoom(room.id),
-      });
+      const show = () => {
+        const title = `${userLabel(message.senderId, chat.me, chat.names)} in ${roomTitle(room, chat.me, chat.names)}`;
+        notifier.notify(title, message.text, { tag: `chat-${room.id}`, onOpen: () => ctx.openRoom(room.id) });
+      };
+      // A first message from someone new: their name is on its way (names.js); a notice
+      // titled "User 8a22d7" would say nothing, so it waits a moment for it.
+      if (chat.names.get(message.senderId)) show();
+      else setTimeout(show, NAME_WAIT_MS);
     });
   }
 

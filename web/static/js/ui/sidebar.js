@@ -1,9 +1,11 @@
 // The sidebar: the room list (unread counts, presence dots of direct-message peers), the
-// forms to create a room, join a public room by id and message a user by id, the signed-in
-// user's name and id, log out, and the connection badge.
+// people search ("Message" opens the direct conversation), the forms to create a room and
+// join a public room by id, the signed-in user's name and id, log out, and the connection
+// badge. The public-room browser is room-browser.js; renaming oneself is profile.js.
 
 import { byId, el } from '../dom.js';
-import { dmPeer, isUserId, presenceText, roomTitle } from '../format.js';
+import { dmPeer, presenceText, roomTitle } from '../format.js';
+import { mountPeopleSearch } from './people-search.js';
 
 export function mountSidebar(ctx) {
   const list = byId('room-list');
@@ -21,11 +23,19 @@ export function mountSidebar(ctx) {
     if (!roomId) throw new Error('Paste the id of the room to join.');
     await ctx.chat.joinRoom(roomId);
   });
-  bindForm('dm-form', async (form) => {
-    const userId = form.elements.userId.value.trim();
-    if (!isUserId(userId)) throw new Error('A user id looks like 0195f0c2-7b1e-7c3a-9d4e-2f6a8b9c0d1e.');
-    if (userId === ctx.chat.me.userId) throw new Error('That is your own id. Use the id of the person to message.');
-    await ctx.chat.openDirect(userId);
+  const people = mountPeopleSearch({
+    input: 'people-query',
+    status: 'people-status',
+    results: 'people-results',
+    chat: () => ctx.chat,
+    actionText: 'Message',
+    disabledWhy: (person) => (person.userId === ctx.chat?.me.userId ? 'You' : null),
+    act: async (person) => {
+      await ctx.chat.openDirect(person.userId);
+      people.reset();
+      byId('find-people').open = false;
+      byId('composer-input').focus();
+    },
   });
 
   byId('copy-me-id').addEventListener('click', () => copy(ctx.chat?.me.userId, byId('copy-me-id')));
@@ -71,7 +81,6 @@ export function mountSidebar(ctx) {
       shownFor = chat;
       rows = new Map();
       list.replaceChildren();
-      byId('me-name').textContent = chat.me.username;
       byId('me-id').textContent = chat.me.userId;
     }
     const badge = byId('conn-badge');
@@ -83,7 +92,7 @@ export function mountSidebar(ctx) {
     for (const room of rooms) {
       let r = rows.get(room.id);
       if (!r) rows.set(room.id, (r = row(room)));
-      const title = roomTitle(room, chat.me);
+      const title = roomTitle(room, chat.me, chat.names);
       r.name.textContent = title;
       r.button.title = title;
       const peer = room.kind === 'direct' ? dmPeer(room, chat.me.userId) : null;
