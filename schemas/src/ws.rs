@@ -13,6 +13,7 @@
 //! [`ClientFrame`] (or the error a client gets) is [`decode`].
 
 use crate::events::Envelope;
+use crate::http::RoomSummary;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -207,6 +208,24 @@ pub enum ServerFrame {
         room_id: String,
         user_id: String,
         expires_in_ms: u64,
+    },
+    /// The user became a member of a room (by any path: a DM opened with them, someone
+    /// added them, they joined on another connection). `room` is the room as `GET /rooms`
+    /// lists it. It needs no `join` and arrives before the room's first `event` on this
+    /// connection; it may repeat for a room the client already knows (after a reconnect,
+    /// for a room also in `hello.rooms`): treat it as an upsert.
+    RoomAdded {
+        room: RoomSummary,
+    },
+    /// The user is no longer a member of the room; this connection stops receiving it.
+    RoomRemoved {
+        room_id: String,
+    },
+    /// A user's display name changed: sent to the connections that receive that user's
+    /// `presence` (members of joined rooms within the bound, watchers) and to the user's own.
+    Profile {
+        user_id: String,
+        display_name: String,
     },
     Error {
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -169,6 +169,19 @@ export type ServerFrame =
       userId: string;
     }
   | {
+      room: RoomSummary;
+      type: 'roomAdded';
+    }
+  | {
+      roomId: string;
+      type: 'roomRemoved';
+    }
+  | {
+      displayName: string;
+      type: 'profile';
+      userId: string;
+    }
+  | {
       code: string;
       id?: string | null;
       message: string;
@@ -330,3 +343,24 @@ export type MessageId = string;
  * A user's presence as a client sets it.
  */
 export type Status = 'online' | 'away' | 'offline' | 'typing';
+
+/**
+ * One room in `GET /rooms`, and the `room` of the WebSocket `roomAdded` frame.
+ */
+export interface RoomSummary {
+  createdAt: string;
+  createdBy: string;
+  kind: string;
+  /**
+   * Sequence of the room's latest event.
+   */
+  lastSeq: number;
+  memberCount: number;
+  name: string;
+  /**
+   * For a direct room, the other person in it (direct-room ids do not name them).
+   */
+  peerId?: string | null;
+  roomId: string;
+  visibility: string;
+}
