@@ -4,6 +4,7 @@
 //!
 //! - [`rooms`]: rooms, membership (who may use a room) and the rooms a user is in.
 //! - [`users`]: which users exist, their presence and status.
+//! - [`members`]: a room's member list (names, presence, read positions), for members.
 //! - [`people`]: the people directory (`{userId, username, displayName}` only).
 //! - [`messages`]: history pages, message owners, earlier sends of a `clientMsgId`.
 //! - [`progress`]: how far the projector has got (for read-your-writes waits).
@@ -15,12 +16,14 @@
 //! Every query is bounded by the configured database timeout, so a stalled Postgres turns
 //! into [`DbError::Unavailable`] rather than a hung request.
 
+pub mod members;
 pub mod messages;
 pub mod people;
 pub mod progress;
 pub mod rooms;
 pub mod users;
 
+pub use members::Member;
 pub use messages::{HistoryMessage, HistoryQuery};
 pub use people::Person;
 pub use rooms::{RoomAccess, RoomListing};
