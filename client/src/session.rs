@@ -238,6 +238,10 @@ impl Session {
                 id, code, message, ..
             } => self.on_error(id, code, message),
             ServerFrame::Pong { .. } => Vec::new(),
+            // Inbox and profile frames: this client lists rooms and names on request.
+            ServerFrame::RoomAdded { .. }
+            | ServerFrame::RoomRemoved { .. }
+            | ServerFrame::Profile { .. } => Vec::new(),
         }
     }
 
