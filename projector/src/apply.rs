@@ -56,6 +56,7 @@ async fn apply_room_event(
             user: UserId(user),
             room: room_id.clone(),
             joined,
+            at,
         }))
     };
     match &event.body {

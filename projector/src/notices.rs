@@ -8,12 +8,21 @@
 //!   left again, or is back, by the time it is read) is not sent: the later change has a
 //!   notice of its own. Clients that were not connected learn the same from `hello.rooms`,
 //!   so a lost core-NATS message costs nothing a reconnect does not repair.
+//!
+//! A membership change older than [`MEMBERSHIP_NOTICE_MAX_AGE`] when its batch commits is
+//! not announced: that is a rebuild or a long catch-up replaying history, whose memberships
+//! every client reads from `hello.rooms` (or `GET /rooms`); announcing each would cost one
+//! read per membership ever made.
 
 use chat_core::eventlog::{subjects, EventLog};
 use chat_core::readmodel::ReadModel;
 use chat_schemas::ws::ServerFrame;
 use chat_schemas::{RoomId, UserId};
 use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Membership changes older than this when committed are not announced (see above).
+pub const MEMBERSHIP_NOTICE_MAX_AGE: time::Duration = time::Duration::minutes(5);
 
 use crate::presence::PresenceNotice;
 
@@ -30,6 +39,8 @@ pub struct MembershipNotice {
     pub user: UserId,
     pub room: RoomId,
     pub joined: bool,
+    /// When the change happened (the event's `occurredAt`).
+    pub at: OffsetDateTime,
 }
 
 /// Publishes the notices of a committed batch, in the batch's order (a leave and a rejoin
@@ -45,6 +56,11 @@ pub async fn announce(log: &EventLog, read: &ReadModel, notices: Vec<Notice>) {
                     last_seen: notice.last_seen.format(&Rfc3339).ok(),
                 },
             ),
+            Notice::Membership(notice)
+                if OffsetDateTime::now_utc() - notice.at > MEMBERSHIP_NOTICE_MAX_AGE =>
+            {
+                continue
+            }
             Notice::Membership(notice) => match membership_frame(read, &notice).await {
                 Some(frame) => (subjects::live_inbox(notice.user), frame),
                 None => continue,
