@@ -98,7 +98,8 @@ export type ServerFrame =
       protocol: number;
       /**
        * The rooms the user is a member of. None is live yet: send `join` (or `resume`
-       * after a reconnect) for each room this connection should receive.
+       * after a reconnect) for each room this connection should receive. Later changes
+       * arrive as `roomAdded` and `roomRemoved`.
        */
       rooms: string[];
       type: 'hello';
