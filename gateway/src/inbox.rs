@@ -1,7 +1,8 @@
 //! The per-user inbox, relayed to this gateway's connections of that user.
 //!
 //! The projector publishes each committed membership change as a ready `roomAdded` or
-//! `roomRemoved` frame on `live.inbox.<userId>` (core NATS). This gateway subscribes once
+//! `roomRemoved` frame on `live.inbox.<userId>` (core NATS); any other server frame
+//! published there is a per-user notice too and is passed on as it is. This gateway subscribes once
 //! (`live.inbox.*`, like presence) and hands each notice to every local connection of that
 //! user, through a small queue the connection's driver reads between frames: the session
 //! decides what to send (see `session::inbox` for the ordering rules), so a notice never

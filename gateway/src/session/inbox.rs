@@ -40,8 +40,9 @@ impl Session {
                 actions.push(Action::Reply(frame));
                 actions
             }
-            // Nothing else travels in the inbox.
-            _ => Vec::new(),
+            // Other per-user notices (own read positions from other devices, ...) keep no
+            // ordering with a room's events: passed on as they come.
+            _ => vec![Action::Reply(frame)],
         }
     }
 

@@ -1,5 +1,6 @@
 //! The inbox against scripted notices: `roomAdded` before a join's `joined`, no duplicate
-//! for a room the connection receives, `roomRemoved` ending the room's live delivery.
+//! for a room the connection receives, `roomRemoved` ending the room's live delivery, other
+//! notices passed on.
 
 use super::*;
 use chat_schemas::http::RoomSummary;
@@ -102,7 +103,11 @@ fn room_removed_stops_the_room_and_is_forwarded() {
 }
 
 #[test]
-fn other_frames_do_not_travel_in_the_inbox() {
+fn other_inbox_frames_are_passed_on_as_they_come() {
     let mut session = session();
-    assert_eq!(session.on_inbox(ServerFrame::Pong { id: "p".into() }), []);
+    let other = ServerFrame::Profile {
+        user_id: ALICE.into(),
+        display_name: "Alice".into(),
+    };
+    assert_eq!(session.on_inbox(other.clone()), [Action::Reply(other)]);
 }
