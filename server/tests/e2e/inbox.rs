@@ -56,7 +56,7 @@ async fn add(app: &TestApp, adder: &User, room: &str, users: &[&User]) -> Value 
     body
 }
 
-/// No frame of type `kind` (for `room`, when given) arrives within `wait`.
+/// No frame of type `kind` arrives within `wait`.
 async fn none_of(ws: &mut WsClient, kind: &str, wait: Duration) {
     if let Some(frame) = ws.frame_of_type(kind, wait).await {
         panic!("unexpected {kind}: {frame}");
@@ -68,7 +68,9 @@ async fn an_open_connection_learns_of_a_new_dm_within_a_second_without_asking() 
     let app = spawn_app().await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
     let mut bob_ws = WsClient::connect(&app.base, &bob.token).await;
+    let mut carol_ws = WsClient::connect(&app.base, &carol.token).await;
 
     let (status, opened) = app
         .post("/dms", Some(&alice.token), json!({"userId": bob.id}))
@@ -81,6 +83,8 @@ async fn an_open_connection_learns_of_a_new_dm_within_a_second_without_asking() 
     assert_eq!(room["peerId"], alice.id);
     // Exactly what GET /rooms shows Bob.
     assert_eq!(room, listed(&app, &bob, dm).await);
+    // Nobody else hears of it.
+    none_of(&mut carol_ws, "roomAdded", Duration::from_millis(300)).await;
 }
 
 #[tokio::test]
