@@ -49,6 +49,7 @@ impl Commands {
             added: Vec::new(),
             seq: None,
         };
+        let mut last = 0;
         for &user in users {
             let (access, basis) = self.read.membership(room, user).await?;
             if access == RoomAccess::Member {
@@ -64,12 +65,16 @@ impl Commands {
                 expect_new_subject: false,
             };
             let published = self.publish(&event, options).await?;
-            added.added.push(user);
-            added.seq = Some(published.seq);
+            last = last.max(published.seq);
+            // A duplicate is a join stored by someone else (the person, or a racing add).
+            if !published.duplicate {
+                added.added.push(user);
+                added.seq = Some(published.seq);
+            }
         }
         // One wait for the last: the room's events are applied in order.
-        if let Some(seq) = added.seq {
-            self.wait_for_projection(StreamKind::Rooms, seq).await?;
+        if last > 0 {
+            self.wait_for_projection(StreamKind::Rooms, last).await?;
         }
         Ok(added)
     }

@@ -326,3 +326,32 @@ async fn adding_people_is_rate_limited_like_other_writes() {
     let answer = limited.expect("a burst of adds meets the write limit");
     assert_eq!(code(&answer), "rate_limited");
 }
+
+#[tokio::test]
+async fn two_members_adding_the_same_person_at_once_add_them_once() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let room = app
+        .create_room(
+            &alice,
+            json!({"name": "plans", "visibility": "private", "members": [carol.id]}),
+        )
+        .await;
+    let body = json!({"userIds": [bob.id]});
+    let (by_alice, by_carol) = tokio::join!(
+        add_raw(&app, &alice, &room, body.clone()),
+        add_raw(&app, &carol, &room, body.clone())
+    );
+    for (status, answer) in [&by_alice, &by_carol] {
+        assert_eq!(*status, StatusCode::OK, "{answer}");
+    }
+    let credited: usize = [&by_alice.1, &by_carol.1]
+        .iter()
+        .map(|a| a["added"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(credited, 1, "{by_alice:?} {by_carol:?}");
+    let (_, list) = members(&app, &alice, &room, "").await;
+    assert_eq!(usernames(&list), ["alice", "bob", "carol"]);
+}
