@@ -7,7 +7,7 @@ use axum::Router;
 
 use crate::error::ApiError;
 use crate::routes::{
-    accounts, admin, health, messages, openapi, people, public_rooms, rooms, status,
+    accounts, admin, health, members, messages, openapi, people, public_rooms, rooms, status,
 };
 use crate::state::ApiState;
 
@@ -40,6 +40,12 @@ pub fn routes() -> Vec<Route> {
         route("GET", "/rooms/public", get(public_rooms::list_public_rooms)),
         route("POST", "/rooms/{roomId}/join", post(rooms::join_room)),
         route("POST", "/rooms/{roomId}/leave", post(rooms::leave_room)),
+        route(
+            "POST",
+            "/rooms/{roomId}/members",
+            post(members::add_members),
+        ),
+        route("GET", "/rooms/{roomId}/members", get(members::list_members)),
         route("POST", "/dms", post(rooms::open_direct)),
         route("POST", "/sendMessage", post(messages::send_message)),
         route("GET", "/getMessages", get(messages::get_messages)),

@@ -270,10 +270,10 @@ impl Session {
                 id, code, message, ..
             } => self.on_error(id, code, message),
             ServerFrame::Pong { .. } => Vec::new(),
-            // Frames a newer protocol adds (the inbox's are read in `crate::inbox`, before
-            // this enum sees them): nothing to show.
-            #[allow(unreachable_patterns)]
-            _ => Vec::new(),
+            // Inbox and profile frames: this client lists rooms and names on request.
+            ServerFrame::RoomAdded { .. }
+            | ServerFrame::RoomRemoved { .. }
+            | ServerFrame::Profile { .. } => Vec::new(),
         }
     }
 

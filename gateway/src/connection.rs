@@ -96,8 +96,11 @@ pub async fn run(state: GatewayState, socket: WebSocket, admitted: Admitted) {
         verified.expires_at,
         limits,
     );
+    // Before `hello` reads the user's rooms, so that no membership change falls between.
+    let inbox = state.inbox().register(verified.user, id, &out);
     let mut driver = Driver {
         id,
+        inbox,
         user: verified.user,
         out,
         allowance: state.user_limits().allowance(verified.user),
@@ -124,6 +127,7 @@ pub async fn run(state: GatewayState, socket: WebSocket, admitted: Admitted) {
         state.fanout().unsubscribe(&room, id);
     }
     state.presence().unwatch_all(id, watching);
+    state.inbox().leave(verified.user, id);
     // Sends still in flight are answered as they are stored, as long as the writer runs.
     tokio::spawn(driver::answer_in_flight(
         session,

@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, Semaphore};
 
 use crate::fanout::ConnectionId;
 use crate::frames;
+use crate::inbox::InboxReceiver;
 use crate::memberships::Memberships;
 use crate::outbound::{Outbound, OutboundSender};
 use crate::resume;
@@ -54,6 +55,8 @@ pub struct Driver {
     pub idle: tokio::sync::watch::Sender<bool>,
     /// Proofs of membership of the rooms this connection joined or resumed.
     pub members: Memberships,
+    /// The user's inbox notices (see [`crate::inbox`]), handed to the session between frames.
+    pub inbox: InboxReceiver,
 }
 
 impl Driver {
@@ -104,6 +107,11 @@ impl Driver {
                 }
                 _ = idle_check.tick() => {
                     self.track_activity(false);
+                    continue;
+                }
+                Some(notice) = self.inbox.recv() => {
+                    let actions = session.on_inbox(notice);
+                    self.execute(session, actions, posted_tx).await;
                     continue;
                 }
                 Some((id, result)) = posted_rx.recv() => {
@@ -306,6 +314,13 @@ impl Driver {
                 Done::RoomMembers(read.room_members(&room, limit).await.ok())
             }
             Io::RoomCounts(room) => Done::RoomCounts(read.room_presence_counts(&room).await.ok()),
+            Io::RoomListing(room) => Done::RoomListing(
+                read.room_of(self.user, &room)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|listing| listing.summary()),
+            ),
             Io::PresenceOf(users) => {
                 Done::Presence(read.presence_of(&users).await.unwrap_or_default())
             }

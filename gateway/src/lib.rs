@@ -19,6 +19,7 @@
 //! - [`gaps`]: filling gaps in a room's live events from the stream.
 //! - [`resume`]: replaying what a reconnecting client missed; [`room_log`] reads it from
 //!   NATS under a gateway-wide bound, [`redaction`] shows it as history does.
+//! - [`inbox`]: relaying each user's `roomAdded`/`roomRemoved` notices to their connections;
 //! - [`presence`]: relaying presence notices and typing to the connections that want them;
 //!   this gateway's heartbeat (see [`GatewayState::new`]).
 //! - [`frames`]: encoding and decoding frames.
@@ -35,6 +36,7 @@ pub mod fanout;
 pub mod frames;
 pub mod gaps;
 pub mod handshake;
+pub mod inbox;
 pub mod memberships;
 pub mod outbound;
 pub mod presence;
@@ -87,6 +89,7 @@ struct Inner {
     gateway_id: String,
     boot_id: String,
     presence: Arc<presence::PresenceRelay>,
+    inbox: Arc<inbox::InboxRelay>,
     /// Replay reads in flight on this gateway (see [`room_log`]).
     replay_permits: room_log::ReplayPermits,
 }
@@ -122,17 +125,27 @@ impl GatewayState {
                 gateway_id,
                 boot_id: uuid::Uuid::now_v7().simple().to_string(),
                 presence: Arc::default(),
+                inbox: Arc::default(),
                 replay_permits,
             }),
         };
-        let relay = state.inner.presence.clone();
+        let (relay, inbox) = (state.inner.presence.clone(), state.inner.inbox.clone());
         let (client, fanout) = (
             state.commands().event_log().client().clone(),
             state.fanout().clone(),
         );
         tokio::spawn(async move {
-            if let Err(e) = relay.run(client, fanout).await {
+            if let Err(e) = relay.run(client, fanout, inbox).await {
                 tracing::error!(error = %e, "presence relay stopped");
+            }
+        });
+        let (inbox, client) = (
+            state.inner.inbox.clone(),
+            state.commands().event_log().client().clone(),
+        );
+        tokio::spawn(async move {
+            if let Err(e) = inbox.run(client).await {
+                tracing::error!(error = %e, "inbox relay stopped");
             }
         });
         let (client, sessions, admission) = (
@@ -170,6 +183,10 @@ impl GatewayState {
 
     pub fn presence(&self) -> &presence::PresenceRelay {
         &self.inner.presence
+    }
+
+    pub fn inbox(&self) -> &inbox::InboxRelay {
+        &self.inner.inbox
     }
 
     /// The gateway-wide bound on replay reads in flight.

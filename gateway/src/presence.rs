@@ -9,6 +9,10 @@
 //!   gateway subscribes once (`live.user.*`) and sends a `typing` frame to the local
 //!   connections in that room, except the typist's own.
 //!
+//! - **Profiles**: display-name changes are RePublished on `live.profile.<userId>`; this
+//!   gateway subscribes once (`live.profile.*`) and sends a `profile` frame to the same
+//!   connections as that user's presence, and to the user's own connections.
+//!
 //! One wildcard subscription per gateway keeps the subscription count flat however many
 //! users are online; presence traffic is small next to messages.
 
@@ -25,6 +29,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::fanout::{ConnectionId, Fanout};
 use crate::frames;
+use crate::inbox::InboxRelay;
 use crate::outbound::{Outbound, OutboundSender};
 
 /// How long a client shows "typing" unless it is repeated (the projector's TTL too).
@@ -65,12 +70,17 @@ impl PresenceRelay {
         }
     }
 
-    /// Subscribes to presence notices and typing events; runs until the connection ends.
+    /// Subscribes to presence notices, typing events and profile changes; runs until the
+    /// connection ends.
     pub async fn run(
         self: Arc<Self>,
         client: Client,
         fanout: Arc<Fanout>,
+        inbox: Arc<InboxRelay>,
     ) -> Result<(), async_nats::Error> {
+        let mut profiles = client
+            .subscribe(format!("{}.*", subjects::LIVE_PROFILE_PREFIX))
+            .await?;
         let mut notices = client
             .subscribe(format!("{}.*", subjects::PRESENCE_PREFIX))
             .await?;
@@ -103,6 +113,18 @@ impl PresenceRelay {
                             expires_in_ms: TYPING_SHOWN_MS,
                         });
                         fanout.offer_to_room(&room, frame, Some(envelope.actor));
+                    }
+                }
+                Some(event) = profiles.next() => {
+                    let Ok(envelope) = serde_json::from_slice::<Envelope>(&event.payload) else { continue };
+                    if let EventBody::ProfileChanged { display_name } = envelope.body {
+                        let user = envelope.user_id.unwrap_or(envelope.actor);
+                        let frame = frames::encode(&ServerFrame::Profile {
+                            user_id: user.to_string(),
+                            display_name,
+                        });
+                        inbox.offer_to_user(user, &frame);
+                        self.relay(user, frame);
                     }
                 }
                 else => return Ok(()),

@@ -4,19 +4,21 @@
 
 use chat_core::database::DbError;
 use chat_schemas::events::{Envelope, EventBody, RoomKind};
+use chat_schemas::{RoomId, UserId};
 use deadpool_postgres::Transaction;
 
 use crate::messages::PostedRun;
-use crate::presence::{self, PresenceNotice};
+use crate::notices::{MembershipNotice, Notice};
+use crate::presence;
 use crate::profiles;
 
-/// Applies one event; answers the presence change it caused, if any, to be announced
-/// once the transaction has committed.
+/// Applies one event; answers the presence or membership changes it caused, to be
+/// announced once the transaction has committed.
 pub async fn apply_event(
     tx: &Transaction<'_>,
     seq: i64,
     event: &Envelope,
-) -> Result<Vec<PresenceNotice>, DbError> {
+) -> Result<Vec<Notice>, DbError> {
     // Profiles name a user but are not presence: they come from the people stream.
     if let EventBody::ProfileChanged { .. } = event.body {
         return profiles::apply_profile_event(tx, seq, event)
@@ -24,13 +26,13 @@ pub async fn apply_event(
             .map(|()| Vec::new());
     }
     match (&event.room_id, &event.user_id, &event.gateway_id) {
-        (Some(room), _, _) => apply_room_event(tx, seq, room.as_str(), event)
-            .await
-            .map(|()| Vec::new()),
+        (Some(room), _, _) => apply_room_event(tx, seq, room, event).await,
         (None, Some(user), _) => presence::apply_user_event(tx, seq, *user, event)
             .await
-            .map(|notice| notice.into_iter().collect()),
-        (None, None, Some(gateway)) => presence::apply_gateway_event(tx, seq, gateway, event).await,
+            .map(|notice| notice.into_iter().map(Notice::Presence).collect()),
+        (None, None, Some(gateway)) => presence::apply_gateway_event(tx, seq, gateway, event)
+            .await
+            .map(|notices| notices.into_iter().map(Notice::Presence).collect()),
         (None, None, None) => {
             tracing::error!(seq, "event names no room, user or gateway; skipped");
             Ok(Vec::new())
@@ -41,11 +43,22 @@ pub async fn apply_event(
 async fn apply_room_event(
     tx: &Transaction<'_>,
     seq: i64,
-    room: &str,
+    room_id: &RoomId,
     event: &Envelope,
-) -> Result<(), DbError> {
+) -> Result<Vec<Notice>, DbError> {
+    let room = room_id.as_str();
     let at = event.occurred_at;
     let actor = event.actor.0;
+    // Memberships this event made or ended, for the members' inboxes.
+    let mut notices = Vec::new();
+    let mut changed = |user: uuid::Uuid, joined: bool| {
+        notices.push(Notice::Membership(MembershipNotice {
+            user: UserId(user),
+            room: room_id.clone(),
+            joined,
+            at,
+        }))
+    };
     match &event.body {
         EventBody::RoomCreated {
             name,
@@ -53,21 +66,22 @@ async fn apply_room_event(
             kind,
             members,
         } => {
-            tx.execute(
-                "INSERT INTO rooms (room_id, name, visibility, kind, created_by, created_at, \
+            let created = tx
+                .execute(
+                    "INSERT INTO rooms (room_id, name, visibility, kind, created_by, created_at, \
                                     created_seq, last_seq, last_activity_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $6) ON CONFLICT (room_id) DO NOTHING",
-                &[
-                    &room,
-                    name,
-                    &visibility.as_str(),
-                    &kind.as_str(),
-                    &actor,
-                    &at,
-                    &seq,
-                ],
-            )
-            .await?;
+                    &[
+                        &room,
+                        name,
+                        &visibility.as_str(),
+                        &kind.as_str(),
+                        &actor,
+                        &at,
+                        &seq,
+                    ],
+                )
+                .await?;
             let add = tx
                 .prepare_cached(
                     "INSERT INTO room_members (room_id, user_id, joined_at, joined_seq) \
@@ -76,9 +90,15 @@ async fn apply_room_event(
                 .await?;
             tx.execute(&add, &[&room, &actor, &at, &seq]).await?;
             member_changed(tx, room, actor, seq).await?;
+            if created > 0 {
+                changed(actor, true);
+            }
             for member in members {
-                tx.execute(&add, &[&room, &member.0, &at, &seq]).await?;
+                let added = tx.execute(&add, &[&room, &member.0, &at, &seq]).await?;
                 member_changed(tx, room, member.0, seq).await?;
+                if created > 0 && added > 0 {
+                    changed(member.0, true);
+                }
             }
             if let ([other], RoomKind::Direct) = (members.as_slice(), kind) {
                 // The pair's one room: the first created wins (see chat_core::directs).
@@ -92,28 +112,36 @@ async fn apply_room_event(
             }
         }
         EventBody::MemberJoined { user_id } => {
-            tx.execute(
-                "INSERT INTO room_members (room_id, user_id, joined_at, joined_seq) \
+            let added = tx
+                .execute(
+                    "INSERT INTO room_members (room_id, user_id, joined_at, joined_seq) \
                  SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM rooms WHERE room_id = $1) \
                  ON CONFLICT DO NOTHING",
-                &[&room, &user_id.0, &at, &seq],
-            )
-            .await?;
+                    &[&room, &user_id.0, &at, &seq],
+                )
+                .await?;
             member_changed(tx, room, user_id.0, seq).await?;
+            if added > 0 {
+                changed(user_id.0, true);
+            }
         }
         EventBody::MemberLeft { user_id } => {
-            tx.execute(
-                "DELETE FROM room_members WHERE room_id = $1 AND user_id = $2",
-                &[&room, &user_id.0],
-            )
-            .await?;
+            let removed = tx
+                .execute(
+                    "DELETE FROM room_members WHERE room_id = $1 AND user_id = $2",
+                    &[&room, &user_id.0],
+                )
+                .await?;
             member_changed(tx, room, user_id.0, seq).await?;
+            if removed > 0 {
+                changed(user_id.0, false);
+            }
         }
         EventBody::MessagePosted { .. } => {
             // The same statements as a run of several (they also move `last_seq`).
             let mut run = PostedRun::default();
             run.push(seq, event);
-            return run.apply(tx).await;
+            return run.apply(tx).await.map(|()| Vec::new());
         }
         EventBody::MessageEdited {
             message_id,
@@ -141,7 +169,7 @@ async fn apply_room_event(
                 kind = other.type_name(),
                 "not a room event, on a room subject; skipped"
             );
-            return Ok(());
+            return Ok(Vec::new());
         }
     }
     // `last_activity_at` orders the public room directory; it moves with `last_seq`.
@@ -152,7 +180,7 @@ async fn apply_room_event(
         )
         .await?;
     tx.execute(&touch, &[&room, &seq, &at]).await?;
-    Ok(())
+    Ok(notices)
 }
 
 /// Records `seq` as the latest membership change of `user` in `room` (the basis of the

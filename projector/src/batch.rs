@@ -9,8 +9,8 @@ use deadpool_postgres::Pool;
 
 use crate::apply::apply_event;
 use crate::messages::PostedRun;
+use crate::notices::Notice;
 use crate::partition::Partition;
-use crate::presence::PresenceNotice;
 
 /// An event as read from the stream.
 #[derive(Debug, Clone)]
@@ -32,7 +32,8 @@ pub async fn load_checkpoint(pool: &Pool, stream: &str) -> Result<u64, DbError> 
     Ok(row.map(|r| r.get::<_, i64>(0) as u64).unwrap_or(0))
 }
 
-/// Applies the batch; answers the presence changes to announce (after the commit).
+/// Applies the batch; answers the presence and membership changes to announce (after the
+/// commit).
 /// `stream` names the checkpoint row; with a `partition`, events of rooms outside it are
 /// passed over (another follower applies them) while the checkpoint still moves.
 pub async fn apply_batch(
@@ -40,7 +41,7 @@ pub async fn apply_batch(
     stream: &str,
     partition: Option<Partition>,
     batch: &[StoredEvent],
-) -> Result<Vec<PresenceNotice>, DbError> {
+) -> Result<Vec<Notice>, DbError> {
     let mut notices = Vec::new();
     let Some(last) = batch.last() else {
         return Ok(notices);

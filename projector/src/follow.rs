@@ -7,23 +7,25 @@
 //! committed checkpoint.
 
 use chat_core::database::DbError;
-use chat_core::eventlog::{subjects, EventLog};
-use chat_schemas::ws::ServerFrame;
+use chat_core::eventlog::EventLog;
+use chat_core::readmodel::ReadModel;
 use deadpool_postgres::Pool;
 use futures::{FutureExt, StreamExt};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use time::format_description::well_known::Rfc3339;
 
 use crate::batch::{advance_past, apply_batch, load_checkpoint, StoredEvent};
+use crate::notices::{announce, Notice};
 use crate::partition::{Partition, Share};
-use crate::presence::PresenceNotice;
 use crate::ProjectorConfig;
 
 /// When the current consumer of a unit started (Unix ms; 0 before the first): the reaper
 /// trusts heartbeat ages only after a full staleness bound of uninterrupted following.
 pub type FollowingSince = Arc<AtomicU64>;
+
+/// Bound on reading a room back for a `roomAdded` notice (a slow read delays notices only).
+const NOTICE_READ_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Follows one unit (a stream, or a partition of the room stream) for ever.
 pub async fn follow(
@@ -68,6 +70,8 @@ async fn follow_once(
     since: &FollowingSince,
 ) -> anyhow::Result<()> {
     since.store(0, Ordering::Relaxed);
+    // Reads the rooms that membership notices carry, after each commit.
+    let read = ReadModel::new(pool.clone(), NOTICE_READ_TIMEOUT);
     let start = load_checkpoint(pool, key).await? + 1;
     let stream = log.jetstream().get_stream_no_info(stream_name).await?;
     let consumer = stream
@@ -109,7 +113,7 @@ async fn follow_once(
         }
         let notices = committed?;
         record_progress(key, &batch, &lag);
-        announce(log, notices).await;
+        announce(log, &read, notices).await;
     }
 }
 
@@ -166,7 +170,7 @@ async fn commit_until_done(
     stream_name: &str,
     partition: Option<Partition>,
     batch: &[StoredEvent],
-) -> anyhow::Result<Vec<PresenceNotice>> {
+) -> anyhow::Result<Vec<Notice>> {
     match commit_retrying(pool, stream_name, partition, batch).await {
         Err(DbError::Other(e)) if batch.len() > 1 => {
             tracing::warn!(stream = %stream_name, error = %e, "batch failed; applying one by one");
@@ -186,7 +190,7 @@ async fn commit_single(
     stream_name: &str,
     partition: Option<Partition>,
     event: &StoredEvent,
-) -> anyhow::Result<Vec<PresenceNotice>> {
+) -> anyhow::Result<Vec<Notice>> {
     match commit_retrying(pool, stream_name, partition, std::slice::from_ref(event)).await {
         Err(DbError::Other(e)) => {
             tracing::error!(stream = %stream_name, seq = event.seq, error = %e, "event cannot be applied; skipped");
@@ -197,31 +201,13 @@ async fn commit_single(
     }
 }
 
-/// Publishes committed presence changes for the gateways to relay (core NATS: a lost
-/// notice only delays a presence dot until the next change or `watch`).
-async fn announce(log: &EventLog, notices: Vec<PresenceNotice>) {
-    for notice in notices {
-        let frame = ServerFrame::Presence {
-            user_id: notice.user.to_string(),
-            status: notice.status,
-            last_seen: notice.last_seen.format(&Rfc3339).ok(),
-        };
-        if let Ok(payload) = serde_json::to_vec(&frame) {
-            let _ = log
-                .client()
-                .publish(subjects::presence(notice.user), payload.into())
-                .await;
-        }
-    }
-}
-
 /// `apply_batch`, retried for as long as Postgres is unavailable.
 async fn commit_retrying(
     pool: &Pool,
     stream_name: &str,
     partition: Option<Partition>,
     batch: &[StoredEvent],
-) -> Result<Vec<PresenceNotice>, DbError> {
+) -> Result<Vec<Notice>, DbError> {
     let mut backoff = Backoff::default();
     loop {
         match apply_batch(pool, stream_name, partition, batch).await {

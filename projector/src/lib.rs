@@ -5,6 +5,7 @@
 //!   retries, recreation after NATS or Postgres outages).
 //! - [`batch`]: one transaction per batch: effects and the new checkpoint commit together.
 //! - [`apply`]: what each room event does to the read models.
+//! - [`notices`]: presence and membership changes, announced live after each commit.
 //! - [`presence`]: folding status, typing, connections and gateway heartbeats.
 //! - [`profiles`]: folding the people stream (display names).
 //! - [`reaper`]: closing the connections of gateways that stopped heart-beating.
@@ -22,6 +23,7 @@ pub mod batch;
 pub mod follow;
 pub mod lease;
 pub mod messages;
+pub mod notices;
 pub mod partition;
 pub mod presence;
 pub mod profiles;

@@ -46,8 +46,8 @@ pub struct RoomRef {
     pub seq: Option<u64>,
 }
 
-/// One room in `GET /rooms`.
-#[derive(Debug, Serialize, Deserialize)]
+/// One room in `GET /rooms`, and the `room` of the WebSocket `roomAdded` frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoomSummary {
     pub room_id: String,
@@ -67,6 +67,46 @@ pub struct RoomSummary {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct RoomList {
     pub rooms: Vec<RoomSummary>,
+}
+
+/// `POST /rooms/{roomId}/members`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AddMembers {
+    pub user_ids: Value,
+}
+
+/// Answer to `POST /rooms/{roomId}/members`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MembersAdded {
+    pub room_id: String,
+    /// The users this call made members (those already in the room are left out).
+    pub added: Vec<String>,
+    /// Sequence of the last `member.joined` stored, usable as `minSeq`; absent when
+    /// nobody was added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+}
+
+/// One member in `GET /rooms/{roomId}/members`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberView {
+    pub user_id: String,
+    pub username: String,
+    pub display_name: String,
+    /// `online`, `away` or `offline`, as `GET /getStatus` tells it.
+    pub status: String,
+    pub last_seen: Option<String>,
+    /// The member's read position in the room (0: nothing read).
+    pub last_read_seq: i64,
+}
+
+/// `GET /rooms/{roomId}/members`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MemberList {
+    pub members: Vec<MemberView>,
 }
 
 /// `POST /dms`.

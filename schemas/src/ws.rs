@@ -13,6 +13,7 @@
 //! [`ClientFrame`] (or the error a client gets) is [`decode`].
 
 use crate::events::Envelope;
+use crate::http::RoomSummary;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -144,7 +145,8 @@ pub enum ServerFrame {
         heartbeat_ms: u64,
         idle_timeout_ms: u64,
         /// The rooms the user is a member of. None is live yet: send `join` (or `resume`
-        /// after a reconnect) for each room this connection should receive.
+        /// after a reconnect) for each room this connection should receive. Later changes
+        /// arrive as `roomAdded` and `roomRemoved`.
         rooms: Vec<String>,
     },
     /// A command was stored (for `send`, `edit`, `delete`, `status`, `leave`).
@@ -207,6 +209,24 @@ pub enum ServerFrame {
         room_id: String,
         user_id: String,
         expires_in_ms: u64,
+    },
+    /// The user became a member of a room (by any path: a DM opened with them, someone
+    /// added them, they joined on another connection). `room` is the room as `GET /rooms`
+    /// lists it. It needs no `join` and arrives before the room's first `event` on this
+    /// connection; it may repeat for a room the client already knows (after a reconnect,
+    /// for a room also in `hello.rooms`): treat it as an upsert.
+    RoomAdded {
+        room: RoomSummary,
+    },
+    /// The user is no longer a member of the room; this connection stops receiving it.
+    RoomRemoved {
+        room_id: String,
+    },
+    /// A user's display name changed: sent to the connections that receive that user's
+    /// `presence` (members of joined rooms within the bound, watchers) and to the user's own.
+    Profile {
+        user_id: String,
+        display_name: String,
     },
     Error {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -276,5 +296,42 @@ mod tests {
     fn server_frames_serialise_with_their_type() {
         let json = serde_json::to_value(ServerFrame::Pong { id: "9".into() }).unwrap();
         assert_eq!(json, serde_json::json!({"type": "pong", "id": "9"}));
+    }
+
+    #[test]
+    fn inbox_and_profile_frames_have_their_fixed_shapes() {
+        let removed = ServerFrame::RoomRemoved {
+            room_id: "r".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(removed).unwrap(),
+            serde_json::json!({"type": "roomRemoved", "roomId": "r"})
+        );
+        let profile = ServerFrame::Profile {
+            user_id: "u".into(),
+            display_name: "Ann".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(profile).unwrap(),
+            serde_json::json!({"type": "profile", "userId": "u", "displayName": "Ann"})
+        );
+        let added = ServerFrame::RoomAdded {
+            room: RoomSummary {
+                room_id: "r".into(),
+                name: "n".into(),
+                visibility: "private".into(),
+                kind: "group".into(),
+                created_by: "u".into(),
+                created_at: "2026-01-01T00:00:00Z".into(),
+                member_count: 2,
+                last_seq: 7,
+                peer_id: None,
+            },
+        };
+        let json = serde_json::to_value(&added).unwrap();
+        assert_eq!(json["type"], "roomAdded");
+        assert_eq!(json["room"]["roomId"], "r");
+        assert_eq!(json["room"]["memberCount"], 2);
+        assert_eq!(serde_json::from_value::<ServerFrame>(json).unwrap(), added);
     }
 }

@@ -27,6 +27,11 @@ pub enum Ended {
 impl WsClient {
     /// Connects with the token in the `Authorization` header.
     pub async fn connect(base: &str, token: &str) -> Self {
+        Self::connect_with_hello(base, token).await.0
+    }
+
+    /// Connects with the token in the `Authorization` header; answers the `hello` too.
+    pub async fn connect_with_hello(base: &str, token: &str) -> (Self, Value) {
         let mut request = ws_url(base).into_client_request().unwrap();
         request
             .headers_mut()
@@ -37,7 +42,19 @@ impl WsClient {
         let mut client = Self { socket, next_id: 0 };
         let hello = client.next_frame().await;
         assert_eq!(hello["type"], "hello", "{hello}");
-        client
+        (client, hello)
+    }
+
+    /// The next frame of type `kind` within `wait`, skipping others (`None` if none came).
+    pub async fn frame_of_type(&mut self, kind: &str, wait: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let frame = self.frame_within(left).await?;
+            if frame["type"] == kind {
+                return Some(frame);
+            }
+        }
     }
 
     /// Connects with the token (if any) in the `Authorization` header and extra request

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod health;
+pub mod members;
 pub mod messages;
 pub mod openapi;
 pub mod people;

@@ -10,12 +10,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chat_core::input::{CreateRoomPolicy, OpenDirectPolicy};
-use chat_schemas::http::{CreateRoom, OpenDirect, RoomList, RoomRef, RoomSummary};
+use chat_schemas::http::{CreateRoom, OpenDirect, RoomList, RoomRef};
 
 use crate::error::ApiError;
 use crate::extract::{AuthUser, JsonBody, RoomPath};
 use crate::state::ApiState;
-use crate::validate::format_time;
 
 pub async fn create_room(
     State(state): State<ApiState>,
@@ -71,17 +70,7 @@ pub async fn list_rooms(
         .rooms_of(caller)
         .await?
         .into_iter()
-        .map(|r| RoomSummary {
-            room_id: r.room_id,
-            name: r.name,
-            visibility: r.visibility,
-            kind: r.kind,
-            created_by: r.created_by.to_string(),
-            created_at: format_time(r.created_at),
-            member_count: r.member_count,
-            last_seq: r.last_seq,
-            peer_id: r.peer.map(|peer| peer.to_string()),
-        })
+        .map(|r| r.summary())
         .collect();
     Ok(Json(RoomList { rooms }))
 }

@@ -98,7 +98,8 @@ export type ServerFrame =
       protocol: number;
       /**
        * The rooms the user is a member of. None is live yet: send `join` (or `resume`
-       * after a reconnect) for each room this connection should receive.
+       * after a reconnect) for each room this connection should receive. Later changes
+       * arrive as `roomAdded` and `roomRemoved`.
        */
       rooms: string[];
       type: 'hello';
@@ -166,6 +167,19 @@ export type ServerFrame =
       expiresInMs: number;
       roomId: string;
       type: 'typing';
+      userId: string;
+    }
+  | {
+      room: RoomSummary;
+      type: 'roomAdded';
+    }
+  | {
+      roomId: string;
+      type: 'roomRemoved';
+    }
+  | {
+      displayName: string;
+      type: 'profile';
       userId: string;
     }
   | {
@@ -330,3 +344,24 @@ export type MessageId = string;
  * A user's presence as a client sets it.
  */
 export type Status = 'online' | 'away' | 'offline' | 'typing';
+
+/**
+ * One room in `GET /rooms`, and the `room` of the WebSocket `roomAdded` frame.
+ */
+export interface RoomSummary {
+  createdAt: string;
+  createdBy: string;
+  kind: string;
+  /**
+   * Sequence of the room's latest event.
+   */
+  lastSeq: number;
+  memberCount: number;
+  name: string;
+  /**
+   * For a direct room, the other person in it (direct-room ids do not name them).
+   */
+  peerId?: string | null;
+  roomId: string;
+  visibility: string;
+}

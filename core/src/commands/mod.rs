@@ -7,6 +7,7 @@
 //!
 //! - [`messages`]: posting (with exact `clientMsgId` retries), editing, deleting.
 //! - [`rooms`]: joining and leaving (one event per membership state), membership checks.
+//! - [`members`]: adding people to a group room, listing a room's members.
 //! - [`create`]: creating group rooms and opening direct rooms.
 //! - [`history`]: reading a room's history (a member's read, waiting for `minSeq`).
 //! - [`progress`]: what transports may ask of the event log and the projection (health).
@@ -25,6 +26,7 @@
 pub mod clock;
 mod create;
 mod history;
+mod members;
 mod messages;
 mod profiles;
 mod progress;
@@ -33,6 +35,7 @@ mod status;
 
 pub use create::OpenedDirect;
 pub use history::HistoryPage;
+pub use members::MembersAdded;
 pub use messages::{PendingPost, PostedMessage};
 pub use progress::RoomStreamProgress;
 pub use rooms::RoomMember;

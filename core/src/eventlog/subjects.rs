@@ -14,6 +14,9 @@ pub const LIVE_PROFILE_PREFIX: &str = "live.profile";
 pub const GATEWAY_PREFIX: &str = "chat.gateway";
 /// Presence as the projector computed it, published (core NATS) after each commit.
 pub const PRESENCE_PREFIX: &str = "live.presence";
+/// A user's inbox: `roomAdded`/`roomRemoved` frames the projector publishes (core NATS)
+/// after committing a membership change.
+pub const INBOX_PREFIX: &str = "live.inbox";
 
 pub fn room(room_id: &RoomId) -> String {
     format!("{ROOM_PREFIX}.{room_id}")
@@ -42,4 +45,8 @@ pub fn gateway(gateway_id: &str) -> String {
 
 pub fn presence(user_id: UserId) -> String {
     format!("{PRESENCE_PREFIX}.{user_id}")
+}
+
+pub fn live_inbox(user_id: UserId) -> String {
+    format!("{INBOX_PREFIX}.{user_id}")
 }

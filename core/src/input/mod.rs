@@ -34,7 +34,8 @@ pub use fields::{
 };
 pub use messages::{NewMessage, SendMessagePolicy, MAX_MESSAGE_CHARS};
 pub use rooms::{
-    CreateRoomPolicy, NewRoom, OpenDirectPolicy, MAX_INITIAL_MEMBERS, MAX_ROOM_NAME_CHARS,
+    AddMembersPolicy, CreateRoomPolicy, NewRoom, OpenDirectPolicy, MAX_ADDED_MEMBERS,
+    MAX_INITIAL_MEMBERS, MAX_ROOM_NAME_CHARS,
 };
 pub use status::{StatusChange, UpdateStatusPolicy};
 pub use times::{parse_time, storable_time, timestamp};

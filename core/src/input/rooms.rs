@@ -2,7 +2,7 @@
 //! a direct room.
 
 use chat_schemas::events::Visibility;
-use chat_schemas::http::{CreateRoom, OpenDirect};
+use chat_schemas::http::{AddMembers, CreateRoom, OpenDirect};
 use chat_schemas::UserId;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -81,6 +81,45 @@ fn member_list(value: &Value, creator: UserId) -> Result<Vec<UserId>, InputError
     Ok(set.into_iter().collect())
 }
 
+/// Most people one `POST /rooms/{roomId}/members` adds.
+pub const MAX_ADDED_MEMBERS: usize = 100;
+
+/// The check of a `POST /rooms/{roomId}/members` body.
+pub trait AddMembersPolicy {
+    /// The distinct users to add, without `caller` (already a member); never empty.
+    fn check(&self, caller: UserId) -> Result<Vec<UserId>, InputError>;
+}
+
+impl AddMembersPolicy for AddMembers {
+    fn check(&self, caller: UserId) -> Result<Vec<UserId>, InputError> {
+        let invalid = |message: &str| InputError::new("invalid_user_ids", message);
+        let Value::Array(items) = &self.user_ids else {
+            return Err(invalid("userIds must be an array of 1 to 100 user ids"));
+        };
+        if items.len() > MAX_ADDED_MEMBERS {
+            return Err(InputError::new(
+                "too_many_ids",
+                format!("at most {MAX_ADDED_MEMBERS} userIds at once"),
+            ));
+        }
+        let mut set = BTreeSet::new();
+        for item in items {
+            let raw = item
+                .as_str()
+                .ok_or_else(|| invalid("userIds must be an array of user id strings"))?;
+            let user = UserId::parse(raw)
+                .map_err(|e| InputError::new("invalid_user_ids", format!("userIds[] {e}")))?;
+            set.insert(user);
+        }
+        // Repeats collapse; the caller is a member already. Nothing left is a mistake.
+        set.remove(&caller);
+        if set.is_empty() {
+            return Err(invalid("userIds must name at least one user besides you"));
+        }
+        Ok(set.into_iter().collect())
+    }
+}
+
 /// The check of a `POST /dms` body.
 pub trait OpenDirectPolicy {
     /// The other user of the direct room `caller` asks for.
@@ -104,6 +143,33 @@ impl OpenDirectPolicy for OpenDirect {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn added_members_are_distinct_others_and_at_most_a_hundred() {
+        let (me, other) = (UserId::generate(), UserId::generate());
+        let body = |ids: Value| AddMembers { user_ids: ids };
+        let ok = body(json!([
+            other.to_string(),
+            other.to_string(),
+            me.to_string()
+        ]));
+        assert_eq!(ok.check(me).unwrap(), vec![other]);
+        for bad in [
+            Value::Null,
+            json!([]),
+            json!("x"),
+            json!([1]),
+            json!(["not-an-id"]),
+            json!([me.to_string(), me.to_string()]),
+        ] {
+            assert_eq!(body(bad).check(me).unwrap_err().code, "invalid_user_ids");
+        }
+        let many: Vec<String> = (0..101).map(|_| UserId::generate().to_string()).collect();
+        assert_eq!(
+            body(json!(many)).check(me).unwrap_err().code,
+            "too_many_ids"
+        );
+    }
 
     #[test]
     fn a_new_room_has_distinct_members_without_its_creator() {

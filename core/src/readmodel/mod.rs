@@ -4,6 +4,7 @@
 //!
 //! - [`rooms`]: rooms, membership (who may use a room) and the rooms a user is in.
 //! - [`users`]: which users exist, their presence and status.
+//! - [`members`]: a room's member list (names, presence, read positions), for members.
 //! - [`people`]: the people directory (`{userId, username, displayName}` only).
 //! - [`public_rooms`]: the public room directory (public group rooms by name).
 //! - [`messages`]: history pages, message owners, earlier sends of a `clientMsgId`.
@@ -16,6 +17,7 @@
 //! Every query is bounded by the configured database timeout, so a stalled Postgres turns
 //! into [`DbError::Unavailable`] rather than a hung request.
 
+pub mod members;
 pub mod messages;
 pub mod people;
 pub mod progress;
@@ -23,6 +25,7 @@ pub mod public_rooms;
 pub mod rooms;
 pub mod users;
 
+pub use members::Member;
 pub use messages::{HistoryMessage, HistoryQuery};
 pub use people::Person;
 pub use public_rooms::PublicRoom;

@@ -1,6 +1,7 @@
 //! Rooms as the read model has them: who may use a room (membership, for every room
 //! command), the rooms a user is in, a room's members, and the direct room of a pair.
 
+use chat_schemas::http::RoomSummary;
 use chat_schemas::{RoomId, UserId};
 use time::OffsetDateTime;
 
@@ -165,35 +166,74 @@ impl ReadModel {
         .await
     }
 
-    /// The rooms `user` is a member of, most recently active first.
+    /// The rooms `user` is a member of, most recently active first (`GET /rooms`).
     pub async fn rooms_of(&self, user: UserId) -> Result<Vec<RoomListing>, DbError> {
         self.with_client(|c| async move {
-            let rows = c
-                .query(
-                    "SELECT r.room_id, r.name, r.visibility, r.kind, r.created_by, r.created_at, \
-                            (SELECT count(*) FROM room_members x WHERE x.room_id = r.room_id), r.last_seq, \
-                            CASE WHEN r.kind = 'direct' THEN (SELECT p.user_id FROM room_members p \
-                                 WHERE p.room_id = r.room_id AND p.user_id <> $1 LIMIT 1) END \
-                     FROM rooms r JOIN room_members m ON m.room_id = r.room_id AND m.user_id = $1 \
-                     ORDER BY r.last_seq DESC",
-                    &[&user.0],
-                )
-                .await?;
-            Ok(rows
-                .iter()
-                .map(|r| RoomListing {
-                    room_id: r.get(0),
-                    name: r.get(1),
-                    visibility: r.get(2),
-                    kind: r.get(3),
-                    created_by: UserId(r.get(4)),
-                    created_at: r.get(5),
-                    member_count: r.get(6),
-                    last_seq: r.get(7),
-                    peer: r.get::<_, Option<uuid::Uuid>>(8).map(UserId),
-                })
-                .collect())
+            let sql = format!("{LISTING_SQL} ORDER BY r.last_seq DESC");
+            let rows = c.query(&sql, &[&user.0]).await?;
+            Ok(rows.iter().map(listing).collect())
         })
         .await
+    }
+
+    /// `room` as [`Self::rooms_of`] lists it for `user`, or `None` when `user` is not a
+    /// member: the `room` of a `roomAdded` frame, so that it always equals `GET /rooms`.
+    pub async fn room_of(
+        &self,
+        user: UserId,
+        room: &RoomId,
+    ) -> Result<Option<RoomListing>, DbError> {
+        let room = room.as_str().to_owned();
+        self.with_client(|c| async move {
+            let sql = format!("{LISTING_SQL} WHERE r.room_id = $2");
+            Ok(c.query_opt(&sql, &[&user.0, &room])
+                .await?
+                .as_ref()
+                .map(listing))
+        })
+        .await
+    }
+}
+
+/// The columns of a [`RoomListing`] for the member `$1`: one statement for the list and
+/// for one room, so a `roomAdded` frame and `GET /rooms` never disagree.
+const LISTING_SQL: &str =
+    "SELECT r.room_id, r.name, r.visibility, r.kind, r.created_by, r.created_at, \
+            (SELECT count(*) FROM room_members x WHERE x.room_id = r.room_id), r.last_seq, \
+            CASE WHEN r.kind = 'direct' THEN (SELECT p.user_id FROM room_members p \
+                 WHERE p.room_id = r.room_id AND p.user_id <> $1 LIMIT 1) END \
+     FROM rooms r JOIN room_members m ON m.room_id = r.room_id AND m.user_id = $1";
+
+fn listing(r: &tokio_postgres::Row) -> RoomListing {
+    RoomListing {
+        room_id: r.get(0),
+        name: r.get(1),
+        visibility: r.get(2),
+        kind: r.get(3),
+        created_by: UserId(r.get(4)),
+        created_at: r.get(5),
+        member_count: r.get(6),
+        last_seq: r.get(7),
+        peer: r.get::<_, Option<uuid::Uuid>>(8).map(UserId),
+    }
+}
+
+impl RoomListing {
+    /// The wire form, as `GET /rooms` and `roomAdded` carry it.
+    pub fn summary(self) -> RoomSummary {
+        RoomSummary {
+            room_id: self.room_id,
+            name: self.name,
+            visibility: self.visibility,
+            kind: self.kind,
+            created_by: self.created_by.to_string(),
+            created_at: self
+                .created_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            member_count: self.member_count,
+            last_seq: self.last_seq,
+            peer_id: self.peer.map(|peer| peer.to_string()),
+        }
     }
 }

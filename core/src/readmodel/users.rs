@@ -38,6 +38,27 @@ impl ReadModel {
         Ok(found == wanted)
     }
 
+    /// Those of `users` that have no account, in the order given.
+    pub async fn unknown_users(&self, users: &[UserId]) -> Result<Vec<UserId>, DbError> {
+        let ids: Vec<uuid::Uuid> = users.iter().map(|u| u.0).collect();
+        let known: Vec<uuid::Uuid> = self
+            .with_client(|c| async move {
+                let rows = c
+                    .query(
+                        "SELECT user_id FROM accounts WHERE user_id = ANY($1)",
+                        &[&ids],
+                    )
+                    .await?;
+                Ok(rows.iter().map(|r| r.get(0)).collect())
+            })
+            .await?;
+        Ok(users
+            .iter()
+            .filter(|u| !known.contains(&u.0))
+            .copied()
+            .collect())
+    }
+
     /// Current presence of existing users: (user, status, last seen).
     pub async fn presence_of(
         &self,

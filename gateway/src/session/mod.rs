@@ -12,10 +12,12 @@
 //! By concern: [`auth`] (re-authentication, expiry, flood and idle closes), [`dispatch`]
 //! (each frame to its command, ids parsed once), [`rooms`]
 //! (join, leave, resume and the subscribe-then-replay sequence they share), [`watch`]
-//! (presence of watched users and room members), [`replies`] (the frames it answers with).
+//! (presence of watched users and room members), [`inbox`] (`roomAdded`/`roomRemoved`, in
+//! order with the rooms' events), [`replies`] (the frames it answers with).
 
 mod auth;
 mod dispatch;
+mod inbox;
 mod replies;
 mod rooms;
 mod watch;
@@ -26,6 +28,7 @@ mod tests;
 use chat_core::commands::{CommandError, PostedMessage};
 use chat_core::tokens::Verified;
 use chat_schemas::events::Status;
+use chat_schemas::http::RoomSummary;
 use chat_schemas::ws::{ServerFrame, PROTOCOL_VERSION};
 use chat_schemas::{ClientMsgId, MessageId, RoomId, UserId};
 use std::collections::HashSet;
@@ -87,6 +90,8 @@ pub enum Io {
         limit: i64,
     },
     RoomCounts(RoomId),
+    /// The room as the user's room list shows it (for `roomAdded`).
+    RoomListing(RoomId),
     PresenceOf(Vec<UserId>),
     Replay {
         room: RoomId,
@@ -128,6 +133,8 @@ pub enum Done {
     RoomMembers(Option<Option<Vec<UserId>>>),
     /// Members and members online; `None` when the read failed.
     RoomCounts(Option<(i64, i64)>),
+    /// `None` when the read failed or the user is not a member (any more).
+    RoomListing(Option<RoomSummary>),
     /// Status and last-seen per user (empty when the read failed).
     Presence(Vec<(UserId, String, Option<OffsetDateTime>)>),
     Replayed(Result<ReplayOutcome, String>),
@@ -171,6 +178,8 @@ enum Waiting {
         then: dispatch::AfterCommand,
     },
     Join(rooms::Join),
+    /// A join that made the user a member, reading the room for `roomAdded`.
+    Announce(rooms::Join),
     Resume(rooms::Resume),
     Stream(rooms::Stream),
     WatchPresence,
@@ -249,6 +258,7 @@ impl Session {
                 self.command_done(id, then, result)
             }
             (Waiting::Join(join), Done::Command(result)) => self.joined(join, result),
+            (Waiting::Announce(join), Done::RoomListing(room)) => self.announced(join, room),
             (Waiting::Resume(resume), Done::Command(result)) => self.member_checked(resume, result),
             (Waiting::Stream(stream), done) => self.stream_step(stream, done),
             (Waiting::WatchPresence, Done::Presence(rows)) => watch::presence_frames(rows),

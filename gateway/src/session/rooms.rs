@@ -15,7 +15,7 @@ use crate::resume::{self, ReplayOutcome};
 /// A `join` waiting for its command.
 pub(super) struct Join {
     id: String,
-    room: RoomId,
+    pub(super) room: RoomId,
     last_seq: Option<u64>,
 }
 
@@ -95,9 +95,16 @@ impl Session {
         join: Join,
         result: Result<Option<u64>, CommandError>,
     ) -> Vec<Action> {
-        if let Err(e) = result {
-            return reply(command_error(Some(join.id), e));
+        match result {
+            Err(e) => reply(command_error(Some(join.id), e)),
+            // It made the user a member: `roomAdded` goes first (see `inbox`).
+            Ok(Some(_)) => self.announce_join(join),
+            Ok(None) => self.join_stream(join),
         }
+    }
+
+    /// Makes the joined room live on this connection.
+    pub(super) fn join_stream(&mut self, join: Join) -> Vec<Action> {
         self.start_stream(join.room, join.last_seq, Origin::Join { id: join.id })
     }
 

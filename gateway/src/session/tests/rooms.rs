@@ -44,6 +44,7 @@ fn resumed(id: &str, name: &str, o: ReplayOutcome) -> ServerFrame {
 fn joined(session: &mut Session, name: &str) {
     join(session, "j", name, None);
     session.on_done(Done::Command(Ok(Some(1))));
+    session.on_done(Done::RoomListing(None));
     session.on_done(Done::Subscribed(Ok(())));
     session.on_done(Done::RoomMembers(Some(Some(vec![alice()]))));
     session.on_done(Done::Presence(vec![]));
@@ -63,8 +64,9 @@ fn a_join_without_a_position_subscribes_watches_the_members_and_answers_the_late
     );
     assert_eq!(
         session.on_done(Done::Command(Ok(Some(4)))),
-        [subscribe("r1")]
+        [Action::Io(Io::RoomListing(room("r1")))]
     );
+    assert_eq!(session.on_done(Done::RoomListing(None)), [subscribe("r1")]);
     assert_eq!(
         session.on_done(Done::Subscribed(Ok(()))),
         [members_of("r1")]
