@@ -7,6 +7,7 @@
 //! - [`apply`]: what each room event does to the read models.
 //! - [`presence`]: folding status, typing, connections and gateway heartbeats.
 //! - [`profiles`]: folding the people stream (display names).
+//! - [`reads`]: folding the reads stream (read positions).
 //! - [`reaper`]: closing the connections of gateways that stopped heart-beating.
 //! - [`partition`]: splitting the room stream into partitions, per-room order kept.
 //! - [`lease`]: sharing the partitions between instances through Postgres advisory locks.
@@ -25,6 +26,7 @@ pub mod messages;
 pub mod partition;
 pub mod presence;
 pub mod profiles;
+pub mod reads;
 pub mod reaper;
 
 use chat_core::eventlog::EventLog;

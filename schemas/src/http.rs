@@ -62,6 +62,12 @@ pub struct RoomSummary {
     /// For a direct room, the other person in it (direct-room ids do not name them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer_id: Option<String>,
+    /// The caller's read position in the room (a `seq`; 0 if never read).
+    #[serde(default)]
+    pub last_read_seq: i64,
+    /// Messages after `lastReadSeq`, not deleted, not sent by the caller.
+    #[serde(default)]
+    pub unread_count: i64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -177,4 +183,19 @@ pub struct PersonView {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PersonList {
     pub users: Vec<PersonView>,
+}
+
+/// `POST /rooms/{roomId}/read`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct MarkRead {
+    pub seq: Value,
+}
+
+/// The caller's read position in a room (answer to `POST /rooms/{roomId}/read`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadPositionView {
+    pub room_id: String,
+    pub last_read_seq: u64,
 }

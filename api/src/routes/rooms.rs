@@ -81,6 +81,8 @@ pub async fn list_rooms(
             member_count: r.member_count,
             last_seq: r.last_seq,
             peer_id: r.peer.map(|peer| peer.to_string()),
+            last_read_seq: r.last_read_seq,
+            unread_count: r.unread_count,
         })
         .collect();
     Ok(Json(RoomList { rooms }))

@@ -28,6 +28,42 @@ pub struct RoomListing {
     pub last_seq: i64,
     /// In a direct room, the other user.
     pub peer: Option<UserId>,
+    /// The listing user's read position in the room (0 if never read).
+    pub last_read_seq: i64,
+    /// Messages after `last_read_seq`, not deleted, not sent by the listing user.
+    pub unread_count: i64,
+}
+
+/// The one query behind every room listing (all of a user's rooms, or one of them), so a
+/// room shows the same wherever it is listed. `$1` is the user, `$2` a room or NULL.
+const LISTING: &str = "\
+    SELECT r.room_id, r.name, r.visibility, r.kind, r.created_by, r.created_at, \
+           (SELECT count(*) FROM room_members x WHERE x.room_id = r.room_id), r.last_seq, \
+           CASE WHEN r.kind = 'direct' THEN (SELECT p.user_id FROM room_members p \
+                WHERE p.room_id = r.room_id AND p.user_id <> $1 LIMIT 1) END, \
+           COALESCE(rp.last_read_seq, 0), \
+           (SELECT count(*) FROM messages u WHERE u.room_id = r.room_id \
+                AND u.seq > COALESCE(rp.last_read_seq, 0) AND NOT u.deleted \
+                AND u.sender_id <> $1) \
+    FROM rooms r JOIN room_members m ON m.room_id = r.room_id AND m.user_id = $1 \
+    LEFT JOIN read_positions rp ON rp.room_id = r.room_id AND rp.user_id = $1 \
+    WHERE $2::text IS NULL OR r.room_id = $2 \
+    ORDER BY r.last_seq DESC";
+
+fn listing(r: &tokio_postgres::Row) -> RoomListing {
+    RoomListing {
+        room_id: r.get(0),
+        name: r.get(1),
+        visibility: r.get(2),
+        kind: r.get(3),
+        created_by: UserId(r.get(4)),
+        created_at: r.get(5),
+        member_count: r.get(6),
+        last_seq: r.get(7),
+        peer: r.get::<_, Option<uuid::Uuid>>(8).map(UserId),
+        last_read_seq: r.get(9),
+        unread_count: r.get(10),
+    }
 }
 
 impl ReadModel {
@@ -168,31 +204,22 @@ impl ReadModel {
     /// The rooms `user` is a member of, most recently active first.
     pub async fn rooms_of(&self, user: UserId) -> Result<Vec<RoomListing>, DbError> {
         self.with_client(|c| async move {
-            let rows = c
-                .query(
-                    "SELECT r.room_id, r.name, r.visibility, r.kind, r.created_by, r.created_at, \
-                            (SELECT count(*) FROM room_members x WHERE x.room_id = r.room_id), r.last_seq, \
-                            CASE WHEN r.kind = 'direct' THEN (SELECT p.user_id FROM room_members p \
-                                 WHERE p.room_id = r.room_id AND p.user_id <> $1 LIMIT 1) END \
-                     FROM rooms r JOIN room_members m ON m.room_id = r.room_id AND m.user_id = $1 \
-                     ORDER BY r.last_seq DESC",
-                    &[&user.0],
-                )
-                .await?;
-            Ok(rows
-                .iter()
-                .map(|r| RoomListing {
-                    room_id: r.get(0),
-                    name: r.get(1),
-                    visibility: r.get(2),
-                    kind: r.get(3),
-                    created_by: UserId(r.get(4)),
-                    created_at: r.get(5),
-                    member_count: r.get(6),
-                    last_seq: r.get(7),
-                    peer: r.get::<_, Option<uuid::Uuid>>(8).map(UserId),
-                })
-                .collect())
+            let rows = c.query(LISTING, &[&user.0, &None::<String>]).await?;
+            Ok(rows.iter().map(listing).collect())
+        })
+        .await
+    }
+
+    /// One room as [`Self::rooms_of`] lists it for `user`; `None` unless they are a member.
+    pub async fn room_listing(
+        &self,
+        user: UserId,
+        room: &RoomId,
+    ) -> Result<Option<RoomListing>, DbError> {
+        let room = Some(room.as_str().to_owned());
+        self.with_client(|c| async move {
+            let row = c.query_opt(LISTING, &[&user.0, &room]).await?;
+            Ok(row.as_ref().map(listing))
         })
         .await
     }
