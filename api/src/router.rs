@@ -6,7 +6,7 @@ use axum::routing::{get, patch, post, MethodRouter};
 use axum::Router;
 
 use crate::error::ApiError;
-use crate::routes::{accounts, admin, health, messages, openapi, people, rooms, status};
+use crate::routes::{accounts, admin, health, messages, openapi, people, reads, rooms, status};
 use crate::state::ApiState;
 
 /// One route: its method and path as the OpenAPI document names them, and its handler.
@@ -37,6 +37,7 @@ pub fn routes() -> Vec<Route> {
         route("GET", "/rooms", get(rooms::list_rooms)),
         route("POST", "/rooms/{roomId}/join", post(rooms::join_room)),
         route("POST", "/rooms/{roomId}/leave", post(rooms::leave_room)),
+        route("POST", "/rooms/{roomId}/read", post(reads::mark_read)),
         route("POST", "/dms", post(rooms::open_direct)),
         route("POST", "/sendMessage", post(messages::send_message)),
         route("GET", "/getMessages", get(messages::get_messages)),

@@ -6,5 +6,6 @@ pub mod health;
 pub mod messages;
 pub mod openapi;
 pub mod people;
+pub mod reads;
 pub mod rooms;
 pub mod status;

@@ -14,6 +14,7 @@
 //! - [`messages`]: message bodies and the message length limit.
 //! - [`status`]: status changes.
 //! - [`people`]: display names and the people directory's parameters.
+//! - [`reads`]: read positions.
 //!
 //! Pure (no I/O, no async), so `fuzz/` exercises exactly what the api runs.
 
@@ -21,6 +22,7 @@ pub mod accounts;
 pub mod fields;
 pub mod messages;
 pub mod people;
+pub mod reads;
 pub mod rooms;
 pub mod status;
 pub mod times;
