@@ -238,6 +238,8 @@ impl Session {
                 id, code, message, ..
             } => self.on_error(id, code, message),
             ServerFrame::Pong { .. } => Vec::new(),
+            // The terminal shows no unread badges or "seen by"; it has nothing to update.
+            ServerFrame::ReadPosition { .. } | ServerFrame::Receipt { .. } => Vec::new(),
         }
     }
 

@@ -124,6 +124,7 @@ pub async fn run(state: GatewayState, socket: WebSocket, admitted: Admitted) {
         state.fanout().unsubscribe(&room, id);
     }
     state.presence().unwatch_all(id, watching);
+    state.reads().unfollow(verified.user, id);
     // Sends still in flight are answered as they are stored, as long as the writer runs.
     tokio::spawn(driver::answer_in_flight(
         session,

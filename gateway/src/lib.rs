@@ -21,6 +21,8 @@
 //!   NATS under a gateway-wide bound, [`redaction`] shows it as history does.
 //! - [`presence`]: relaying presence notices and typing to the connections that want them;
 //!   this gateway's heartbeat (see [`GatewayState::new`]).
+//! - [`reads`]: relaying read positions to the reader's connections (`readPosition`) and,
+//!   throttled by [`receipts`], to the room's other members (`receipt`).
 //! - [`frames`]: encoding and decoding frames.
 //! - [`config`]: `GATEWAY_*` settings.
 //!
@@ -38,6 +40,8 @@ pub mod handshake;
 pub mod memberships;
 pub mod outbound;
 pub mod presence;
+pub mod reads;
+pub mod receipts;
 pub mod redaction;
 pub mod resume;
 pub mod room_log;
@@ -87,6 +91,7 @@ struct Inner {
     gateway_id: String,
     boot_id: String,
     presence: Arc<presence::PresenceRelay>,
+    reads: Arc<reads::ReadRelay>,
     /// Replay reads in flight on this gateway (see [`room_log`]).
     replay_permits: room_log::ReplayPermits,
 }
@@ -122,6 +127,7 @@ impl GatewayState {
                 gateway_id,
                 boot_id: uuid::Uuid::now_v7().simple().to_string(),
                 presence: Arc::default(),
+                reads: Arc::default(),
                 replay_permits,
             }),
         };
@@ -133,6 +139,16 @@ impl GatewayState {
         tokio::spawn(async move {
             if let Err(e) = relay.run(client, fanout).await {
                 tracing::error!(error = %e, "presence relay stopped");
+            }
+        });
+        let (reads, client, fanout) = (
+            state.inner.reads.clone(),
+            state.commands().event_log().client().clone(),
+            state.fanout().clone(),
+        );
+        tokio::spawn(async move {
+            if let Err(e) = reads.run(client, fanout).await {
+                tracing::error!(error = %e, "read position relay stopped");
             }
         });
         let (client, sessions, admission) = (
@@ -170,6 +186,10 @@ impl GatewayState {
 
     pub fn presence(&self) -> &presence::PresenceRelay {
         &self.inner.presence
+    }
+
+    pub fn reads(&self) -> &reads::ReadRelay {
+        &self.inner.reads
     }
 
     /// The gateway-wide bound on replay reads in flight.

@@ -68,6 +68,16 @@ export type ClientFrame =
     }
   | {
       id: string;
+      roomId: string;
+      /**
+       * The `seq` of an event of this room (a positive integer). A missing or wrong one
+       * is answered with `invalid_seq`, as by the HTTP route.
+       */
+      seq: number;
+      type: 'read';
+    }
+  | {
+      id: string;
       type: 'ping';
     };
 
@@ -166,6 +176,17 @@ export type ServerFrame =
       expiresInMs: number;
       roomId: string;
       type: 'typing';
+      userId: string;
+    }
+  | {
+      lastReadSeq: number;
+      roomId: string;
+      type: 'readPosition';
+    }
+  | {
+      roomId: string;
+      seq: number;
+      type: 'receipt';
       userId: string;
     }
   | {
@@ -313,6 +334,12 @@ export type EventBody =
         displayName: string;
       };
       type: 'profile.changed';
+    }
+  | {
+      data: {
+        seq: number;
+      };
+      type: 'read.moved';
     };
 /**
  * A group room or the direct-message room of two users.

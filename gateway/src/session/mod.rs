@@ -12,10 +12,12 @@
 //! By concern: [`auth`] (re-authentication, expiry, flood and idle closes), [`dispatch`]
 //! (each frame to its command, ids parsed once), [`rooms`]
 //! (join, leave, resume and the subscribe-then-replay sequence they share), [`watch`]
-//! (presence of watched users and room members), [`replies`] (the frames it answers with).
+//! (presence of watched users and room members), [`reads`] (read positions), [`replies`]
+//! (the frames it answers with).
 
 mod auth;
 mod dispatch;
+mod reads;
 mod replies;
 mod rooms;
 mod watch;
@@ -24,6 +26,7 @@ mod watch;
 mod tests;
 
 use chat_core::commands::{CommandError, PostedMessage};
+use chat_core::input::reads::ReadSeq;
 use chat_core::tokens::Verified;
 use chat_schemas::events::Status;
 use chat_schemas::ws::{ServerFrame, PROTOCOL_VERSION};
@@ -113,6 +116,11 @@ pub enum Command {
     Leave(RoomId),
     /// Not a write: the membership check a `resume` makes per room.
     RequireMember(RoomId),
+    /// Move the read position in the room forward (answered without a `seq`).
+    Read {
+        room: RoomId,
+        seq: ReadSeq,
+    },
 }
 
 /// The result of an [`Io`].

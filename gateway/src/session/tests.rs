@@ -305,4 +305,5 @@ mod commands {
 }
 
 mod auth;
+mod reads;
 mod rooms;
