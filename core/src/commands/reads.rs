@@ -13,11 +13,15 @@
 //! `seq` must be an event of this room: the event at that sequence of the rooms stream is
 //! read back by direct get and must be on `chat.room.<roomId>`. The stream is
 //! authoritative, so a position can be set on an event the projector has not applied yet.
+//! Reads go to any replica first; after a lost race the read subject is read from the
+//! stream leader, so a lagging replica cannot make the retries spin (see
+//! [`crate::eventlog::lookup`]).
 
 use chat_schemas::events::{Envelope, EventBody};
 use chat_schemas::{RoomId, UserId};
 
 use super::{CommandError, Commands, Failure};
+use crate::eventlog::lookup::ReadFrom;
 use crate::eventlog::{subjects, PublishError, StreamKind};
 use crate::input::reads::ReadSeq;
 
@@ -44,8 +48,13 @@ impl Commands {
         self.require_member(room, caller).await?;
         self.require_room_event(room, seq.get()).await?;
         let subject = subjects::read_position(room, caller);
+        let mut from = ReadFrom::AnyReplica;
         for _ in 0..MAX_ATTEMPTS {
-            let (last, position) = match self.log.latest_on(StreamKind::Reads, &subject).await? {
+            let latest = self
+                .log
+                .latest_on(StreamKind::Reads, &subject, from)
+                .await?;
+            let (last, position) = match latest {
                 Some(latest) => match latest.event.body {
                     EventBody::ReadMoved { seq } => (latest.seq, seq),
                     _ => (latest.seq, 0),
@@ -74,7 +83,7 @@ impl Commands {
                     });
                 }
                 // Another device stored a position since we read: decide again.
-                Err(PublishError::SubjectNotEmpty) => continue,
+                Err(PublishError::SubjectNotEmpty) => from = ReadFrom::Leader,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -87,18 +96,16 @@ impl Commands {
 
     /// Succeeds when the rooms stream holds an event of `room` at `seq`.
     async fn require_room_event(&self, room: &RoomId, seq: u64) -> Result<(), CommandError> {
+        if self.log.subject_at(StreamKind::Rooms, seq).await? == Some(subjects::room(room)) {
+            return Ok(());
+        }
+        // Refused: say which way it is wrong.
         let latest = self.log.latest_in_room(room).await?;
-        if seq > latest {
-            return Err(invalid_seq(format!(
-                "seq {seq} is beyond the room's last event ({latest})"
-            )));
-        }
-        match self.log.subject_at(StreamKind::Rooms, seq).await? {
-            Some(subject) if subject == subjects::room(room) => Ok(()),
-            _ => Err(invalid_seq(format!(
-                "seq {seq} is not an event of this room"
-            ))),
-        }
+        Err(invalid_seq(if seq > latest {
+            format!("seq {seq} is beyond the room's last event ({latest})")
+        } else {
+            format!("seq {seq} is not an event of this room")
+        }))
     }
 }
 
