@@ -7,7 +7,7 @@ use axum::Router;
 
 use crate::error::ApiError;
 use crate::routes::{
-    accounts, admin, health, members, messages, openapi, people, public_rooms, rooms, status,
+    accounts, admin, health, members, messages, openapi, people, public_rooms, reads, rooms, status,
 };
 use crate::state::ApiState;
 
@@ -46,6 +46,7 @@ pub fn routes() -> Vec<Route> {
             post(members::add_members),
         ),
         route("GET", "/rooms/{roomId}/members", get(members::list_members)),
+        route("POST", "/rooms/{roomId}/read", post(reads::mark_read)),
         route("POST", "/dms", post(rooms::open_direct)),
         route("POST", "/sendMessage", post(messages::send_message)),
         route("GET", "/getMessages", get(messages::get_messages)),

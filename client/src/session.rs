@@ -270,10 +270,13 @@ impl Session {
                 id, code, message, ..
             } => self.on_error(id, code, message),
             ServerFrame::Pong { .. } => Vec::new(),
-            // Inbox and profile frames: this client lists rooms and names on request.
+            // Inbox, profile and read-state frames: the inbox's are read in `crate::inbox`
+            // before this enum sees them; the terminal shows no unread badges or "seen by".
             ServerFrame::RoomAdded { .. }
             | ServerFrame::RoomRemoved { .. }
-            | ServerFrame::Profile { .. } => Vec::new(),
+            | ServerFrame::Profile { .. }
+            | ServerFrame::ReadPosition { .. }
+            | ServerFrame::Receipt { .. } => Vec::new(),
         }
     }
 

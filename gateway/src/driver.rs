@@ -11,6 +11,7 @@
 use axum::extract::ws::{Message, WebSocket};
 use chat_core::commands::{CommandError, PostedMessage};
 use chat_core::sessions::AuthError;
+use chat_schemas::ws::ServerFrame;
 use chat_schemas::{ClientMsgId, RoomId, UserId};
 use futures::stream::SplitStream;
 use futures::{FutureExt, StreamExt};
@@ -175,7 +176,14 @@ impl Driver {
         let mut queue = VecDeque::from(actions);
         while let Some(action) = queue.pop_front() {
             match action {
-                Action::Reply(frame) => self.push(Outbound::Reply(frames::encode(&frame))).await,
+                Action::Reply(frame) => {
+                    let hello = matches!(frame, ServerFrame::Hello { .. });
+                    self.push(Outbound::Reply(frames::encode(&frame))).await;
+                    if hello {
+                        // The user's read positions follow `hello`, never precede it.
+                        self.state.reads().follow(self.user, self.id, &self.out);
+                    }
+                }
                 Action::BeginReplay { room, from } => {
                     self.push(Outbound::BeginReplay { room, from }).await;
                 }
@@ -366,6 +374,12 @@ impl Driver {
             Command::RequireMember(room) => {
                 self.members
                     .keep(commands.require_member(&room, user).await?);
+                None
+            }
+            // The position reaches the client as `readPosition`; the ack carries no `seq`
+            // (the reads stream's sequences are no room's cursor).
+            Command::Read { room, seq } => {
+                commands.mark_read(user, &room, seq).await?;
                 None
             }
         };

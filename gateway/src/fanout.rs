@@ -184,6 +184,20 @@ impl Fanout {
         }
     }
 
+    /// Offers a `receipt` of `reader` to the local connections in `room` but the reader's,
+    /// unless the room is over the presence member bound (it then has a counts task: see
+    /// [`Self::count_presence`]); such rooms get no receipts.
+    pub fn offer_receipt(&self, room: &RoomId, frame: Utf8Bytes, reader: UserId) {
+        let rooms = self.rooms.lock().expect("fan-out lock");
+        if let Some(entry) = rooms.get(room).filter(|entry| entry.counts.is_none()) {
+            for (user, out) in entry.connections.values() {
+                if *user != reader {
+                    out.offer(Outbound::Reply(frame.clone()));
+                }
+            }
+        }
+    }
+
     /// Whether `connection` receives `room` (it joined, and no `member.left` of its user
     /// has come since).
     pub fn is_subscribed(&self, room: &RoomId, connection: ConnectionId) -> bool {

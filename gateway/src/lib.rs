@@ -22,6 +22,8 @@
 //! - [`inbox`]: relaying each user's `roomAdded`/`roomRemoved` notices to their connections;
 //! - [`presence`]: relaying presence notices and typing to the connections that want them;
 //!   this gateway's heartbeat (see [`GatewayState::new`]).
+//! - [`reads`]: relaying read positions to the reader's connections (`readPosition`) and,
+//!   throttled by [`receipts`], to the room's other members (`receipt`).
 //! - [`frames`]: encoding and decoding frames.
 //! - [`config`]: `GATEWAY_*` settings.
 //!
@@ -40,6 +42,8 @@ pub mod inbox;
 pub mod memberships;
 pub mod outbound;
 pub mod presence;
+pub mod reads;
+pub mod receipts;
 pub mod redaction;
 pub mod resume;
 pub mod room_log;
@@ -90,6 +94,7 @@ struct Inner {
     boot_id: String,
     presence: Arc<presence::PresenceRelay>,
     inbox: Arc<inbox::InboxRelay>,
+    reads: Arc<reads::ReadRelay>,
     /// Replay reads in flight on this gateway (see [`room_log`]).
     replay_permits: room_log::ReplayPermits,
 }
@@ -126,6 +131,7 @@ impl GatewayState {
                 boot_id: uuid::Uuid::now_v7().simple().to_string(),
                 presence: Arc::default(),
                 inbox: Arc::default(),
+                reads: Arc::default(),
                 replay_permits,
             }),
         };
@@ -146,6 +152,16 @@ impl GatewayState {
         tokio::spawn(async move {
             if let Err(e) = inbox.run(client).await {
                 tracing::error!(error = %e, "inbox relay stopped");
+            }
+        });
+        let (reads, client, fanout) = (
+            state.inner.reads.clone(),
+            state.commands().event_log().client().clone(),
+            state.fanout().clone(),
+        );
+        tokio::spawn(async move {
+            if let Err(e) = reads.run(client, fanout).await {
+                tracing::error!(error = %e, "read position relay stopped");
             }
         });
         let (client, sessions, admission) = (
@@ -187,6 +203,10 @@ impl GatewayState {
 
     pub fn inbox(&self) -> &inbox::InboxRelay {
         &self.inner.inbox
+    }
+
+    pub fn reads(&self) -> &reads::ReadRelay {
+        &self.inner.reads
     }
 
     /// The gateway-wide bound on replay reads in flight.

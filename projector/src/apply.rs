@@ -10,7 +10,7 @@ use deadpool_postgres::Transaction;
 use crate::messages::PostedRun;
 use crate::notices::{MembershipNotice, Notice};
 use crate::presence;
-use crate::profiles;
+use crate::{profiles, reads};
 
 /// Applies one event; answers the presence or membership changes it caused, to be
 /// announced once the transaction has committed.
@@ -22,6 +22,12 @@ pub async fn apply_event(
     // Profiles name a user but are not presence: they come from the people stream.
     if let EventBody::ProfileChanged { .. } = event.body {
         return profiles::apply_profile_event(tx, seq, event)
+            .await
+            .map(|()| Vec::new());
+    }
+    // Read positions name a room and a user; they come from the reads stream.
+    if let EventBody::ReadMoved { .. } = event.body {
+        return reads::apply_read_event(tx, seq, event)
             .await
             .map(|()| Vec::new());
     }

@@ -8,6 +8,7 @@
 //! - [`notices`]: presence and membership changes, announced live after each commit.
 //! - [`presence`]: folding status, typing, connections and gateway heartbeats.
 //! - [`profiles`]: folding the people stream (display names).
+//! - [`reads`]: folding the reads stream (read positions).
 //! - [`reaper`]: closing the connections of gateways that stopped heart-beating.
 //! - [`partition`]: splitting the room stream into partitions, per-room order kept.
 //! - [`lease`]: sharing the partitions between instances through Postgres advisory locks.
@@ -27,6 +28,7 @@ pub mod notices;
 pub mod partition;
 pub mod presence;
 pub mod profiles;
+pub mod reads;
 pub mod reaper;
 
 use chat_core::eventlog::EventLog;

@@ -4,7 +4,7 @@
 //! events all belong to one partition, and a partition is applied in stream order, so
 //! per-room order holds whoever applies it. Each partition has its own checkpoint row
 //! (`CHAT_ROOMS/<i>of<n>`; plain `CHAT_ROOMS` when there is one partition). The users
-//! stream and the people stream are a unit each. Which instance applies which unit is decided by leases
+//! stream, the people stream and the reads stream are a unit each. Which instance applies which unit is decided by leases
 //! (see [`crate::lease`]).
 
 use chat_core::eventlog::{StreamKind, StreamSettings};
@@ -66,6 +66,10 @@ impl Share {
             kind: StreamKind::People,
             partition: None,
         });
+        shares.push(Share {
+            kind: StreamKind::Reads,
+            partition: None,
+        });
         shares
     }
 
@@ -122,7 +126,10 @@ mod tests {
             .iter()
             .map(|s| s.checkpoint_key(&settings))
             .collect();
-        assert_eq!(keys, ["CHAT_ROOMS", "CHAT_USERS", "CHAT_PEOPLE"]);
+        assert_eq!(
+            keys,
+            ["CHAT_ROOMS", "CHAT_USERS", "CHAT_PEOPLE", "CHAT_READS"]
+        );
         let keys: Vec<String> = Share::all(2)
             .iter()
             .map(|s| s.checkpoint_key(&settings))
@@ -133,7 +140,8 @@ mod tests {
                 "CHAT_ROOMS/0of2",
                 "CHAT_ROOMS/1of2",
                 "CHAT_USERS",
-                "CHAT_PEOPLE"
+                "CHAT_PEOPLE",
+                "CHAT_READS"
             ]
         );
     }

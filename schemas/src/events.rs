@@ -1,7 +1,7 @@
 //! The event envelope: every durable fact of the platform, as stored in JetStream.
 //!
 //! Room events live on `chat.room.<roomId>`, user-status events on `chat.user.<userId>`,
-//! profile events on `chat.profile.<userId>`.
+//! profile events on `chat.profile.<userId>`, read positions on `chat.read.<roomId>.<userId>`.
 //! The envelope is JSON: `{eventId, type, v, occurredAt, actor, roomId | userId, data}`.
 //! `v` is the payload version of `type` (1 for every type today). The projector logs and
 //! skips an event it cannot read; see `projector::batch`.
@@ -47,6 +47,16 @@ impl Envelope {
     /// A new user-status event stamped with the server's clock.
     pub fn user(actor: UserId, user_id: UserId, body: EventBody) -> Self {
         Self::new(actor, None, Some(user_id), body)
+    }
+
+    /// A read position: about a user in a room, so it names both.
+    pub fn read_moved(user: UserId, room_id: RoomId, seq: u64) -> Self {
+        Self::new(
+            user,
+            Some(room_id),
+            Some(user),
+            EventBody::ReadMoved { seq },
+        )
     }
 
     /// A gateway's own event (heartbeat, retirement); the actor is the nil user.
@@ -219,6 +229,10 @@ pub enum EventBody {
     /// The user's profile as it now is (on `chat.profile.<userId>`, the latest one kept).
     #[serde(rename = "profile.changed", rename_all = "camelCase")]
     ProfileChanged { display_name: String },
+    /// The user (`userId`) has read the room (`roomId`) up to `seq`, a stream sequence of
+    /// that room's events (on `chat.read.<roomId>.<userId>`, the latest one kept).
+    #[serde(rename = "read.moved", rename_all = "camelCase")]
+    ReadMoved { seq: u64 },
 }
 
 impl EventBody {
@@ -238,6 +252,7 @@ impl EventBody {
             EventBody::GatewayHeartbeat { .. } => "gateway.heartbeat",
             EventBody::GatewayRetired { .. } => "gateway.retired",
             EventBody::ProfileChanged { .. } => "profile.changed",
+            EventBody::ReadMoved { .. } => "read.moved",
         }
     }
 }

@@ -62,6 +62,16 @@ pub struct RoomSummary {
     /// For a direct room, the other person in it (direct-room ids do not name them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer_id: Option<String>,
+    /// For a direct room, the other person's display name as it is now (live changes
+    /// arrive as `profile` frames), so a client can title the conversation without a lookup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_name: Option<String>,
+    /// The caller's read position in the room (a `seq`; 0 if never read).
+    #[serde(default)]
+    pub last_read_seq: i64,
+    /// Messages after `lastReadSeq`, not deleted, not sent by the caller.
+    #[serde(default)]
+    pub unread_count: i64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -234,4 +244,19 @@ pub struct PublicRoomView {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PublicRoomList {
     pub rooms: Vec<PublicRoomView>,
+}
+
+/// `POST /rooms/{roomId}/read`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct MarkRead {
+    pub seq: Value,
+}
+
+/// The caller's read position in a room (answer to `POST /rooms/{roomId}/read`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadPositionView {
+    pub room_id: String,
+    pub last_read_seq: u64,
 }

@@ -104,6 +104,18 @@ pub enum ClientFrame {
         id: String,
         user_ids: Vec<String>,
     },
+    /// Move your read position in a room forward to `seq` (the `seq` of one of its events);
+    /// never back. Answered by `ack` (also when the position already was at or past it);
+    /// your connections then get `readPosition`, the room's other members `receipt`.
+    Read {
+        id: String,
+        room_id: String,
+        /// The `seq` of an event of this room (a positive integer). A missing or wrong one
+        /// is answered with `invalid_seq`, as by the HTTP route.
+        // Loose in Rust so that the input policy, not the frame decoder, judges it.
+        #[schemars(with = "u64", required, range(min = 1))]
+        seq: Option<serde_json::Value>,
+    },
     Ping {
         id: String,
     },
@@ -122,6 +134,7 @@ impl ClientFrame {
             | ClientFrame::Status { id, .. }
             | ClientFrame::Resume { id, .. }
             | ClientFrame::Watch { id, .. }
+            | ClientFrame::Read { id, .. }
             | ClientFrame::Ping { id } => Some(id),
         }
     }
@@ -228,6 +241,21 @@ pub enum ServerFrame {
         user_id: String,
         display_name: String,
     },
+    /// Your read position in a room moved (on this device or another): every connection of
+    /// the reader gets it, the one that sent `read` included. Idempotent: a position at or
+    /// below the one shown already changes nothing.
+    ReadPosition {
+        room_id: String,
+        last_read_seq: u64,
+    },
+    /// Another member of a joined room has read it up to `seq` ("seen by"). At most one
+    /// per second per room and reader (the latest position within the second), and only
+    /// in rooms small enough for per-member presence (see the README).
+    Receipt {
+        room_id: String,
+        user_id: String,
+        seq: u64,
+    },
     Error {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
@@ -326,6 +354,9 @@ mod tests {
                 member_count: 2,
                 last_seq: 7,
                 peer_id: None,
+                peer_name: None,
+                last_read_seq: 0,
+                unread_count: 0,
             },
         };
         let json = serde_json::to_value(&added).unwrap();

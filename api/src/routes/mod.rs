@@ -8,5 +8,6 @@ pub mod messages;
 pub mod openapi;
 pub mod people;
 pub mod public_rooms;
+pub mod reads;
 pub mod rooms;
 pub mod status;

@@ -68,6 +68,16 @@ export type ClientFrame =
     }
   | {
       id: string;
+      roomId: string;
+      /**
+       * The `seq` of an event of this room (a positive integer). A missing or wrong one
+       * is answered with `invalid_seq`, as by the HTTP route.
+       */
+      seq: number;
+      type: 'read';
+    }
+  | {
+      id: string;
       type: 'ping';
     };
 
@@ -180,6 +190,17 @@ export type ServerFrame =
   | {
       displayName: string;
       type: 'profile';
+      userId: string;
+    }
+  | {
+      lastReadSeq: number;
+      roomId: string;
+      type: 'readPosition';
+    }
+  | {
+      roomId: string;
+      seq: number;
+      type: 'receipt';
       userId: string;
     }
   | {
@@ -327,6 +348,12 @@ export type EventBody =
         displayName: string;
       };
       type: 'profile.changed';
+    }
+  | {
+      data: {
+        seq: number;
+      };
+      type: 'read.moved';
     };
 /**
  * A group room or the direct-message room of two users.
@@ -353,6 +380,10 @@ export interface RoomSummary {
   createdBy: string;
   kind: string;
   /**
+   * The caller's read position in the room (a `seq`; 0 if never read).
+   */
+  lastReadSeq?: number;
+  /**
    * Sequence of the room's latest event.
    */
   lastSeq: number;
@@ -362,6 +393,15 @@ export interface RoomSummary {
    * For a direct room, the other person in it (direct-room ids do not name them).
    */
   peerId?: string | null;
+  /**
+   * For a direct room, the other person's display name as it is now (live changes
+   * arrive as `profile` frames), so a client can title the conversation without a lookup.
+   */
+  peerName?: string | null;
   roomId: string;
+  /**
+   * Messages after `lastReadSeq`, not deleted, not sent by the caller.
+   */
+  unreadCount?: number;
   visibility: string;
 }

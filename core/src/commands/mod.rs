@@ -13,6 +13,7 @@
 //! - [`progress`]: what transports may ask of the event log and the projection (health).
 //! - [`status`]: status and typing.
 //! - [`profiles`]: display names (events on the people stream).
+//! - [`reads`]: read positions (events on the reads stream), only ever forward.
 //! - [`clock`]: message timestamps, strictly increasing per process.
 //!
 //! Authorization is decided here, never by a transport: every command checks the caller
@@ -30,6 +31,7 @@ mod members;
 mod messages;
 mod profiles;
 mod progress;
+mod reads;
 mod rooms;
 mod status;
 
@@ -38,6 +40,7 @@ pub use history::HistoryPage;
 pub use members::MembersAdded;
 pub use messages::{PendingPost, PostedMessage};
 pub use progress::RoomStreamProgress;
+pub use reads::ReadPosition;
 pub use rooms::RoomMember;
 
 use chat_schemas::events::{Envelope, EventBody};
@@ -289,6 +292,12 @@ fn subject_of(event: &Envelope) -> Result<(String, StreamKind), CommandError> {
     // A profile is about a user too, but lives in its own keyed stream (kept for ever).
     if let (EventBody::ProfileChanged { .. }, Some(user)) = (&event.body, event.user_id) {
         return Ok((subjects::profile(user), StreamKind::People));
+    }
+    // A read position names a room and a user: it lives in the reads stream, keyed by both.
+    if let (EventBody::ReadMoved { .. }, Some(room), Some(user)) =
+        (&event.body, &event.room_id, event.user_id)
+    {
+        return Ok((subjects::read_position(room, user), StreamKind::Reads));
     }
     match (&event.room_id, event.user_id) {
         (Some(room), _) => Ok((subjects::room(room), StreamKind::Rooms)),

@@ -3,11 +3,13 @@
 //! - [`subjects`]: which subject an event is stored on and republished to.
 //! - [`streams`]: the stream definitions, created idempotently and read back to verify.
 //! - [`publish`]: storing an event and awaiting its PubAck.
+//! - [`lookup`]: single events read back by direct get.
 //!
 //! [`EventLog`] owns the NATS connection. The client reconnects by itself for ever; while it
 //! is disconnected, publishes fail at once with [`publish::PublishError::Unavailable`] instead
 //! of queueing behind a dead socket.
 
+pub mod lookup;
 pub mod publish;
 pub mod streams;
 pub mod subjects;
@@ -94,7 +96,12 @@ impl EventLog {
 
     /// Creates every stream if needed and verifies what the server stored.
     pub async fn ensure_streams(&self) -> anyhow::Result<()> {
-        for kind in [StreamKind::Rooms, StreamKind::Users, StreamKind::People] {
+        for kind in [
+            StreamKind::Rooms,
+            StreamKind::Users,
+            StreamKind::People,
+            StreamKind::Reads,
+        ] {
             streams::ensure(&self.jetstream, &self.settings.config_for(kind)).await?;
         }
         Ok(())

@@ -36,7 +36,8 @@ pub enum PublishError {
     /// caller must not claim success (a retry with the same `Nats-Msg-Id` is safe).
     #[error("the event log is unavailable: {0}")]
     Unavailable(String),
-    /// `expect_new_subject` was set and the subject already has events.
+    /// `expect_new_subject` was set and the subject already has events (or, for
+    /// [`EventLog::publish_if_last`], its latest event is no longer the expected one).
     #[error("the subject already has events")]
     SubjectNotEmpty,
     /// JetStream refused the event for another reason (too large, no stream).
@@ -63,6 +64,21 @@ impl EventLog {
         self.enqueue(subject, event, options).await?.await
     }
 
+    /// Stores `event` on `subject` only if the subject's latest stored event is still the
+    /// one at stream sequence `last` (0: the subject has none), via
+    /// `Nats-Expected-Last-Subject-Sequence`; otherwise [`PublishError::SubjectNotEmpty`]
+    /// (someone stored on it meanwhile). Compare-and-set for keyed streams.
+    pub async fn publish_if_last(
+        &self,
+        subject: String,
+        event: &Envelope,
+        last: u64,
+    ) -> Result<Published, PublishError> {
+        self.enqueue_with(subject, event, PublishOptions::default(), Some(last))
+            .await?
+            .await
+    }
+
     /// Hands the event to the connection and answers a future of its PubAck. Events
     /// enqueued one after another are stored in that order, while their acks are awaited
     /// concurrently: this is how one client's messages are pipelined yet stay in order.
@@ -71,6 +87,21 @@ impl EventLog {
         subject: String,
         event: &Envelope,
         options: PublishOptions,
+    ) -> Result<
+        impl std::future::Future<Output = Result<Published, PublishError>> + Send + 'static,
+        PublishError,
+    > {
+        let expected_last = options.expect_new_subject.then_some(0);
+        self.enqueue_with(subject, event, options, expected_last)
+            .await
+    }
+
+    async fn enqueue_with(
+        &self,
+        subject: String,
+        event: &Envelope,
+        options: PublishOptions,
+        expected_last_subject_seq: Option<u64>,
     ) -> Result<
         impl std::future::Future<Output = Result<Published, PublishError>> + Send + 'static,
         PublishError,
@@ -98,8 +129,8 @@ impl EventLog {
         if let Some(id) = &options.msg_id {
             message = message.message_id(id);
         }
-        if options.expect_new_subject {
-            message = message.expected_last_subject_sequence(0);
+        if let Some(last) = expected_last_subject_seq {
+            message = message.expected_last_subject_sequence(last);
         }
         let started = std::time::Instant::now();
         let pending = self

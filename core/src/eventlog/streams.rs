@@ -10,6 +10,9 @@
 //!   event per subject: a keyed last-value store of each user's profile, kept as long as the
 //!   account (the latest profile is all a rebuild needs), RePublished to
 //!   `live.profile.<userId>`.
+//! - **reads** (`CHAT_READS`): `chat.read.<roomId>.<userId>`, file storage, no age limit and
+//!   one event per subject: each user's read position in each room (a keyed last-value
+//!   store; only the latest position matters), RePublished to `live.read.<roomId>.<userId>`.
 //!
 //! The server this project runs on may be older than the client library: a setting it does
 //! not know is dropped without an error. So after creating or updating a stream we read its
@@ -29,6 +32,7 @@ pub enum StreamKind {
     Rooms,
     Users,
     People,
+    Reads,
 }
 
 /// Names and limits of the streams (`NATS_*` variables).
@@ -37,6 +41,7 @@ pub struct StreamSettings {
     pub rooms_stream: String,
     pub users_stream: String,
     pub people_stream: String,
+    pub reads_stream: String,
     /// R1 on one node, R3 on a cluster.
     pub replicas: usize,
     /// Window in which a repeated `Nats-Msg-Id` is recognised as a duplicate.
@@ -53,6 +58,7 @@ impl Default for StreamSettings {
             rooms_stream: "CHAT_ROOMS".into(),
             users_stream: "CHAT_USERS".into(),
             people_stream: "CHAT_PEOPLE".into(),
+            reads_stream: "CHAT_READS".into(),
             replicas: 1,
             duplicate_window: Duration::from_secs(120),
             users_max_age: Duration::from_secs(86_400),
@@ -69,6 +75,7 @@ impl StreamSettings {
             rooms_stream: var_or("NATS_ROOMS_STREAM", d.rooms_stream)?,
             users_stream: var_or("NATS_USERS_STREAM", d.users_stream)?,
             people_stream: var_or("NATS_PEOPLE_STREAM", d.people_stream)?,
+            reads_stream: var_or("NATS_READS_STREAM", d.reads_stream)?,
             replicas: var_or("NATS_REPLICAS", d.replicas)?,
             duplicate_window: Duration::from_secs(var_or(
                 "NATS_DUPLICATE_WINDOW_SECS",
@@ -87,6 +94,7 @@ impl StreamSettings {
             StreamKind::Rooms => &self.rooms_stream,
             StreamKind::Users => &self.users_stream,
             StreamKind::People => &self.people_stream,
+            StreamKind::Reads => &self.reads_stream,
         }
     }
 
@@ -96,14 +104,18 @@ impl StreamSettings {
             StreamKind::Rooms => (subjects::ROOM_PREFIX, subjects::LIVE_ROOM_PREFIX),
             StreamKind::Users => (subjects::USER_PREFIX, subjects::LIVE_USER_PREFIX),
             StreamKind::People => (subjects::PROFILE_PREFIX, subjects::LIVE_PROFILE_PREFIX),
+            StreamKind::Reads => (subjects::READ_PREFIX, subjects::LIVE_READ_PREFIX),
         };
         let (max_age, max_per_subject) = match kind {
             StreamKind::Rooms => (Duration::ZERO, -1),
             StreamKind::Users => (self.users_max_age, self.users_max_per_subject),
             // Only a user's latest profile matters, and it must outlive any age limit.
-            StreamKind::People => (Duration::ZERO, 1),
+            // Only the latest position per (room, user) matters, for as long as the room.
+            StreamKind::People | StreamKind::Reads => (Duration::ZERO, 1),
         };
-        let mut stored = vec![format!("{subject_prefix}.*")];
+        // Read subjects have two tokens (room, user); every other kind one.
+        let tokens = if kind == StreamKind::Reads { ">" } else { "*" };
+        let mut stored = vec![format!("{subject_prefix}.{tokens}")];
         if kind == StreamKind::Users {
             // Gateway heartbeats share the users stream so that the projector sees them in
             // one order with the connection events they vouch for.
@@ -120,13 +132,28 @@ impl StreamSettings {
             duplicate_window: self.duplicate_window,
             num_replicas: self.replicas,
             allow_direct: true,
-            republish: Some(Republish {
-                source: format!("{subject_prefix}.*"),
-                destination: format!("{live_prefix}.{{{{wildcard(1)}}}}"),
-                headers_only: false,
-            }),
+            republish: Some(republish(kind, subject_prefix, live_prefix)),
             ..Default::default()
         }
+    }
+}
+
+/// Where a stream's events are republished for the live path: `chat.<x>.*` to
+/// `live.<x>.{{wildcard(1)}}`; read positions keep both tokens, with a full wildcard
+/// (`chat.read.>` to `live.read.>`, which 2.9 accepts and stores as given).
+fn republish(kind: StreamKind, subject_prefix: &str, live_prefix: &str) -> Republish {
+    let (source, destination) = if kind == StreamKind::Reads {
+        (format!("{subject_prefix}.>"), format!("{live_prefix}.>"))
+    } else {
+        (
+            format!("{subject_prefix}.*"),
+            format!("{live_prefix}.{{{{wildcard(1)}}}}"),
+        )
+    };
+    Republish {
+        source,
+        destination,
+        headers_only: false,
     }
 }
 
@@ -202,6 +229,7 @@ mod tests {
             rooms_stream: "R".into(),
             users_stream: "U".into(),
             people_stream: "P".into(),
+            reads_stream: "RD".into(),
             replicas: 1,
             duplicate_window: Duration::from_secs(120),
             users_max_age: Duration::from_secs(60),
@@ -229,6 +257,19 @@ mod tests {
         let mut stored = wanted.clone();
         stored.max_messages_per_subject = -1;
         assert_eq!(differences(&wanted, &stored).len(), 1);
+    }
+
+    #[test]
+    fn the_reads_stream_keeps_one_position_per_room_and_user_for_ever() {
+        let wanted = settings().config_for(StreamKind::Reads);
+        assert_eq!(wanted.subjects, ["chat.read.>"]);
+        assert_eq!(wanted.max_messages_per_subject, 1);
+        assert_eq!(wanted.max_age, Duration::ZERO);
+        let republish = wanted.republish.clone().unwrap();
+        assert_eq!(
+            (republish.source.as_str(), republish.destination.as_str()),
+            ("chat.read.>", "live.read.>")
+        );
     }
 
     #[test]

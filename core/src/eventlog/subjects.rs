@@ -10,6 +10,9 @@ pub const LIVE_USER_PREFIX: &str = "live.user";
 /// Profiles (display names), one stored event per user.
 pub const PROFILE_PREFIX: &str = "chat.profile";
 pub const LIVE_PROFILE_PREFIX: &str = "live.profile";
+/// Read positions, one stored event per (room, user): `chat.read.<roomId>.<userId>`.
+pub const READ_PREFIX: &str = "chat.read";
+pub const LIVE_READ_PREFIX: &str = "live.read";
 /// Gateway heartbeats and retirements (stored in the users stream, not republished).
 pub const GATEWAY_PREFIX: &str = "chat.gateway";
 /// Presence as the projector computed it, published (core NATS) after each commit.
@@ -28,6 +31,10 @@ pub fn user(user_id: UserId) -> String {
 
 pub fn profile(user_id: UserId) -> String {
     format!("{PROFILE_PREFIX}.{user_id}")
+}
+
+pub fn read_position(room_id: &RoomId, user_id: UserId) -> String {
+    format!("{READ_PREFIX}.{room_id}.{user_id}")
 }
 
 pub fn live_room(room_id: &RoomId) -> String {

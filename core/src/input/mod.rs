@@ -15,6 +15,7 @@
 //! - [`status`]: status changes.
 //! - [`people`]: display names and the people directory's parameters.
 //! - [`public_rooms`]: the public room directory's parameters.
+//! - [`reads`]: read positions.
 //!
 //! Pure (no I/O, no async), so `fuzz/` exercises exactly what the api runs.
 
@@ -23,6 +24,7 @@ pub mod fields;
 pub mod messages;
 pub mod people;
 pub mod public_rooms;
+pub mod reads;
 pub mod rooms;
 pub mod status;
 pub mod times;

@@ -34,11 +34,14 @@ impl ReadModel {
             .with_client(|c| async move {
                 Ok(c.query(
                     "SELECT a.user_id, a.username, COALESCE(pr.display_name, a.username), \
-                            COALESCE(p.status, 'offline'), p.last_seen \
+                            COALESCE(p.status, 'offline'), p.last_seen, \
+                            COALESCE(rp.last_read_seq, 0) \
                      FROM room_members m \
                      JOIN accounts a ON a.user_id = m.user_id \
                      LEFT JOIN profiles pr ON pr.user_id = m.user_id \
                      LEFT JOIN presence p ON p.user_id = m.user_id \
+                     LEFT JOIN read_positions rp \
+                            ON rp.room_id = m.room_id AND rp.user_id = m.user_id \
                      WHERE m.room_id = $1 AND ($2::text IS NULL OR a.username > $2) \
                      ORDER BY a.username LIMIT $3",
                     &[&room_id, &after, &limit],
@@ -46,7 +49,7 @@ impl ReadModel {
                 .await?)
             })
             .await?;
-        let mut members: Vec<Member> = rows
+        Ok(rows
             .iter()
             .map(|r| Member {
                 user: UserId(r.get(0)),
@@ -54,31 +57,8 @@ impl ReadModel {
                 display_name: r.get(2),
                 status: r.get(3),
                 last_seen: r.get(4),
-                last_read_seq: 0,
+                last_read_seq: r.get(5),
             })
-            .collect();
-        let users: Vec<UserId> = members.iter().map(|m| m.user).collect();
-        let positions = self.read_positions(room, &users).await?;
-        for member in &mut members {
-            member.last_read_seq = positions
-                .iter()
-                .find(|(user, _)| *user == member.user)
-                .map_or(0, |(_, seq)| *seq);
-        }
-        Ok(members)
-    }
-
-    /// The read positions of `users` in `room` (absent: nothing read).
-    ///
-    /// READ POSITIONS: the one place that reads them for the member list. Until the
-    /// `read_positions` table exists it answers none (every member at 0); then this
-    /// becomes `SELECT user_id, last_read_seq FROM read_positions WHERE room_id = $1 AND
-    /// user_id = ANY($2)`.
-    pub async fn read_positions(
-        &self,
-        _room: &RoomId,
-        _users: &[UserId],
-    ) -> Result<Vec<(UserId, i64)>, DbError> {
-        Ok(Vec::new())
+            .collect())
     }
 }

@@ -29,6 +29,49 @@ pub struct RoomListing {
     pub last_seq: i64,
     /// In a direct room, the other user.
     pub peer: Option<UserId>,
+    /// In a direct room, the other user's display name (their username if they set none).
+    pub peer_name: Option<String>,
+    /// The listing user's read position in the room (0 if never read).
+    pub last_read_seq: i64,
+    /// Messages after `last_read_seq`, not deleted, not sent by the listing user.
+    pub unread_count: i64,
+}
+
+/// The one query behind every room listing (all of a user's rooms, or one of them), so a
+/// room shows the same wherever it is listed. `$1` is the user, `$2` a room or NULL.
+const LISTING: &str = "\
+    SELECT r.room_id, r.name, r.visibility, r.kind, r.created_by, r.created_at, \
+           (SELECT count(*) FROM room_members x WHERE x.room_id = r.room_id), r.last_seq, \
+           peer.user_id, \
+           COALESCE(rp.last_read_seq, 0), \
+           (SELECT count(*) FROM messages u WHERE u.room_id = r.room_id \
+                AND u.seq > COALESCE(rp.last_read_seq, 0) AND NOT u.deleted \
+                AND u.sender_id <> $1), \
+           COALESCE(pp.display_name, pa.username) \
+    FROM rooms r JOIN room_members m ON m.room_id = r.room_id AND m.user_id = $1 \
+    LEFT JOIN LATERAL (SELECT o.user_id FROM room_members o \
+         WHERE r.kind = 'direct' AND o.room_id = r.room_id AND o.user_id <> $1 LIMIT 1) peer ON true \
+    LEFT JOIN accounts pa ON pa.user_id = peer.user_id \
+    LEFT JOIN profiles pp ON pp.user_id = peer.user_id \
+    LEFT JOIN read_positions rp ON rp.room_id = r.room_id AND rp.user_id = $1 \
+    WHERE $2::text IS NULL OR r.room_id = $2 \
+    ORDER BY r.last_seq DESC";
+
+fn listing(r: &tokio_postgres::Row) -> RoomListing {
+    RoomListing {
+        room_id: r.get(0),
+        name: r.get(1),
+        visibility: r.get(2),
+        kind: r.get(3),
+        created_by: UserId(r.get(4)),
+        created_at: r.get(5),
+        member_count: r.get(6),
+        last_seq: r.get(7),
+        peer: r.get::<_, Option<uuid::Uuid>>(8).map(UserId),
+        last_read_seq: r.get(9),
+        unread_count: r.get(10),
+        peer_name: r.get(11),
+    }
 }
 
 impl ReadModel {
@@ -169,8 +212,7 @@ impl ReadModel {
     /// The rooms `user` is a member of, most recently active first (`GET /rooms`).
     pub async fn rooms_of(&self, user: UserId) -> Result<Vec<RoomListing>, DbError> {
         self.with_client(|c| async move {
-            let sql = format!("{LISTING_SQL} ORDER BY r.last_seq DESC");
-            let rows = c.query(&sql, &[&user.0]).await?;
+            let rows = c.query(LISTING, &[&user.0, &None::<String>]).await?;
             Ok(rows.iter().map(listing).collect())
         })
         .await
@@ -183,38 +225,12 @@ impl ReadModel {
         user: UserId,
         room: &RoomId,
     ) -> Result<Option<RoomListing>, DbError> {
-        let room = room.as_str().to_owned();
+        let room = Some(room.as_str().to_owned());
         self.with_client(|c| async move {
-            let sql = format!("{LISTING_SQL} WHERE r.room_id = $2");
-            Ok(c.query_opt(&sql, &[&user.0, &room])
-                .await?
-                .as_ref()
-                .map(listing))
+            let row = c.query_opt(LISTING, &[&user.0, &room]).await?;
+            Ok(row.as_ref().map(listing))
         })
         .await
-    }
-}
-
-/// The columns of a [`RoomListing`] for the member `$1`: one statement for the list and
-/// for one room, so a `roomAdded` frame and `GET /rooms` never disagree.
-const LISTING_SQL: &str =
-    "SELECT r.room_id, r.name, r.visibility, r.kind, r.created_by, r.created_at, \
-            (SELECT count(*) FROM room_members x WHERE x.room_id = r.room_id), r.last_seq, \
-            CASE WHEN r.kind = 'direct' THEN (SELECT p.user_id FROM room_members p \
-                 WHERE p.room_id = r.room_id AND p.user_id <> $1 LIMIT 1) END \
-     FROM rooms r JOIN room_members m ON m.room_id = r.room_id AND m.user_id = $1";
-
-fn listing(r: &tokio_postgres::Row) -> RoomListing {
-    RoomListing {
-        room_id: r.get(0),
-        name: r.get(1),
-        visibility: r.get(2),
-        kind: r.get(3),
-        created_by: UserId(r.get(4)),
-        created_at: r.get(5),
-        member_count: r.get(6),
-        last_seq: r.get(7),
-        peer: r.get::<_, Option<uuid::Uuid>>(8).map(UserId),
     }
 }
 
@@ -234,6 +250,9 @@ impl RoomListing {
             member_count: self.member_count,
             last_seq: self.last_seq,
             peer_id: self.peer.map(|peer| peer.to_string()),
+            peer_name: self.peer_name,
+            last_read_seq: self.last_read_seq,
+            unread_count: self.unread_count,
         }
     }
 }

@@ -90,10 +90,18 @@ impl Session {
             },
             ClientFrame::Resume { id, rooms } => self.on_resume(id, rooms),
             ClientFrame::Watch { id, user_ids } => self.on_watch(id, &user_ids),
+            ClientFrame::Read { id, room_id, seq } => {
+                self.on_read(id, &room_id, &seq.unwrap_or_default())
+            }
         }
     }
 
-    fn command(&mut self, id: Option<String>, then: AfterCommand, command: Command) -> Vec<Action> {
+    pub(super) fn command(
+        &mut self,
+        id: Option<String>,
+        then: AfterCommand,
+        command: Command,
+    ) -> Vec<Action> {
         self.wait(Waiting::Command { id, then }, Io::Command(command))
     }
 

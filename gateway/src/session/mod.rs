@@ -13,11 +13,13 @@
 //! (each frame to its command, ids parsed once), [`rooms`]
 //! (join, leave, resume and the subscribe-then-replay sequence they share), [`watch`]
 //! (presence of watched users and room members), [`inbox`] (`roomAdded`/`roomRemoved`, in
-//! order with the rooms' events), [`replies`] (the frames it answers with).
+//! order with the rooms' events), [`reads`] (read positions), [`replies`] (the frames it
+//! answers with).
 
 mod auth;
 mod dispatch;
 mod inbox;
+mod reads;
 mod replies;
 mod rooms;
 mod watch;
@@ -26,6 +28,7 @@ mod watch;
 mod tests;
 
 use chat_core::commands::{CommandError, PostedMessage};
+use chat_core::input::reads::ReadSeq;
 use chat_core::tokens::Verified;
 use chat_schemas::events::Status;
 use chat_schemas::http::RoomSummary;
@@ -118,6 +121,11 @@ pub enum Command {
     Leave(RoomId),
     /// Not a write: the membership check a `resume` makes per room.
     RequireMember(RoomId),
+    /// Move the read position in the room forward (answered without a `seq`).
+    Read {
+        room: RoomId,
+        seq: ReadSeq,
+    },
 }
 
 /// The result of an [`Io`].

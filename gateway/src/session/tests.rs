@@ -306,4 +306,5 @@ mod commands {
 
 mod auth;
 mod inbox;
+mod reads;
 mod rooms;

@@ -17,7 +17,7 @@ pub struct Refusal {
 /// The `type`s of [`ClientFrame`], as they appear on the wire.
 pub const KNOWN_TYPES: &[&str] = &[
     "auth", "join", "leave", "send", "edit", "delete", "typing", "status", "resume", "ping",
-    "watch",
+    "watch", "read",
 ];
 
 /// The longest request id accepted, in bytes.
@@ -121,6 +121,7 @@ mod tests {
             r#"{"type":"resume","id":"1","rooms":[]}"#,
             r#"{"type":"ping","id":"1"}"#,
             r#"{"type":"watch","id":"1","userIds":[]}"#,
+            r#"{"type":"read","id":"1","roomId":"r","seq":3}"#,
         ];
         assert_eq!(frames.len(), KNOWN_TYPES.len());
         for (text, kind) in frames.iter().zip(KNOWN_TYPES) {

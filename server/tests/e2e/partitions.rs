@@ -29,9 +29,9 @@ async fn partitions_are_shared_and_taken_over_when_an_instance_dies() {
         .unwrap();
     tokio::spawn(conn);
 
-    // Both instances end up holding some of the six units (4 partitions + users + people),
-    // and every unit is held by exactly one of them.
-    const UNITS: i64 = 6;
+    // Both instances end up holding some of the seven units (4 partitions + users + people
+    // + reads), and every unit is held by exactly one of them.
+    const UNITS: i64 = 7;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let rows = db

@@ -16,6 +16,9 @@ fn summary(name: &str) -> RoomSummary {
         member_count: 2,
         last_seq: 1,
         peer_id: None,
+        peer_name: None,
+        last_read_seq: 0,
+        unread_count: 0,
     }
 }
 
