@@ -13,6 +13,7 @@
 //! - [`rooms`]: room names, visibilities, initial members, direct-room partners.
 //! - [`messages`]: message bodies and the message length limit.
 //! - [`status`]: status changes.
+//! - [`names`]: what no name others read may contain (display names, room names).
 //! - [`people`]: display names and the people directory's parameters.
 //! - [`public_rooms`]: the public room directory's parameters.
 //! - [`reads`]: read positions.
@@ -22,6 +23,7 @@
 pub mod accounts;
 pub mod fields;
 pub mod messages;
+pub mod names;
 pub mod people;
 pub mod public_rooms;
 pub mod reads;

@@ -1,8 +1,7 @@
 //! People input: display names, and the directory's search parameters.
 //!
-//! A display name is 1–64 characters after trimming, in any script, with no control
-//! characters (they would let one name rewrite how others are printed in a terminal or
-//! log). Searches never turn into a dump of every account: an empty query is refused, and
+//! A display name is 1–64 characters after trimming, in any script, with nothing that
+//! disguises it or rewrites how others are printed (see [`super::names`]). Searches never turn into a dump of every account: an empty query is refused, and
 //! the query is a literal prefix (the read model compares with `starts_with`, so `%`, `_`,
 //! `\` and `*` are plain characters).
 
@@ -12,6 +11,7 @@ use std::ops::RangeInclusive;
 use chat_schemas::UserId;
 
 use super::fields::parse_user_id;
+use super::names::check_name;
 use super::InputError;
 
 /// Display name length in characters, after trimming.
@@ -52,12 +52,7 @@ pub fn display_name(value: &Value) -> Result<DisplayName, InputError> {
         }
     };
     let name = raw.trim();
-    if name.chars().any(char::is_control) {
-        return Err(InputError::new(
-            "invalid_display_name",
-            "displayName must not contain control characters",
-        ));
-    }
+    check_name(name, "displayName", "invalid_display_name")?;
     if !DISPLAY_NAME_CHARS.contains(&name.chars().count()) {
         return Err(InputError::new(
             "invalid_display_name",

@@ -8,6 +8,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 use super::fields::{parse_user_id, required_str, user_id};
+use super::names::check_name;
 use super::InputError;
 
 /// Most members a room may be created with.
@@ -17,7 +18,8 @@ pub const MAX_ROOM_NAME_CHARS: usize = 100;
 /// A checked `POST /rooms` body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRoom {
-    /// Trimmed, 1 to [`MAX_ROOM_NAME_CHARS`] characters.
+    /// Trimmed, 1 to [`MAX_ROOM_NAME_CHARS`] characters, nothing a name may not contain
+    /// (see [`super::names`]).
     pub name: String,
     pub visibility: Visibility,
     /// Distinct, without the creator (who is always a member).
@@ -32,6 +34,7 @@ pub trait CreateRoomPolicy {
 impl CreateRoomPolicy for CreateRoom {
     fn check(&self, creator: UserId) -> Result<NewRoom, InputError> {
         let name = required_str(&self.name, "name")?.trim().to_owned();
+        check_name(&name, "name", "invalid_name")?;
         if name.chars().count() > MAX_ROOM_NAME_CHARS {
             return Err(InputError::new(
                 "invalid_name",

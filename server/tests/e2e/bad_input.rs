@@ -75,6 +75,25 @@ async fn missing_empty_and_wrongly_typed_fields_are_400_with_a_code() {
             json!({"name": "x", "members": ["not-a-uuid"]}),
             "invalid_user_id",
         ),
+        (
+            "/rooms",
+            t,
+            json!({"name": "esc\u{1b}[31mRED\u{1b}]0;pwned\u{7}"}),
+            "invalid_name",
+        ),
+        (
+            "/rooms",
+            t,
+            json!({"name": "Invoice \u{202E}fdp.exe"}),
+            "invalid_name",
+        ),
+        (
+            "/rooms",
+            t,
+            json!({"name": "\u{200B}\u{FEFF}"}),
+            "invalid_name",
+        ),
+        ("/rooms", t, json!({"name": "two\nlines"}), "invalid_name"),
         ("/dms", t, json!({}), "missing_field"),
         ("/dms", t, json!({"userId": alice.id}), "invalid_user_id"),
         (
@@ -165,6 +184,12 @@ async fn missing_empty_and_wrongly_typed_fields_are_400_with_a_code() {
             .is_some_and(|m| !m.is_empty()));
     }
     assert_history_empty(&app, &alice, &room).await;
+    let (_, rooms) = app.get("/rooms", Some(&alice.token)).await;
+    assert_eq!(
+        rooms["rooms"].as_array().map(Vec::len),
+        Some(1),
+        "no refused room was created: {rooms}"
+    );
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! Bad input to profiles and the people directory, each refused with its own code and
-//! storing nothing: display names that are empty, too long or hold control characters (at
+//! storing nothing: display names that are empty, too long, hold control characters or
+//! disguise themselves (bidi overrides, nothing visible, stacked accents) (at
 //! registration and in `PATCH /users/me`), queries of wildcards (literal characters, never
 //! a pattern and never a dump), empty queries, too many or malformed ids, no token.
 
@@ -18,6 +19,16 @@ fn bad_names() -> Vec<(&'static str, Value)> {
         ("a newline", json!("two\nlines")),
         ("an escape", json!("\u{1b}[31mred")),
         ("a C1 control", json!("x\u{85}y")),
+        ("a right-to-left override", json!("Invoice \u{202E}fdp.exe")),
+        (
+            "only zero-width characters",
+            json!("\u{200B}\u{200D}\u{FEFF}"),
+        ),
+        ("only Hangul fillers", json!("\u{3164}\u{3164}")),
+        (
+            "stacked accents",
+            json!(format!("a{}", "\u{301}".repeat(63))),
+        ),
         ("not a string", json!(42)),
     ]
 }
