@@ -7,9 +7,11 @@ use chat_schemas::events::{Envelope, EventBody};
 use chat_schemas::ws::{ClientFrame, RoomPosition, ServerFrame};
 use chat_schemas::RoomId;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::time::Instant;
 
 use crate::display::{self, PersonLine};
 use crate::names::Names;
+use crate::reads::Reads;
 use crate::requests::Outstanding;
 use crate::room_names::RoomNames;
 use crate::rooms::{RoomTracker, Verdict};
@@ -64,6 +66,11 @@ pub struct Session {
     asking: HashSet<String>,
     /// Names of the rooms this session knows (joined by name, created, listed, added to).
     room_names: RoomNames,
+    /// How far the person has seen each room, for `read` frames (debounced).
+    reads: Reads,
+    /// Ids of `read` frames sent: not repeated after a reconnect (the next message or
+    /// switch marks the room again), but an error for one is said as such.
+    read_ids: HashSet<String>,
 }
 
 impl Session {
@@ -126,6 +133,7 @@ impl Session {
             )));
         }
         self.current = Some(room);
+        self.seen_current();
         actions
     }
 
@@ -178,6 +186,34 @@ impl Session {
         self.request(frame)
     }
 
+    /// The current room, if it is live here, has been seen up to its position.
+    fn seen_current(&mut self) {
+        let Some(room) = &self.current else { return };
+        if let Some(seq) = self.rooms.position(room.as_str()).filter(|s| *s > 0) {
+            self.reads.seen(room.as_str(), seq);
+        }
+    }
+
+    /// `read` frames due at `now` (at most one a second per room).
+    pub fn reads_due(&mut self, now: Instant) -> Vec<Action> {
+        let mut actions = Vec::new();
+        for (room_id, seq) in self.reads.take(now) {
+            let id = self.outstanding.next_id();
+            self.read_ids.insert(id.clone());
+            actions.push(Action::Send(ClientFrame::Read {
+                id,
+                room_id,
+                seq: Some(seq.into()),
+            }));
+        }
+        actions
+    }
+
+    /// When [`Session::reads_due`] will next have a frame to send.
+    pub fn next_read_at(&self) -> Option<Instant> {
+        self.reads.next_due()
+    }
+
     /// The connection dropped.
     pub fn disconnected(&mut self) {
         self.rooms.connection_lost();
@@ -203,6 +239,9 @@ impl Session {
             } => {
                 self.outstanding.answered(&id);
                 self.rooms.on_joined(&room_id, last_seq);
+                if self.current.as_ref().is_some_and(|c| c.as_str() == room_id) {
+                    self.seen_current();
+                }
                 let mut actions = vec![Action::Note(format!(
                     "* joined {room_id} lastSeq={last_seq}"
                 ))];
@@ -331,6 +370,9 @@ impl Session {
         match verdict {
             Verdict::Show => {
                 let watch = self.watch_newcomer(&event.body);
+                if self.current.as_ref().is_some_and(|c| c.as_str() == room_id) {
+                    self.seen_current();
+                }
                 let mut actions = self.show(PersonLine::Event { room_id, event });
                 actions.extend(watch);
                 actions
@@ -347,6 +389,9 @@ impl Session {
     }
 
     fn on_ack(&mut self, id: &str, seq: Option<u64>, message_id: Option<String>) -> Vec<Action> {
+        if self.read_ids.remove(id) {
+            return Vec::new();
+        }
         let seq_number = seq;
         let seq = seq.map_or_else(|| "-".to_owned(), |s| s.to_string());
         let note = match self.outstanding.answered(id) {
@@ -374,6 +419,11 @@ impl Session {
     }
 
     fn on_error(&mut self, id: Option<String>, code: String, message: String) -> Vec<Action> {
+        if id.as_ref().is_some_and(|id| self.read_ids.remove(id)) {
+            return vec![Action::Note(format!(
+                "error: marking a room read: {code}: {message}"
+            ))];
+        }
         let request = id.and_then(|id| self.outstanding.answered(&id));
         let context = match request {
             Some(ClientFrame::Send { room_id, .. }) => format!("send to {room_id}: "),

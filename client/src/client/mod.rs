@@ -125,6 +125,7 @@ enum Wake {
     Silence,
     Retry,
     QuitTimer,
+    ReadDue,
 }
 
 impl Client {
@@ -136,6 +137,10 @@ impl Client {
                 }
             }
             let quit_at = self.quit_by.unwrap_or_else(far_future);
+            let read_at = self
+                .session
+                .next_read_at()
+                .map_or_else(far_future, Instant::from_std);
             let stdin_open = self.stdin_open;
             let wake = match &mut self.link {
                 Link::Up {
@@ -149,6 +154,7 @@ impl Client {
                     incoming = socket::next(socket) => Wake::Incoming(incoming),
                     _ = sleep_until(*last_heard + *idle) => Wake::Silence,
                     _ = sleep_until(quit_at) => Wake::QuitTimer,
+                    _ = sleep_until(read_at) => Wake::ReadDue,
                 },
                 Link::Down { retry_at, .. } => tokio::select! {
                     line = self.keyboard.lines.recv(), if stdin_open => Wake::Line(line),
@@ -169,8 +175,11 @@ impl Client {
                 Wake::Incoming(incoming) => self.on_incoming(incoming).await,
                 Wake::Silence => self.lost("nothing heard from the server".into()),
                 Wake::Retry => self.reconnect().await?,
-                Wake::QuitTimer => {}
+                Wake::QuitTimer | Wake::ReadDue => {}
             }
+            // What the person has seen goes out as `read`, debounced per room.
+            let reads = self.session.reads_due(Instant::now().into_std());
+            self.perform(reads).await;
         }
         let unanswered = self.session.awaiting();
         if unanswered > 0 {
