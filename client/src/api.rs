@@ -170,6 +170,21 @@ impl ApiClient {
             .await
     }
 
+    /// `POST /rooms/{roomId}/members {userIds}`: adds people to a room the caller is in.
+    pub async fn add_members(&self, room: &RoomId, users: &[UserId]) -> Result<(), ApiError> {
+        let ids: Vec<String> = users.iter().map(ToString::to_string).collect();
+        let body = json!({ "userIds": ids });
+        let _: serde_json::Value = self
+            .call(
+                Method::POST,
+                &format!("rooms/{room}/members"),
+                &[],
+                Some(body),
+            )
+            .await?;
+        Ok(())
+    }
+
     /// `GET /getStatus`.
     pub async fn status(&self, user: UserId) -> Result<StatusView, ApiError> {
         let query = [("userId", user.to_string())];

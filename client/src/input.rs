@@ -32,6 +32,8 @@ pub enum Input {
     History(u32),
     /// The members of the current room, or (with a username or id) one person's status.
     Who(Option<String>),
+    /// Add someone (a username or id) to the current room.
+    Add(String),
     /// Search the people directory.
     People(String),
     Help,
@@ -47,6 +49,7 @@ commands (anything else is sent to the current room; //text sends /text):
   /switch <room name|id>    make a room current
   /dm <username>            open the direct conversation with someone and make it current
   /people <text>            find people by the start of their name or username (/find)
+  /add <username>           add someone to the current room (private rooms too)
   /who                      the members of the current room, with their presence
   /who <username>           one person's status
   /status online|away|offline
@@ -76,6 +79,7 @@ pub fn parse(line: &str) -> Result<Input, String> {
         ("switch", [_, ..]) => Ok(Input::Switch(rest)),
         ("create", [_, ..]) => Ok(create(&args)),
         ("dm", [user]) => Ok(Input::Direct(user.trim_start_matches('@').to_owned())),
+        ("add", [user]) => Ok(Input::Add(user.trim_start_matches('@').to_owned())),
         ("who", []) => Ok(Input::Who(None)),
         ("who", [user]) => Ok(Input::Who(Some(user.trim_start_matches('@').to_owned()))),
         ("people" | "find", [_, ..]) => Ok(Input::People(rest)),

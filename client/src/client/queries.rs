@@ -48,11 +48,18 @@ impl Client {
         }
     }
 
-    /// Group rooms by their names, direct rooms as `@<username>` of the other person
-    /// (looked up in one batch when not yet known).
+    /// Group rooms by their names, direct rooms after the other person: `@<username>` if
+    /// known, else `@<peerName>` as the listing gives it (looked up in one batch only from
+    /// a server that does not send `peerName`).
     async fn name_rooms(&mut self, rooms: &[RoomSummary]) {
+        for room in rooms {
+            if let (Some(peer), Some(name)) = (&room.peer_id, &room.peer_name) {
+                self.session.names_mut().rename(peer, name);
+            }
+        }
         let unknown: Vec<String> = rooms
             .iter()
+            .filter(|r| r.peer_name.is_none())
             .filter_map(|r| r.peer_id.clone())
             .filter(|p| {
                 self.session
@@ -147,6 +154,22 @@ impl Client {
                     .collect()
             }
             Input::Who(None) => self.members().await?,
+            Input::Add(target) => {
+                let Some(room) = self.session.current_room().cloned() else {
+                    return Ok(vec![no_current_room()]);
+                };
+                let Some(user) = self.find_person(&target).await? else {
+                    return Ok(vec![Action::Note(format!(
+                        "error: no one found for {target:?}; /people <text> searches"
+                    ))]);
+                };
+                self.api.add_members(&room, &[user]).await?;
+                vec![Action::Note(format!(
+                    "* added {} to {}",
+                    self.session.names().full_label(&user.to_string()),
+                    self.session.room_label(room.as_str())
+                ))]
+            }
             Input::Who(Some(target)) => {
                 let Some(user) = self.find_person(&target).await? else {
                     return Ok(vec![Action::Note(format!(
@@ -272,20 +295,13 @@ impl Client {
         }
     }
 
-    /// `/who`: the current room's members with names and presence; from the session's own
-    /// presence knowledge if the server has no member list.
+    /// `/who`: the current room's members with names and presence
+    /// (`GET /rooms/{roomId}/members`).
     async fn members(&mut self) -> Result<Vec<Action>, ApiError> {
         let Some(room) = self.session.current_room().cloned() else {
             return Ok(vec![no_current_room()]);
         };
-        let list = match self.api.members(&room).await {
-            Ok(list) => list,
-            Err(ApiError::Refused {
-                status: StatusCode::NOT_FOUND,
-                ..
-            }) => return Ok(self.session.known_presence()),
-            Err(e) => return Err(e),
-        };
+        let list = self.api.members(&room).await?;
         let names = self.session.names_mut();
         for m in &list.members {
             if !m.username.is_empty() {
