@@ -139,6 +139,24 @@ pub fn room_line(room: &RoomSummary, name: &str) -> String {
     )
 }
 
+/// One room of `/rooms` at a terminal: the name first, then what a person wants to know.
+pub fn room_line_for_people(room: &RoomSummary, name: &str) -> String {
+    let unread = match room.unread_count {
+        0 => String::new(),
+        n => format!(", {n} unread"),
+    };
+    let private = if room.kind == "group" && room.visibility == "private" {
+        ", private"
+    } else {
+        ""
+    };
+    format!(
+        "{}  ({} members{private}{unread})",
+        escape(name),
+        room.member_count
+    )
+}
+
 /// One message of `/history`.
 /// A message from history in the form a live one is printed in (its current text).
 pub fn message_line(message: &MessageView, room_tag: &str, names: &Names) -> String {

@@ -32,6 +32,8 @@ pub enum Input {
     History(u32),
     /// The members of the current room, or (with a username or id) one person's status.
     Who(Option<String>),
+    /// Change one's own display name.
+    Name(String),
     /// Add someone (a username or id) to the current room.
     Add(String),
     /// Search the people directory.
@@ -49,6 +51,7 @@ commands (anything else is sent to the current room; //text sends /text):
   /switch <room name|id>    make a room current
   /dm <username>            open the direct conversation with someone and make it current
   /people <text>            find people by the start of their name or username (/find)
+  /name <display name>      change the name others see you by
   /add <username>           add someone to the current room (private rooms too)
   /who                      the members of the current room, with their presence
   /who <username>           one person's status
@@ -79,6 +82,7 @@ pub fn parse(line: &str) -> Result<Input, String> {
         ("switch", [_, ..]) => Ok(Input::Switch(rest)),
         ("create", [_, ..]) => Ok(create(&args)),
         ("dm", [user]) => Ok(Input::Direct(user.trim_start_matches('@').to_owned())),
+        ("name", [_, ..]) => Ok(Input::Name(rest)),
         ("add", [user]) => Ok(Input::Add(user.trim_start_matches('@').to_owned())),
         ("who", []) => Ok(Input::Who(None)),
         ("who", [user]) => Ok(Input::Who(Some(user.trim_start_matches('@').to_owned()))),
@@ -96,7 +100,7 @@ pub fn parse(line: &str) -> Result<Input, String> {
         ("quit", []) => Ok(Input::Quit),
         (
             "rooms" | "join" | "leave" | "switch" | "create" | "dm" | "who" | "people" | "find"
-            | "history" | "quit",
+            | "history" | "quit" | "name" | "add",
             _,
         ) => Err(format!(
             "wrong arguments for /{name}; /help lists the commands"
@@ -161,6 +165,10 @@ mod tests {
         assert!(parse("/history 0").is_err());
         assert_eq!(parse("/status away"), Ok(Input::Status("away".into())));
         assert!(parse("/status typing").is_err());
+        assert_eq!(parse("/name Zoë  K"), Ok(Input::Name("Zoë K".into())));
+        assert!(parse("/name").is_err());
+        assert_eq!(parse("/add @bob"), Ok(Input::Add("bob".into())));
+        assert!(parse("/add bob vic").is_err());
     }
 
     #[test]

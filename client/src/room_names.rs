@@ -16,6 +16,11 @@ impl RoomNames {
         self.in_lines = on;
     }
 
+    /// Lines are for a person at a terminal (names), not for a script (ids).
+    pub fn for_people(&self) -> bool {
+        self.in_lines
+    }
+
     pub fn set(&mut self, room_id: &str, name: &str) {
         if !name.is_empty() {
             self.names.insert(room_id.to_owned(), name.to_owned());

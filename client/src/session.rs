@@ -242,9 +242,13 @@ impl Session {
                 if self.current.as_ref().is_some_and(|c| c.as_str() == room_id) {
                     self.seen_current();
                 }
-                let mut actions = vec![Action::Note(format!(
-                    "* joined {room_id} lastSeq={last_seq}"
-                ))];
+                // Scripts match on the id and position; a person reads the name.
+                let note = if self.room_names.for_people() {
+                    format!("* joined {}", self.room_names.label(&room_id))
+                } else {
+                    format!("* joined {room_id} lastSeq={last_seq}")
+                };
+                let mut actions = vec![Action::Note(note)];
                 if self.rooms.is_wanted(&room_id) && self.shown_recent.insert(room_id.clone()) {
                     if let Ok(room) = RoomId::parse(&room_id) {
                         actions.push(Action::ShowRecent {

@@ -103,6 +103,7 @@ impl Client {
                     return Ok(vec![Action::Note("* no rooms".into())]);
                 }
                 self.name_rooms(&list.rooms).await;
+                let for_people = self.keyboard.is_interactive();
                 list.rooms
                     .iter()
                     .map(|room| {
@@ -110,7 +111,11 @@ impl Client {
                             Some(_) => self.session.room_label(&room.room_id),
                             None => room.name.clone(),
                         };
-                        Action::Print(display::room_line(room, &name))
+                        if for_people {
+                            Action::Print(display::room_line_for_people(room, &name))
+                        } else {
+                            Action::Print(display::room_line(room, &name))
+                        }
                     })
                     .collect()
             }
@@ -154,6 +159,16 @@ impl Client {
                     .collect()
             }
             Input::Who(None) => self.members().await?,
+            Input::Name(name) => {
+                let me = self.api.rename_me(&name).await?;
+                self.session
+                    .names_mut()
+                    .learn(&me.user_id, &me.username, &me.display_name);
+                vec![Action::Note(format!(
+                    "* others now see you as {}",
+                    me.display_name
+                ))]
+            }
             Input::Add(target) => {
                 let Some(room) = self.session.current_room().cloned() else {
                     return Ok(vec![no_current_room()]);
@@ -264,10 +279,12 @@ impl Client {
         let label = self.session.names().full_label(&user.to_string());
         let name = direct_name(self.session.names(), &user.to_string());
         self.session.name_room(&direct.room_id, &name);
-        let mut actions = vec![
-            Action::Note(format!("* direct room {}", direct.room_id)),
-            Action::Note(format!("* talking with {label}")),
-        ];
+        let mut actions = Vec::new();
+        // The id is for scripts; a person is told who the conversation is with.
+        if !self.keyboard.is_interactive() {
+            actions.push(Action::Note(format!("* direct room {}", direct.room_id)));
+        }
+        actions.push(Action::Note(format!("* talking with {label}")));
         actions.extend(self.join_answered(&direct.room_id)?);
         Ok(actions)
     }

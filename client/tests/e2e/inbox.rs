@@ -5,7 +5,6 @@
 
 use std::time::{Duration, Instant};
 
-use crate::people::rename;
 use crate::terminal::Chat;
 use chat_testkit::ServerStack as Stack;
 
@@ -86,7 +85,12 @@ fn a_dm_and_an_added_private_room_show_up_live_and_read_state_and_names_follow()
     bob.stdout_line(|l| l == "member bob online");
 
     // Alice renames herself: bob's client shows the new name on her next message.
-    rename(&stack.base(), "alice", "Alice Liddell");
+    alice.type_line("/name");
+    alice.stderr_line(|l| l.starts_with("error: wrong arguments for /name"));
+    alice.type_line(&format!("/name {}", "x".repeat(65)));
+    alice.stderr_line(|l| l.starts_with("error: ") && l.contains("display"));
+    alice.type_line("/name  Alice   Liddell ");
+    alice.stderr_line(|l| l == "* others now see you as Alice Liddell");
     std::thread::sleep(Duration::from_millis(500));
     alice.type_line("/switch secret plans");
     alice.type_line("renamed");

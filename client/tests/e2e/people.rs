@@ -7,7 +7,7 @@ use chat_testkit::{ApiClient, User};
 use serde_json::json;
 
 /// Renames `username` over HTTP (the terminal client has no command for it).
-pub(crate) fn rename(base: &str, username: &str, display_name: &str) {
+fn rename(base: &str, username: &str, display_name: &str) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let api = ApiClient::new(base);
