@@ -4,7 +4,8 @@
 
 use chat_schemas::error::ErrorBody;
 use chat_schemas::http::{
-    MessagePage, PersonList, PersonView, PublicRoomList, RoomList, RoomRef, Session, StatusView,
+    MembersAdded, MessagePage, PersonList, PersonView, PublicRoomList, RoomList, RoomRef, Session,
+    StatusView,
 };
 use chat_schemas::{RoomId, UserId};
 use reqwest::{Method, StatusCode, Url};
@@ -177,18 +178,15 @@ impl ApiClient {
     }
 
     /// `POST /rooms/{roomId}/members {userIds}`: adds people to a room the caller is in.
-    pub async fn add_members(&self, room: &RoomId, users: &[UserId]) -> Result<(), ApiError> {
+    pub async fn add_members(
+        &self,
+        room: &RoomId,
+        users: &[UserId],
+    ) -> Result<MembersAdded, ApiError> {
         let ids: Vec<String> = users.iter().map(ToString::to_string).collect();
         let body = json!({ "userIds": ids });
-        let _: serde_json::Value = self
-            .call(
-                Method::POST,
-                &format!("rooms/{room}/members"),
-                &[],
-                Some(body),
-            )
-            .await?;
-        Ok(())
+        let path = format!("rooms/{room}/members");
+        self.call(Method::POST, &path, &[], Some(body)).await
     }
 
     /// `GET /getStatus`.

@@ -4,8 +4,6 @@
 //!
 //! A line not starting with `/` is a message to the current room; `//text` sends `/text`.
 
-use chat_schemas::RoomId;
-
 /// `/history` without a count shows this many messages.
 pub const DEFAULT_HISTORY: u32 = 20;
 /// The API's largest page.
@@ -19,7 +17,8 @@ pub enum Input {
     Rooms,
     /// A public room's name, or a room id.
     Join(String),
-    Leave(RoomId),
+    /// A room's name or id; the current room without one.
+    Leave(Option<String>),
     Create {
         name: String,
         private: bool,
@@ -46,7 +45,7 @@ pub const HELP: &str = "\
 commands (anything else is sent to the current room; //text sends /text):
   /rooms                    list your rooms
   /join <room name>         join a public room by name (or by id) and make it current
-  /leave <roomId>           leave a room
+  /leave [room name]        leave a room (the current one without a name)
   /create <name> [private]  create a room, join it and make it current
   /switch <room name|id>    make a room current
   /dm <username>            open the direct conversation with someone and make it current
@@ -78,7 +77,8 @@ pub fn parse(line: &str) -> Result<Input, String> {
     match (name, args.as_slice()) {
         ("rooms", []) => Ok(Input::Rooms),
         ("join", [_, ..]) => Ok(Input::Join(rest)),
-        ("leave", [room]) => Ok(Input::Leave(room_id(room)?)),
+        ("leave", []) => Ok(Input::Leave(None)),
+        ("leave", [_, ..]) => Ok(Input::Leave(Some(rest))),
         ("switch", [_, ..]) => Ok(Input::Switch(rest)),
         ("create", [_, ..]) => Ok(create(&args)),
         ("dm", [user]) => Ok(Input::Direct(user.trim_start_matches('@').to_owned())),
@@ -99,8 +99,8 @@ pub fn parse(line: &str) -> Result<Input, String> {
         ("help", _) => Ok(Input::Help),
         ("quit", []) => Ok(Input::Quit),
         (
-            "rooms" | "join" | "leave" | "switch" | "create" | "dm" | "who" | "people" | "find"
-            | "history" | "quit" | "name" | "add",
+            "rooms" | "join" | "switch" | "create" | "dm" | "who" | "people" | "find" | "history"
+            | "quit" | "name" | "add",
             _,
         ) => Err(format!(
             "wrong arguments for /{name}; /help lists the commands"
@@ -121,10 +121,6 @@ fn create(args: &[&str]) -> Input {
         name: name_words.join(" "),
         private,
     }
-}
-
-fn room_id(raw: &str) -> Result<RoomId, String> {
-    RoomId::parse(raw).map_err(|e| format!("room id {raw:?} {e}"))
 }
 
 #[cfg(test)]
@@ -159,7 +155,11 @@ mod tests {
             parse("/switch team room"),
             Ok(Input::Switch("team room".into()))
         );
-        assert!(parse("/leave a.b").is_err());
+        assert_eq!(parse("/leave"), Ok(Input::Leave(None)));
+        assert_eq!(
+            parse("/leave trip  planning"),
+            Ok(Input::Leave(Some("trip planning".into())))
+        );
         assert_eq!(parse("/history"), Ok(Input::History(DEFAULT_HISTORY)));
         assert_eq!(parse("/history 5"), Ok(Input::History(5)));
         assert!(parse("/history 0").is_err());

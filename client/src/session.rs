@@ -139,13 +139,43 @@ impl Session {
 
     /// `/switch <name or roomId>`: a room this session knows by name, else an id.
     pub fn switch_to(&mut self, target: &str) -> Vec<Action> {
-        let by_name = self.room_names.find(target);
-        match RoomId::parse(by_name.as_deref().unwrap_or(target)) {
+        match self.named_room(target) {
             Ok(room) => self.switch(room),
-            Err(e) => vec![Action::Note(format!(
-                "error: no room called {target:?} here ({e} as an id); /rooms lists yours"
-            ))],
+            Err(note) => vec![note],
         }
+    }
+
+    /// `/leave [name or roomId]`: the named room, or the current one.
+    pub fn leave_named(&mut self, target: Option<&str>) -> Vec<Action> {
+        let room = match target {
+            Some(target) => self.named_room(target),
+            None => self
+                .current
+                .clone()
+                .ok_or_else(|| Action::Note("error: no current room: /leave <room name>".into())),
+        };
+        match room {
+            Ok(room) => self.leave(room),
+            Err(note) => vec![note],
+        }
+    }
+
+    /// A room by the name this session knows it by (or the start of one), else by id. A
+    /// word that is neither is refused here: it would otherwise become a room that does
+    /// not exist, and lines typed next would go nowhere.
+    fn named_room(&self, target: &str) -> Result<RoomId, Action> {
+        let by_name = self.room_names.find(target);
+        let raw = match &by_name {
+            Some(id) => id.as_str(),
+            None if crate::room_names::looks_like_an_id(target) => target,
+            None => {
+                return Err(Action::Note(format!(
+                    "error: no room called {target:?} here; /rooms lists yours"
+                )))
+            }
+        };
+        RoomId::parse(raw)
+            .map_err(|e| Action::Note(format!("error: room id {raw:?} {e}; /rooms lists yours")))
     }
 
     /// A message to the current room, with a fresh `clientMsgId` that every retry keeps.

@@ -165,6 +165,9 @@ impl Client {
             };
             match wake {
                 Wake::Line(Some(line)) => {
+                    // Keys of this line not yet reported are no longer typing: a `typing`
+                    // sent after the message would show it as still being written.
+                    while self.keyboard.keys.try_recv().is_ok() {}
                     self.on_line(&line).await;
                     if self.stdin_open {
                         self.keyboard.ready_for_next_line();
@@ -362,7 +365,7 @@ impl Client {
         let actions = match input {
             Input::Nothing => Vec::new(),
             Input::Message(text) => self.session.send_message(text),
-            Input::Leave(room) => self.session.leave(room),
+            Input::Leave(target) => self.session.leave_named(target.as_deref()),
             Input::Switch(target) => self.session.switch_to(&target),
             Input::Status(status) => self.session.set_status(status),
             Input::Quit => {

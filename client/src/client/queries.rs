@@ -12,6 +12,7 @@ use crate::api::ApiError;
 use crate::input::Input;
 use crate::names::{Known, Names, LOOKUP_BATCH};
 use crate::resolve::{self, Pick};
+use crate::room_names::looks_like_an_id;
 use crate::session::Action;
 use crate::{display, terminal};
 
@@ -178,12 +179,15 @@ impl Client {
                         "error: no one found for {target:?}; /people <text> searches"
                     ))]);
                 };
-                self.api.add_members(&room, &[user]).await?;
-                vec![Action::Note(format!(
-                    "* added {} to {}",
-                    self.session.names().full_label(&user.to_string()),
-                    self.session.room_label(room.as_str())
-                ))]
+                let added = self.api.add_members(&room, &[user]).await?;
+                let who = self.session.names().full_label(&user.to_string());
+                let room = self.session.room_label(room.as_str());
+                let note = if added.added.is_empty() {
+                    format!("* {who} is already in {room}")
+                } else {
+                    format!("* added {who} to {room}")
+                };
+                vec![Action::Note(note)]
             }
             Input::Who(Some(target)) => {
                 let Some(user) = self.find_person(&target).await? else {
@@ -367,9 +371,4 @@ fn no_current_room() -> Action {
 
 fn parse_user(raw: &str) -> Result<UserId, ApiError> {
     UserId::parse(raw).map_err(|e| ApiError::Unexpected(format!("user id {raw:?} {e}")))
-}
-
-/// A generated room id (a UUID, or a direct room's `dm_…`), never a name people type.
-fn looks_like_an_id(target: &str) -> bool {
-    uuid::Uuid::parse_str(target).is_ok() || (target.starts_with("dm_") && !target.contains(' '))
 }

@@ -57,6 +57,8 @@ fn a_dm_and_an_added_private_room_show_up_live_and_read_state_and_names_follow()
     alice.stderr_line(|l| l.starts_with("error: no one found for \"nobody-at-all\""));
     alice.type_line("/add bob");
     alice.stderr_line(|l| l == "* added bob to secret plans");
+    alice.type_line("/add bob");
+    alice.stderr_line(|l| l == "* bob is already in secret plans");
     bob.stdout_line(|l| {
         l == "* You were added to secret plans (/switch secret plans to talk there)"
     });
@@ -65,7 +67,11 @@ fn a_dm_and_an_added_private_room_show_up_live_and_read_state_and_names_follow()
     bob.stdout_line(|l| l == format!("[{room}] alice: the plan"));
     // The message arrived in a room that is not current: still unread.
     rooms_line(&mut bob, &room, |l| l.contains(" unread=1 secret plans"));
-    bob.type_line("/switch secret plans");
+    // A name no room of bob's has is refused (lines would otherwise go nowhere); the
+    // start of one name is enough.
+    bob.type_line("/switch nowhere");
+    bob.stderr_line(|l| l.starts_with("error: no room called \"nowhere\" here"));
+    bob.type_line("/switch secret");
     bob.stderr_line(|l| l == "* current room secret plans");
     rooms_line(&mut bob, &room, |l| l.contains(" unread=0 secret plans"));
     // A message arriving in the current room is marked read as it is shown.
@@ -97,6 +103,11 @@ fn a_dm_and_an_added_private_room_show_up_live_and_read_state_and_names_follow()
     bob.stdout_line(|l| l == format!("[{room}] Alice Liddell: renamed"));
     bob.type_line("/who");
     bob.stdout_line(|l| l == "member Alice Liddell (@alice) online");
+
+    // Leaving by name.
+    bob.type_line("/leave secret plans");
+    bob.stderr_line(|l| l == format!("ok leave {room}"));
+    alice.stdout_line(|l| l == format!("[{room}] * bob left"));
 
     for chat in [&mut alice, &mut bob] {
         chat.close_stdin();
