@@ -126,11 +126,10 @@ impl Session {
             self.room_label(room.as_str())
         ))];
         if !self.rooms.is_wanted(room.as_str()) {
-            actions.push(Action::Note(format!(
-                "* {} is not joined: /join {} to see its messages",
-                self.room_label(room.as_str()),
-                self.room_label(room.as_str())
-            )));
+            // One of your rooms that is not live here yet (a new session receives only the
+            // rooms it joins): join it, which shows its recent messages and marks it read.
+            actions.extend(self.join(room));
+            return actions;
         }
         self.current = Some(room);
         self.seen_current();

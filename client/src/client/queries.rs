@@ -49,9 +49,10 @@ impl Client {
         }
     }
 
-    /// Group rooms by their names, direct rooms after the other person: `@<username>` if
-    /// known, else `@<peerName>` as the listing gives it (looked up in one batch only from
-    /// a server that does not send `peerName`).
+    /// Group rooms by their names, direct rooms after the other person: `@<username>`,
+    /// which is what people type (`/switch @ines`, `/dm ines`); usernames not known yet are
+    /// looked up in one batch. `peerName` keeps the display names current and names the
+    /// room (`@<peerName>`) if that lookup fails.
     async fn name_rooms(&mut self, rooms: &[RoomSummary]) {
         for room in rooms {
             if let (Some(peer), Some(name)) = (&room.peer_id, &room.peer_name) {
@@ -60,7 +61,6 @@ impl Client {
         }
         let unknown: Vec<String> = rooms
             .iter()
-            .filter(|r| r.peer_name.is_none())
             .filter_map(|r| r.peer_id.clone())
             .filter(|p| {
                 self.session

@@ -396,3 +396,18 @@ fn a_room_that_is_not_current_is_not_marked_read_until_switched_to() {
         vec![("r1".into(), 3)]
     );
 }
+
+#[test]
+fn switching_to_a_room_not_live_here_joins_it_and_a_word_that_is_no_room_is_refused() {
+    let mut session = joined(2);
+    session.name_room("r2", "trip planning");
+    let actions = session.switch_to("trip");
+    assert!(matches!(
+        &sent(&actions)[..],
+        [ClientFrame::Join { room_id, .. }] if room_id == "r2"
+    ));
+    assert_eq!(session.current_room().map(|r| r.as_str()), Some("r2"));
+    let refused = session.switch_to("nowhere");
+    assert!(sent(&refused).is_empty());
+    assert_eq!(session.current_room().map(|r| r.as_str()), Some("r2"));
+}
