@@ -67,6 +67,11 @@ pub async fn run(args: Args) -> Result<(), ClientError> {
     client
         .session
         .show_room_names(client.keyboard.is_interactive());
+    // A person types room names from the start (`/switch @ines`): learn what the rooms
+    // are called before the first prompt.
+    if client.keyboard.is_interactive() {
+        client.learn_room_names().await;
+    }
     for room in client.args.rooms.clone() {
         let actions = client.session.join(room);
         client.perform(actions).await;
