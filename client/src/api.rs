@@ -4,7 +4,8 @@
 
 use chat_schemas::error::ErrorBody;
 use chat_schemas::http::{
-    MessagePage, PersonList, PublicRoomList, RoomList, RoomRef, Session, StatusView,
+    MembersAdded, MessagePage, PersonList, PersonView, PublicRoomList, RoomList, RoomRef, Session,
+    StatusView,
 };
 use chat_schemas::{RoomId, UserId};
 use reqwest::{Method, StatusCode, Url};
@@ -168,6 +169,24 @@ impl ApiClient {
     pub async fn members(&self, room: &RoomId) -> Result<MemberList, ApiError> {
         self.call(Method::GET, &format!("rooms/{room}/members"), &[], None)
             .await
+    }
+
+    /// `PATCH /users/me {displayName}`: the caller's new display name, as stored.
+    pub async fn rename_me(&self, display_name: &str) -> Result<PersonView, ApiError> {
+        let body = json!({ "displayName": display_name });
+        self.call(Method::PATCH, "users/me", &[], Some(body)).await
+    }
+
+    /// `POST /rooms/{roomId}/members {userIds}`: adds people to a room the caller is in.
+    pub async fn add_members(
+        &self,
+        room: &RoomId,
+        users: &[UserId],
+    ) -> Result<MembersAdded, ApiError> {
+        let ids: Vec<String> = users.iter().map(ToString::to_string).collect();
+        let body = json!({ "userIds": ids });
+        let path = format!("rooms/{room}/members");
+        self.call(Method::POST, &path, &[], Some(body)).await
     }
 
     /// `GET /getStatus`.

@@ -12,23 +12,9 @@ use crate::room_names::RoomNames;
 /// A line that names people, printed once their names are known (see [`crate::names`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum PersonLine {
-    Event {
-        room_id: String,
-        event: Envelope,
-    },
-    Presence {
-        user_id: String,
-        status: String,
-    },
-    Typing {
-        room_id: String,
-        user_id: String,
-    },
-    /// One member in `/who` (without a member list from the server).
-    Member {
-        user_id: String,
-        status: String,
-    },
+    Event { room_id: String, event: Envelope },
+    Presence { user_id: String, status: String },
+    Typing { room_id: String, user_id: String },
 }
 
 impl PersonLine {
@@ -44,9 +30,9 @@ impl PersonLine {
                 }
                 ids
             }
-            PersonLine::Presence { user_id, .. }
-            | PersonLine::Typing { user_id, .. }
-            | PersonLine::Member { user_id, .. } => vec![user_id.clone()],
+            PersonLine::Presence { user_id, .. } | PersonLine::Typing { user_id, .. } => {
+                vec![user_id.clone()]
+            }
         }
     }
 
@@ -59,9 +45,6 @@ impl PersonLine {
             }
             PersonLine::Typing { room_id, user_id } => {
                 typing_line(&rooms.tag(room_id), &names.label(user_id))
-            }
-            PersonLine::Member { user_id, status } => {
-                member_line(&names.full_label(user_id), status)
             }
         }
     }
@@ -145,13 +128,32 @@ pub fn room_presence_line(room_id: &str, members: i64, online: i64) -> String {
 /// for a direct room (whose own name says nothing).
 pub fn room_line(room: &RoomSummary, name: &str) -> String {
     format!(
-        "room {} {} {} members={} lastSeq={} {}",
+        "room {} {} {} members={} lastSeq={} unread={} {}",
         room.room_id,
         room.visibility,
         room.kind,
         room.member_count,
         room.last_seq,
+        room.unread_count,
         escape(name)
+    )
+}
+
+/// One room of `/rooms` at a terminal: the name first, then what a person wants to know.
+pub fn room_line_for_people(room: &RoomSummary, name: &str) -> String {
+    let unread = match room.unread_count {
+        0 => String::new(),
+        n => format!(", {n} unread"),
+    };
+    let private = if room.kind == "group" && room.visibility == "private" {
+        ", private"
+    } else {
+        ""
+    };
+    format!(
+        "{}  ({} members{private}{unread})",
+        escape(name),
+        room.member_count
     )
 }
 

@@ -18,6 +18,9 @@ pub struct AddedRoom {
     /// In a direct room, the other person.
     #[serde(default)]
     pub peer_id: Option<String>,
+    /// In a direct room, the other person's display name, so no lookup is needed.
+    #[serde(default)]
+    pub peer_name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -65,7 +68,8 @@ mod tests {
                     room_id: "r1".into(),
                     name: "ops".into(),
                     kind: "group".into(),
-                    peer_id: None
+                    peer_id: None,
+                    peer_name: None
                 }
             }
         );

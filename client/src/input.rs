@@ -4,8 +4,6 @@
 //!
 //! A line not starting with `/` is a message to the current room; `//text` sends `/text`.
 
-use chat_schemas::RoomId;
-
 /// `/history` without a count shows this many messages.
 pub const DEFAULT_HISTORY: u32 = 20;
 /// The API's largest page.
@@ -19,7 +17,8 @@ pub enum Input {
     Rooms,
     /// A public room's name, or a room id.
     Join(String),
-    Leave(RoomId),
+    /// A room's name or id; the current room without one.
+    Leave(Option<String>),
     Create {
         name: String,
         private: bool,
@@ -32,6 +31,10 @@ pub enum Input {
     History(u32),
     /// The members of the current room, or (with a username or id) one person's status.
     Who(Option<String>),
+    /// Change one's own display name.
+    Name(String),
+    /// Add someone (a username or id) to the current room.
+    Add(String),
     /// Search the people directory.
     People(String),
     Help,
@@ -42,11 +45,13 @@ pub const HELP: &str = "\
 commands (anything else is sent to the current room; //text sends /text):
   /rooms                    list your rooms
   /join <room name>         join a public room by name (or by id) and make it current
-  /leave <roomId>           leave a room
+  /leave [room name]        leave a room (the current one without a name)
   /create <name> [private]  create a room, join it and make it current
   /switch <room name|id>    make a room current
   /dm <username>            open the direct conversation with someone and make it current
   /people <text>            find people by the start of their name or username (/find)
+  /name <display name>      change the name others see you by
+  /add <username>           add someone to the current room (private rooms too)
   /who                      the members of the current room, with their presence
   /who <username>           one person's status
   /status online|away|offline
@@ -72,10 +77,13 @@ pub fn parse(line: &str) -> Result<Input, String> {
     match (name, args.as_slice()) {
         ("rooms", []) => Ok(Input::Rooms),
         ("join", [_, ..]) => Ok(Input::Join(rest)),
-        ("leave", [room]) => Ok(Input::Leave(room_id(room)?)),
+        ("leave", []) => Ok(Input::Leave(None)),
+        ("leave", [_, ..]) => Ok(Input::Leave(Some(rest))),
         ("switch", [_, ..]) => Ok(Input::Switch(rest)),
         ("create", [_, ..]) => Ok(create(&args)),
         ("dm", [user]) => Ok(Input::Direct(user.trim_start_matches('@').to_owned())),
+        ("name", [_, ..]) => Ok(Input::Name(rest)),
+        ("add", [user]) => Ok(Input::Add(user.trim_start_matches('@').to_owned())),
         ("who", []) => Ok(Input::Who(None)),
         ("who", [user]) => Ok(Input::Who(Some(user.trim_start_matches('@').to_owned()))),
         ("people" | "find", [_, ..]) => Ok(Input::People(rest)),
@@ -91,8 +99,8 @@ pub fn parse(line: &str) -> Result<Input, String> {
         ("help", _) => Ok(Input::Help),
         ("quit", []) => Ok(Input::Quit),
         (
-            "rooms" | "join" | "leave" | "switch" | "create" | "dm" | "who" | "people" | "find"
-            | "history" | "quit",
+            "rooms" | "join" | "switch" | "create" | "dm" | "who" | "people" | "find" | "history"
+            | "quit" | "name" | "add",
             _,
         ) => Err(format!(
             "wrong arguments for /{name}; /help lists the commands"
@@ -113,10 +121,6 @@ fn create(args: &[&str]) -> Input {
         name: name_words.join(" "),
         private,
     }
-}
-
-fn room_id(raw: &str) -> Result<RoomId, String> {
-    RoomId::parse(raw).map_err(|e| format!("room id {raw:?} {e}"))
 }
 
 #[cfg(test)]
@@ -151,12 +155,20 @@ mod tests {
             parse("/switch team room"),
             Ok(Input::Switch("team room".into()))
         );
-        assert!(parse("/leave a.b").is_err());
+        assert_eq!(parse("/leave"), Ok(Input::Leave(None)));
+        assert_eq!(
+            parse("/leave trip  planning"),
+            Ok(Input::Leave(Some("trip planning".into())))
+        );
         assert_eq!(parse("/history"), Ok(Input::History(DEFAULT_HISTORY)));
         assert_eq!(parse("/history 5"), Ok(Input::History(5)));
         assert!(parse("/history 0").is_err());
         assert_eq!(parse("/status away"), Ok(Input::Status("away".into())));
         assert!(parse("/status typing").is_err());
+        assert_eq!(parse("/name Zoë  K"), Ok(Input::Name("Zoë K".into())));
+        assert!(parse("/name").is_err());
+        assert_eq!(parse("/add @bob"), Ok(Input::Add("bob".into())));
+        assert!(parse("/add bob vic").is_err());
     }
 
     #[test]

@@ -25,7 +25,7 @@
 //! | `[<roomId>] * <online> of <members> online` | presence count of a large room |
 //! | `* <name> is <status>` | presence of a room member or watched user changed |
 //! | `* You were added to <room name> (…)` | the user became a member elsewhere (`roomAdded`) |
-//! | `room <roomId> <visibility> <kind> members=<n> lastSeq=<n> <name or @username>` | `/rooms` (a direct room by the other person) |
+//! | `room <roomId> <visibility> <kind> members=<n> lastSeq=<n> unread=<n> <name or @person>` | `/rooms` (a direct room by the other person) |
 //! | `public room <roomId> members=<n> <name>` | `/join <name>` candidates |
 //! | `person <name> @<username>` | `/people`, `/dm` candidates |
 //! | `member <name>[ (@<username>)] <status>` | `/who` |
@@ -78,6 +78,7 @@ pub mod input;
 pub mod line_editor;
 pub mod names;
 pub mod password;
+pub mod reads;
 pub mod requests;
 pub mod resolve;
 pub mod room_names;

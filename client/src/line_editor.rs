@@ -11,7 +11,7 @@
 use rustyline::error::ReadlineError;
 use rustyline::{
     Cmd, ConditionalEventHandler, DefaultEditor, Event, EventContext, EventHandler,
-    ExternalPrinter, RepeatCount,
+    ExternalPrinter, KeyCode, KeyEvent, Modifiers, RepeatCount,
 };
 use tokio::sync::mpsc;
 
@@ -35,14 +35,28 @@ pub struct Editor {
     pub printer: Printer,
 }
 
-/// Reports every key that inserts text, then lets rustyline insert it.
+/// Reports every key that inserts text into a message, then lets rustyline insert it.
 struct KeyReporter(mpsc::Sender<()>);
 
 impl ConditionalEventHandler for KeyReporter {
-    fn handle(&self, _: &Event, _: RepeatCount, _: bool, _: &EventContext) -> Option<Cmd> {
-        // A full channel means a report is already waiting: one is enough.
-        let _ = self.0.try_send(());
+    fn handle(&self, event: &Event, _: RepeatCount, _: bool, ctx: &EventContext) -> Option<Cmd> {
+        if is_typing(event.get(0), ctx.line()) {
+            // A full channel means a report is already waiting: one is enough.
+            let _ = self.0.try_send(());
+        }
         None
+    }
+}
+
+/// Whether `key` on a line that holds `line` so far is someone typing a message: a
+/// character (Enter, arrows and control keys are not), on a line that is not a command
+/// (others would otherwise see "is typing" for every `/who`).
+fn is_typing(key: Option<&KeyEvent>, line: &str) -> bool {
+    match key {
+        Some(KeyEvent(KeyCode::Char(c), m)) if !m.contains(Modifiers::CTRL) => {
+            !(line.starts_with('/') || (line.is_empty() && *c == '/'))
+        }
+        _ => false,
     }
 }
 
@@ -79,4 +93,27 @@ pub fn start() -> Result<Editor, ReadlineError> {
         next_line,
         printer,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_characters_of_a_message_count_as_typing() {
+        let key = |c| KeyEvent(KeyCode::Char(c), Modifiers::NONE);
+        assert!(is_typing(Some(&key('h')), ""));
+        assert!(is_typing(Some(&key('/')), "a/b "));
+        assert!(!is_typing(Some(&key('/')), ""));
+        assert!(!is_typing(Some(&key('w')), "/"));
+        assert!(!is_typing(
+            Some(&KeyEvent(KeyCode::Enter, Modifiers::NONE)),
+            "hi"
+        ));
+        assert!(!is_typing(
+            Some(&KeyEvent(KeyCode::Char('a'), Modifiers::CTRL)),
+            "hi"
+        ));
+        assert!(!is_typing(None, "hi"));
+    }
 }

@@ -16,6 +16,11 @@ impl RoomNames {
         self.in_lines = on;
     }
 
+    /// Lines are for a person at a terminal (names), not for a script (ids).
+    pub fn for_people(&self) -> bool {
+        self.in_lines
+    }
+
     pub fn set(&mut self, room_id: &str, name: &str) {
         if !name.is_empty() {
             self.names.insert(room_id.to_owned(), name.to_owned());
@@ -43,18 +48,32 @@ impl RoomNames {
         }
     }
 
-    /// The room called `name` (ignoring case; a leading `@` names a direct room either way).
+    /// The room called `name` (ignoring case; a leading `@` names a direct room either way),
+    /// else the one room whose name starts so (`/switch trip` for "trip planning").
     pub fn find(&self, name: &str) -> Option<String> {
         let wanted = name.to_lowercase();
         let at_wanted = format!("@{wanted}");
-        self.names
-            .iter()
-            .find(|(_, n)| {
-                let n = n.to_lowercase();
-                n == wanted || n == at_wanted
-            })
-            .map(|(id, _)| id.clone())
+        let exact = self.names.iter().find(|(_, n)| {
+            let n = n.to_lowercase();
+            n == wanted || n == at_wanted
+        });
+        if let Some((id, _)) = exact {
+            return Some(id.clone());
+        }
+        let mut starting = self.names.iter().filter(|(_, n)| {
+            let n = n.to_lowercase();
+            n.starts_with(&wanted) || n.starts_with(&at_wanted)
+        });
+        match (starting.next(), starting.next()) {
+            (Some((id, _)), None) => Some(id.clone()),
+            _ => None,
+        }
     }
+}
+
+/// A generated room id (a UUID, or a direct room's `dm_…`), never a name people type.
+pub fn looks_like_an_id(target: &str) -> bool {
+    uuid::Uuid::parse_str(target).is_ok() || (target.starts_with("dm_") && !target.contains(' '))
 }
 
 #[cfg(test)]
@@ -74,5 +93,12 @@ mod tests {
         assert_eq!(rooms.find("yann").as_deref(), Some("d1"));
         assert_eq!(rooms.find("@yann").as_deref(), Some("d1"));
         assert_eq!(rooms.find("chess"), None);
+        // The start of one name finds it; the start of two finds neither.
+        assert_eq!(rooms.find("book").as_deref(), Some("r1"));
+        assert_eq!(rooms.find("ya").as_deref(), Some("d1"));
+        rooms.set("r2", "Book Fair");
+        assert_eq!(rooms.find("book"), None);
+        assert!(looks_like_an_id("dm_0a1b"));
+        assert!(!looks_like_an_id("trip"));
     }
 }

@@ -7,9 +7,11 @@ use chat_schemas::events::{Envelope, EventBody};
 use chat_schemas::ws::{ClientFrame, RoomPosition, ServerFrame};
 use chat_schemas::RoomId;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::time::Instant;
 
 use crate::display::{self, PersonLine};
 use crate::names::Names;
+use crate::reads::Reads;
 use crate::requests::Outstanding;
 use crate::room_names::RoomNames;
 use crate::rooms::{RoomTracker, Verdict};
@@ -64,6 +66,11 @@ pub struct Session {
     asking: HashSet<String>,
     /// Names of the rooms this session knows (joined by name, created, listed, added to).
     room_names: RoomNames,
+    /// How far the person has seen each room, for `read` frames (debounced).
+    reads: Reads,
+    /// Ids of `read` frames sent: not repeated after a reconnect (the next message or
+    /// switch marks the room again), but an error for one is said as such.
+    read_ids: HashSet<String>,
 }
 
 impl Session {
@@ -119,25 +126,55 @@ impl Session {
             self.room_label(room.as_str())
         ))];
         if !self.rooms.is_wanted(room.as_str()) {
-            actions.push(Action::Note(format!(
-                "* {} is not joined: /join {} to see its messages",
-                self.room_label(room.as_str()),
-                self.room_label(room.as_str())
-            )));
+            // One of your rooms that is not live here yet (a new session receives only the
+            // rooms it joins): join it, which shows its recent messages and marks it read.
+            actions.extend(self.join(room));
+            return actions;
         }
         self.current = Some(room);
+        self.seen_current();
         actions
     }
 
     /// `/switch <name or roomId>`: a room this session knows by name, else an id.
     pub fn switch_to(&mut self, target: &str) -> Vec<Action> {
-        let by_name = self.room_names.find(target);
-        match RoomId::parse(by_name.as_deref().unwrap_or(target)) {
+        match self.named_room(target) {
             Ok(room) => self.switch(room),
-            Err(e) => vec![Action::Note(format!(
-                "error: no room called {target:?} here ({e} as an id); /rooms lists yours"
-            ))],
+            Err(note) => vec![note],
         }
+    }
+
+    /// `/leave [name or roomId]`: the named room, or the current one.
+    pub fn leave_named(&mut self, target: Option<&str>) -> Vec<Action> {
+        let room = match target {
+            Some(target) => self.named_room(target),
+            None => self
+                .current
+                .clone()
+                .ok_or_else(|| Action::Note("error: no current room: /leave <room name>".into())),
+        };
+        match room {
+            Ok(room) => self.leave(room),
+            Err(note) => vec![note],
+        }
+    }
+
+    /// A room by the name this session knows it by (or the start of one), else by id. A
+    /// word that is neither is refused here: it would otherwise become a room that does
+    /// not exist, and lines typed next would go nowhere.
+    fn named_room(&self, target: &str) -> Result<RoomId, Action> {
+        let by_name = self.room_names.find(target);
+        let raw = match &by_name {
+            Some(id) => id.as_str(),
+            None if crate::room_names::looks_like_an_id(target) => target,
+            None => {
+                return Err(Action::Note(format!(
+                    "error: no room called {target:?} here; /rooms lists yours"
+                )))
+            }
+        };
+        RoomId::parse(raw)
+            .map_err(|e| Action::Note(format!("error: room id {raw:?} {e}; /rooms lists yours")))
     }
 
     /// A message to the current room, with a fresh `clientMsgId` that every retry keeps.
@@ -178,6 +215,34 @@ impl Session {
         self.request(frame)
     }
 
+    /// The current room, if it is live here, has been seen up to its position.
+    fn seen_current(&mut self) {
+        let Some(room) = &self.current else { return };
+        if let Some(seq) = self.rooms.position(room.as_str()).filter(|s| *s > 0) {
+            self.reads.seen(room.as_str(), seq);
+        }
+    }
+
+    /// `read` frames due at `now` (at most one a second per room).
+    pub fn reads_due(&mut self, now: Instant) -> Vec<Action> {
+        let mut actions = Vec::new();
+        for (room_id, seq) in self.reads.take(now) {
+            let id = self.outstanding.next_id();
+            self.read_ids.insert(id.clone());
+            actions.push(Action::Send(ClientFrame::Read {
+                id,
+                room_id,
+                seq: Some(seq.into()),
+            }));
+        }
+        actions
+    }
+
+    /// When [`Session::reads_due`] will next have a frame to send.
+    pub fn next_read_at(&self) -> Option<Instant> {
+        self.reads.next_due()
+    }
+
     /// The connection dropped.
     pub fn disconnected(&mut self) {
         self.rooms.connection_lost();
@@ -203,9 +268,16 @@ impl Session {
             } => {
                 self.outstanding.answered(&id);
                 self.rooms.on_joined(&room_id, last_seq);
-                let mut actions = vec![Action::Note(format!(
-                    "* joined {room_id} lastSeq={last_seq}"
-                ))];
+                if self.current.as_ref().is_some_and(|c| c.as_str() == room_id) {
+                    self.seen_current();
+                }
+                // Scripts match on the id and position; a person reads the name.
+                let note = if self.room_names.for_people() {
+                    format!("* joined {}", self.room_names.label(&room_id))
+                } else {
+                    format!("* joined {room_id} lastSeq={last_seq}")
+                };
+                let mut actions = vec![Action::Note(note)];
                 if self.rooms.is_wanted(&room_id) && self.shown_recent.insert(room_id.clone()) {
                     if let Ok(room) = RoomId::parse(&room_id) {
                         actions.push(Action::ShowRecent {
@@ -331,6 +403,9 @@ impl Session {
         match verdict {
             Verdict::Show => {
                 let watch = self.watch_newcomer(&event.body);
+                if self.current.as_ref().is_some_and(|c| c.as_str() == room_id) {
+                    self.seen_current();
+                }
                 let mut actions = self.show(PersonLine::Event { room_id, event });
                 actions.extend(watch);
                 actions
@@ -347,6 +422,9 @@ impl Session {
     }
 
     fn on_ack(&mut self, id: &str, seq: Option<u64>, message_id: Option<String>) -> Vec<Action> {
+        if self.read_ids.remove(id) {
+            return Vec::new();
+        }
         let seq_number = seq;
         let seq = seq.map_or_else(|| "-".to_owned(), |s| s.to_string());
         let note = match self.outstanding.answered(id) {
@@ -374,6 +452,11 @@ impl Session {
     }
 
     fn on_error(&mut self, id: Option<String>, code: String, message: String) -> Vec<Action> {
+        if id.as_ref().is_some_and(|id| self.read_ids.remove(id)) {
+            return vec![Action::Note(format!(
+                "error: marking a room read: {code}: {message}"
+            ))];
+        }
         let request = id.and_then(|id| self.outstanding.answered(&id));
         let context = match request {
             Some(ClientFrame::Send { room_id, .. }) => format!("send to {room_id}: "),

@@ -67,6 +67,11 @@ pub async fn run(args: Args) -> Result<(), ClientError> {
     client
         .session
         .show_room_names(client.keyboard.is_interactive());
+    // A person types room names from the start (`/switch @ines`): learn what the rooms
+    // are called before the first prompt.
+    if client.keyboard.is_interactive() {
+        client.learn_room_names().await;
+    }
     for room in client.args.rooms.clone() {
         let actions = client.session.join(room);
         client.perform(actions).await;
@@ -125,6 +130,7 @@ enum Wake {
     Silence,
     Retry,
     QuitTimer,
+    ReadDue,
 }
 
 impl Client {
@@ -136,6 +142,10 @@ impl Client {
                 }
             }
             let quit_at = self.quit_by.unwrap_or_else(far_future);
+            let read_at = self
+                .session
+                .next_read_at()
+                .map_or_else(far_future, Instant::from_std);
             let stdin_open = self.stdin_open;
             let wake = match &mut self.link {
                 Link::Up {
@@ -149,6 +159,7 @@ impl Client {
                     incoming = socket::next(socket) => Wake::Incoming(incoming),
                     _ = sleep_until(*last_heard + *idle) => Wake::Silence,
                     _ = sleep_until(quit_at) => Wake::QuitTimer,
+                    _ = sleep_until(read_at) => Wake::ReadDue,
                 },
                 Link::Down { retry_at, .. } => tokio::select! {
                     line = self.keyboard.lines.recv(), if stdin_open => Wake::Line(line),
@@ -159,6 +170,9 @@ impl Client {
             };
             match wake {
                 Wake::Line(Some(line)) => {
+                    // Keys of this line not yet reported are no longer typing: a `typing`
+                    // sent after the message would show it as still being written.
+                    while self.keyboard.keys.try_recv().is_ok() {}
                     self.on_line(&line).await;
                     if self.stdin_open {
                         self.keyboard.ready_for_next_line();
@@ -169,8 +183,11 @@ impl Client {
                 Wake::Incoming(incoming) => self.on_incoming(incoming).await,
                 Wake::Silence => self.lost("nothing heard from the server".into()),
                 Wake::Retry => self.reconnect().await?,
-                Wake::QuitTimer => {}
+                Wake::QuitTimer | Wake::ReadDue => {}
             }
+            // What the person has seen goes out as `read`, debounced per room.
+            let reads = self.session.reads_due(Instant::now().into_std());
+            self.perform(reads).await;
         }
         let unanswered = self.session.awaiting();
         if unanswered > 0 {
@@ -353,7 +370,7 @@ impl Client {
         let actions = match input {
             Input::Nothing => Vec::new(),
             Input::Message(text) => self.session.send_message(text),
-            Input::Leave(room) => self.session.leave(room),
+            Input::Leave(target) => self.session.leave_named(target.as_deref()),
             Input::Switch(target) => self.session.switch_to(&target),
             Input::Status(status) => self.session.set_status(status),
             Input::Quit => {

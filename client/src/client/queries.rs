@@ -12,6 +12,7 @@ use crate::api::ApiError;
 use crate::input::Input;
 use crate::names::{Known, Names, LOOKUP_BATCH};
 use crate::resolve::{self, Pick};
+use crate::room_names::looks_like_an_id;
 use crate::session::Action;
 use crate::{display, terminal};
 
@@ -48,9 +49,16 @@ impl Client {
         }
     }
 
-    /// Group rooms by their names, direct rooms as `@<username>` of the other person
-    /// (looked up in one batch when not yet known).
+    /// Group rooms by their names, direct rooms after the other person: `@<username>`,
+    /// which is what people type (`/switch @ines`, `/dm ines`); usernames not known yet are
+    /// looked up in one batch. `peerName` keeps the display names current and names the
+    /// room (`@<peerName>`) if that lookup fails.
     async fn name_rooms(&mut self, rooms: &[RoomSummary]) {
+        for room in rooms {
+            if let (Some(peer), Some(name)) = (&room.peer_id, &room.peer_name) {
+                self.session.names_mut().rename(peer, name);
+            }
+        }
         let unknown: Vec<String> = rooms
             .iter()
             .filter_map(|r| r.peer_id.clone())
@@ -96,6 +104,7 @@ impl Client {
                     return Ok(vec![Action::Note("* no rooms".into())]);
                 }
                 self.name_rooms(&list.rooms).await;
+                let for_people = self.keyboard.is_interactive();
                 list.rooms
                     .iter()
                     .map(|room| {
@@ -103,7 +112,11 @@ impl Client {
                             Some(_) => self.session.room_label(&room.room_id),
                             None => room.name.clone(),
                         };
-                        Action::Print(display::room_line(room, &name))
+                        if for_people {
+                            Action::Print(display::room_line_for_people(room, &name))
+                        } else {
+                            Action::Print(display::room_line(room, &name))
+                        }
                     })
                     .collect()
             }
@@ -147,6 +160,35 @@ impl Client {
                     .collect()
             }
             Input::Who(None) => self.members().await?,
+            Input::Name(name) => {
+                let me = self.api.rename_me(&name).await?;
+                self.session
+                    .names_mut()
+                    .learn(&me.user_id, &me.username, &me.display_name);
+                vec![Action::Note(format!(
+                    "* others now see you as {}",
+                    me.display_name
+                ))]
+            }
+            Input::Add(target) => {
+                let Some(room) = self.session.current_room().cloned() else {
+                    return Ok(vec![no_current_room()]);
+                };
+                let Some(user) = self.find_person(&target).await? else {
+                    return Ok(vec![Action::Note(format!(
+                        "error: no one found for {target:?}; /people <text> searches"
+                    ))]);
+                };
+                let added = self.api.add_members(&room, &[user]).await?;
+                let who = self.session.names().full_label(&user.to_string());
+                let room = self.session.room_label(room.as_str());
+                let note = if added.added.is_empty() {
+                    format!("* {who} is already in {room}")
+                } else {
+                    format!("* added {who} to {room}")
+                };
+                vec![Action::Note(note)]
+            }
             Input::Who(Some(target)) => {
                 let Some(user) = self.find_person(&target).await? else {
                     return Ok(vec![Action::Note(format!(
@@ -241,10 +283,12 @@ impl Client {
         let label = self.session.names().full_label(&user.to_string());
         let name = direct_name(self.session.names(), &user.to_string());
         self.session.name_room(&direct.room_id, &name);
-        let mut actions = vec![
-            Action::Note(format!("* direct room {}", direct.room_id)),
-            Action::Note(format!("* talking with {label}")),
-        ];
+        let mut actions = Vec::new();
+        // The id is for scripts; a person is told who the conversation is with.
+        if !self.keyboard.is_interactive() {
+            actions.push(Action::Note(format!("* direct room {}", direct.room_id)));
+        }
+        actions.push(Action::Note(format!("* talking with {label}")));
         actions.extend(self.join_answered(&direct.room_id)?);
         Ok(actions)
     }
@@ -272,20 +316,13 @@ impl Client {
         }
     }
 
-    /// `/who`: the current room's members with names and presence; from the session's own
-    /// presence knowledge if the server has no member list.
+    /// `/who`: the current room's members with names and presence
+    /// (`GET /rooms/{roomId}/members`).
     async fn members(&mut self) -> Result<Vec<Action>, ApiError> {
         let Some(room) = self.session.current_room().cloned() else {
             return Ok(vec![no_current_room()]);
         };
-        let list = match self.api.members(&room).await {
-            Ok(list) => list,
-            Err(ApiError::Refused {
-                status: StatusCode::NOT_FOUND,
-                ..
-            }) => return Ok(self.session.known_presence()),
-            Err(e) => return Err(e),
-        };
+        let list = self.api.members(&room).await?;
         let names = self.session.names_mut();
         for m in &list.members {
             if !m.username.is_empty() {
@@ -334,9 +371,4 @@ fn no_current_room() -> Action {
 
 fn parse_user(raw: &str) -> Result<UserId, ApiError> {
     UserId::parse(raw).map_err(|e| ApiError::Unexpected(format!("user id {raw:?} {e}")))
-}
-
-/// A generated room id (a UUID, or a direct room's `dm_…`), never a name people type.
-fn looks_like_an_id(target: &str) -> bool {
-    uuid::Uuid::parse_str(target).is_ok() || (target.starts_with("dm_") && !target.contains(' '))
 }

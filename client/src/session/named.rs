@@ -93,27 +93,6 @@ impl Session {
         actions
     }
 
-    /// `/who` without a member list from the server: the people whose presence this
-    /// session was told about (the members of the joined rooms), by name.
-    pub fn known_presence(&mut self) -> Vec<Action> {
-        let mut people: Vec<(String, String)> = self
-            .presence
-            .iter()
-            .map(|(user, status)| (user.clone(), status.clone()))
-            .collect();
-        if let Some(me) = &self.me {
-            if !self.presence.contains_key(me) {
-                people.push((me.clone(), "online".into()));
-            }
-        }
-        people.sort();
-        let mut actions = Vec::new();
-        for (user_id, status) in people {
-            actions.extend(self.show(PersonLine::Member { user_id, status }));
-        }
-        actions
-    }
-
     pub fn on_inbox(&mut self, frame: InboxFrame) -> Vec<Action> {
         match frame {
             InboxFrame::Profile {
@@ -147,6 +126,12 @@ impl Session {
         // A direct room is called after the other person, as `/dm` calls it.
         let (said, called) = match (&room.peer_id, room.kind.as_str()) {
             (Some(peer), "direct") => {
+                // The frame names the other person: no lookup before the line is shown.
+                if let Some(name) = &room.peer_name {
+                    if self.names.get(peer).is_none() {
+                        self.names.rename(peer, name);
+                    }
+                }
                 let called = match self.names.get(peer) {
                     Some(Known {
                         username: Some(username),

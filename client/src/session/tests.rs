@@ -5,6 +5,7 @@ use crate::inbox::{AddedRoom, InboxFrame};
 use chat_schemas::events::{Envelope, EventBody};
 use chat_schemas::http::PersonView;
 use chat_schemas::{MessageId, UserId};
+use std::time::Duration;
 
 const ALICE: &str = "0190c1c6-7c3a-7000-8000-000000000001";
 
@@ -318,6 +319,7 @@ fn a_profile_frame_renames_and_a_room_added_elsewhere_is_received_without_switch
             name: "ops team".into(),
             kind: "group".into(),
             peer_id: None,
+            peer_name: None,
         },
     });
     assert_eq!(
@@ -336,4 +338,76 @@ fn a_profile_frame_renames_and_a_room_added_elsewhere_is_received_without_switch
         vec![Action::Note("* you are no longer in ops team".into())]
     );
     assert_eq!(session.current_room(), None);
+}
+
+fn reads(actions: &[Action]) -> Vec<(String, u64)> {
+    sent(actions)
+        .into_iter()
+        .filter_map(|frame| match frame {
+            ClientFrame::Read { room_id, seq, .. } => Some((room_id, seq?.as_u64()?)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_current_room_is_marked_read_on_joining_and_as_messages_arrive_at_most_once_a_second() {
+    let t0 = Instant::now();
+    let mut session = joined(4);
+    // Joined as the current room: read up to where it stood.
+    assert_eq!(reads(&session.reads_due(t0)), vec![("r1".into(), 4)]);
+    session.on_frame(message(5, 4, "one"));
+    session.on_frame(message(6, 5, "two"));
+    assert!(reads(&session.reads_due(t0)).is_empty());
+    let due = session.next_read_at().unwrap();
+    let out = session.reads_due(due);
+    assert_eq!(reads(&out), vec![("r1".into(), 6)]);
+    // The answer to a read is silent; an error for one says what it was.
+    let ClientFrame::Read { id, .. } = &sent(&out)[0] else {
+        panic!()
+    };
+    let error = session.on_frame(ServerFrame::Error {
+        id: Some(id.clone()),
+        code: "invalid_seq".into(),
+        message: "no".into(),
+        retry_after_ms: None,
+    });
+    assert_eq!(
+        error,
+        vec![Action::Note(
+            "error: marking a room read: invalid_seq: no".into()
+        )]
+    );
+    assert_eq!(session.awaiting(), 0);
+}
+
+#[test]
+fn a_room_that_is_not_current_is_not_marked_read_until_switched_to() {
+    let t0 = Instant::now();
+    let mut session = joined(2);
+    session.reads_due(t0);
+    let other = RoomId::parse("r2").unwrap();
+    session.switch(other);
+    session.on_frame(message(3, 2, "while away"));
+    assert!(reads(&session.reads_due(t0 + Duration::from_secs(5))).is_empty());
+    session.switch(room());
+    assert_eq!(
+        reads(&session.reads_due(t0 + Duration::from_secs(5))),
+        vec![("r1".into(), 3)]
+    );
+}
+
+#[test]
+fn switching_to_a_room_not_live_here_joins_it_and_a_word_that_is_no_room_is_refused() {
+    let mut session = joined(2);
+    session.name_room("r2", "trip planning");
+    let actions = session.switch_to("trip");
+    assert!(matches!(
+        &sent(&actions)[..],
+        [ClientFrame::Join { room_id, .. }] if room_id == "r2"
+    ));
+    assert_eq!(session.current_room().map(|r| r.as_str()), Some("r2"));
+    let refused = session.switch_to("nowhere");
+    assert!(sent(&refused).is_empty());
+    assert_eq!(session.current_room().map(|r| r.as_str()), Some("r2"));
 }

@@ -130,7 +130,7 @@ fn at_a_terminal_the_password_is_hidden_the_typed_line_survives_and_typing_is_se
     let rows = alice.wait_for_text("* created ");
     let created = rows.iter().find(|r| r.starts_with("* created ")).unwrap();
     let room = created["* created ".len()..].trim().to_owned();
-    alice.wait_for_text(&format!("* joined {room} "));
+    alice.wait_for_text("* joined general");
 
     let (mut bob, _) = Chat::sign_up(&base, "bob", &["--room", &room]);
     bob.stderr_line(|l| l.starts_with(&format!("* joined {room} ")));

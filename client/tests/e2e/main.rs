@@ -7,6 +7,7 @@ mod terminal;
 
 mod at_a_terminal;
 mod chatting;
+mod inbox;
 mod people;
 mod reconnecting;
 mod signing_in;
