@@ -83,6 +83,8 @@ describe('live inbox and read state', { timeout: 240_000 }, () => {
     if (await device.page.locator('#chat-view[data-drawer="open"]').count() && await device.page.locator('#drawer-close').isVisible()) {
       await device.page.locator('#drawer-close').click();
     }
+    // Slid away (hidden once its transition is over), so that a screenshot shows the room.
+    if (await device.page.locator('#drawer-open').isVisible()) await device.page.locator('#sidebar').waitFor({ state: 'hidden' });
   }
 
   /** Notes in `device`'s page the time of its next click (capture phase: before any handler). */
@@ -191,6 +193,7 @@ describe('live inbox and read state', { timeout: 240_000 }, () => {
     await seen.waitFor({ timeout: 3_000 });
     await screenshot(page, 'live-seen-by-desktop');
     await page.setViewportSize(PHONE);
+    await closeDrawer(alice);
     await screenshot(page, 'live-seen-by-phone');
     await page.setViewportSize(DESKTOP);
   });
