@@ -137,6 +137,11 @@ describe('a new user’s first minutes', { timeout: 300_000 }, () => {
       await page.locator('.text', { hasText: 'Sure, ask away.' }).waitFor();
       // Direct conversations cannot be left.
       assert.equal(await page.locator('#leave-room').isVisible(), false);
+      // The second tab moves to the conversation too (it is listed there live): a tab in
+      // front showing the lobby would read it for the user, on every tab and device.
+      await showRooms(tab2);
+      await tab2.locator('.room-button', { hasText: samLabel }).click();
+      await tab2.locator('#room-title', { hasText: samLabel }).waitFor();
       // Meanwhile in the lobby: an unread count (on a phone, on the menu button too).
       await samSays(roomId, 'Anyone seen the new guide?');
       if (phone) await page.locator('#drawer-unread', { hasText: '1' }).waitFor();

@@ -1,6 +1,6 @@
 // Types of the SDK's own API. The wire types (frames, the event envelope) are generated
 // from the server's JSON Schemas into ./protocol.d.ts.
-import type { ClientFrame, Envelope, EventBody, RoomPosition, ServerFrame } from './protocol.js';
+import type { ClientFrame, Envelope, EventBody, RoomPosition, RoomSummary, ServerFrame } from './protocol.js';
 
 export type { ClientFrame, Envelope, EventBody, RoomPosition, ServerFrame };
 
@@ -16,25 +16,20 @@ export type RoomPresenceFrame = ServerFrameOf<'roomPresence'>;
 export type TypingFrame = ServerFrameOf<'typing'>;
 export type ErrorFrame = ServerFrameOf<'error'>;
 
-/** A GET /rooms entry, as `roomAdded` carries it (fields beyond these may be present). */
-export interface RoomListing {
-  roomId: string;
-  name?: string;
-  kind?: string;
-  visibility?: string;
-  peerId?: string | null;
-  lastSeq?: number;
-  memberCount?: number;
-  lastReadSeq?: number;
-  unreadCount?: number;
-  [field: string]: unknown;
-}
+/** The client frame of type `T`. */
+export type ClientFrameOf<T extends ClientFrame['type']> = Extract<ClientFrame, { type: T }>;
+export type ReadFrame = ClientFrameOf<'read'>;
+
+/** A GET /rooms entry, as `roomAdded` carries it (generated from the server's schema). */
+export type { RoomSummary };
+/** The older name of RoomSummary. */
+export type RoomListing = RoomSummary;
 /** The per-user inbox: frames every connection gets without joining anything. */
-export interface RoomAddedFrame { type: 'roomAdded'; room: RoomListing }
-export interface RoomRemovedFrame { type: 'roomRemoved'; roomId: string }
-export interface ProfileFrame { type: 'profile'; userId: string; displayName: string }
-export interface ReadPositionFrame { type: 'readPosition'; roomId: string; lastReadSeq: number }
-export interface ReceiptFrame { type: 'receipt'; roomId: string; userId: string; seq: number }
+export type RoomAddedFrame = ServerFrameOf<'roomAdded'>;
+export type RoomRemovedFrame = ServerFrameOf<'roomRemoved'>;
+export type ProfileFrame = ServerFrameOf<'profile'>;
+export type ReadPositionFrame = ServerFrameOf<'readPosition'>;
+export type ReceiptFrame = ServerFrameOf<'receipt'>;
 
 /** A token, or a function that gives one (called before every connection and renewal). */
 export type TokenSource = string | (() => string | Promise<string>);
@@ -104,7 +99,7 @@ export declare class ChatClient extends EventTarget {
   typing(roomId: string): boolean;
   setStatus(status: 'online' | 'away' | 'offline'): Promise<AckFrame>;
   /** Moves the read position forward to `seq`; resolves on the server's ack. */
-  read(roomId: string, seq: number): Promise<AckFrame>;
+  read(roomId: ReadFrame['roomId'], seq: ReadFrame['seq']): Promise<AckFrame>;
   watch(userIds: string[]): Promise<void>;
   addEventListener<K extends keyof ChatClientEvents>(
     type: K,

@@ -161,6 +161,7 @@ export class ChatClient extends EventTarget {
       if ((this.leftAt.get(summary.roomId) ?? -1) >= askedAt) continue;
       const known = this.rooms.get(summary.roomId);
       if (known) {
+        this.#learnPeer(summary);
         known.update(summary);
         this.reading.fromListing(known, summary);
       } else added.push(this.#addRoom(summary));
@@ -181,11 +182,17 @@ export class ChatClient extends EventTarget {
   }
 
   #addRoom(summary) {
+    this.#learnPeer(summary);
     const room = new Room(summary);
     room.addedAt = performance.now();
     this.rooms.set(room.id, room);
     this.reading.fromListing(room, summary);
     return room;
+  }
+
+  /** A direct room's entry names its other person (`peerName`): no lookup needed for them. */
+  #learnPeer(summary) {
+    if (summary.kind === 'direct' && summary.peerId && summary.peerName) this.names.learn(summary.peerId, summary.peerName);
   }
 
   /** Joins newly listed rooms live, watches their people, counts their unread. */
@@ -203,6 +210,7 @@ export class ChatClient extends EventTarget {
     this.leftAt.delete(summary.roomId);
     const known = this.rooms.get(summary.roomId);
     if (known) {
+      this.#learnPeer(summary);
       known.update(summary);
       this.reading.fromListing(known, summary);
     } else {

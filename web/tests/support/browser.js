@@ -6,7 +6,8 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { ROOT } from './stack.js';
 
-export const SCREENSHOTS = path.join(ROOT, 'web/tests/screenshots');
+/** Where screenshots go: SCREENSHOT_DIR, or web/tests/screenshots/ (ignored by git). */
+export const SCREENSHOTS = process.env.SCREENSHOT_DIR || path.join(ROOT, 'web/tests/screenshots');
 
 const FLAGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -26,7 +27,7 @@ export function launchBrowser() {
 export const DOC_SCREENSHOTS = path.join(ROOT, 'docs/screenshots');
 
 /**
- * Saves a screenshot in web/tests/screenshots/. With `doc`, one the README shows: copied
+ * Saves a screenshot in SCREENSHOTS. With `doc`, one the README shows: copied
  * to docs/screenshots/ too when UPDATE_DOC_SCREENSHOTS=1 (so that an ordinary run does not
  * rewrite committed images).
  */

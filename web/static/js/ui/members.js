@@ -65,7 +65,10 @@ export function mountMembers(ctx) {
   function readText(room, member) {
     if (member.lastReadSeq == null) return '';
     const seq = Number(member.lastReadSeq);
-    const last = Math.max(room.lastSeq, room.activitySeq);
+    // Measured against the last message (joins and renames are nothing to read); with no
+    // message yet there is nothing to say.
+    const last = room.historyLoaded ? room.list().filter((m) => !m.deleted).at(-1)?.seq : Math.max(room.lastSeq, room.activitySeq);
+    if (!last) return '';
     if (seq >= last) return 'up to date';
     return seq > 0 ? 'has unread messages' : 'has not read yet';
   }

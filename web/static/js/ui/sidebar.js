@@ -100,7 +100,10 @@ export function mountSidebar(ctx) {
       r.dot.hidden = !peer;
       r.dot.dataset.status = presence?.status ?? 'offline';
       r.icon.hidden = Boolean(peer);
-      r.icon.textContent = room.visibility === 'private' ? '🔒' : '#';
+      const locked = room.visibility === 'private';
+      r.icon.textContent = locked ? '' : '#';
+      r.icon.classList.toggle('private', locked);
+      r.icon.title = locked ? 'Private room' : '';
       r.badge.hidden = room.unread === 0;
       r.badge.textContent = room.unread >= 100 ? '99+' : String(room.unread);
       const label = [title, peer ? presenceText(presence) : null, room.unread ? `${room.unread} unread` : null];
