@@ -214,10 +214,15 @@ pub fn escape_name(name: &str) -> Cow<'_, str> {
     escape(name)
 }
 
-/// Keeps every event on one line: `\` → `\\`, newline → `\n`, carriage return → `\r`,
-/// tab → `\t`, other control characters → `\u{…}`.
+/// Keeps every event on one line and every name honest: `\` → `\\`, newline → `\n`,
+/// carriage return → `\r`, tab → `\t`, other control characters and invisible formatting
+/// characters (bidirectional overrides, zero-width characters: they can make a name read
+/// as something else) → `\u{…}`.
 pub fn escape(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(|c| c == '\\' || c.is_control()) {
+    if !text
+        .chars()
+        .any(|c| c == '\\' || c.is_control() || is_invisible_format(c))
+    {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
@@ -227,11 +232,26 @@ pub fn escape(text: &str) -> Cow<'_, str> {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.extend(c.escape_unicode()),
+            c if c.is_control() || is_invisible_format(c) => out.extend(c.escape_unicode()),
             c => out.push(c),
         }
     }
     Cow::Owned(out)
+}
+
+/// Bidirectional controls, zero-width and other invisible formatting characters, the line
+/// and paragraph separators, tag characters; not the joiners emoji and some scripts need
+/// (U+200C, U+200D). (The server refuses them in names it stores
+/// now; history may hold older ones, and text is shown as sent.)
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'
+        | '\u{200E}'..='\u{200F}'
+        | '\u{2028}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}'
+        | '\u{FEFF}'
+        | '\u{E0000}'..='\u{E007F}'
+    )
 }
 
 #[cfg(test)]
@@ -253,6 +273,18 @@ mod tests {
             RoomId::parse("r1").unwrap(),
             body,
         )
+    }
+
+    #[test]
+    fn names_cannot_smuggle_terminal_escapes_or_reverse_text() {
+        let name = "esc\u{1b}[31mRED\u{7} Invoice \u{202E}fdp.exe";
+        let shown = escape_name(name);
+        assert!(
+            !shown.chars().any(|c| c.is_control() || c == '\u{202E}'),
+            "{shown}"
+        );
+        assert!(shown.contains("\\u{202e}"), "{shown}");
+        assert_eq!(escape("👩\u{200D}💻"), "👩\u{200D}💻", "emoji joiners stay");
     }
 
     #[test]

@@ -23,7 +23,9 @@ impl RoomNames {
 
     pub fn set(&mut self, room_id: &str, name: &str) {
         if !name.is_empty() {
-            self.names.insert(room_id.to_owned(), name.to_owned());
+            // Names come from other people: kept printable (no escapes reach the terminal).
+            let name = crate::display::escape_name(name).into_owned();
+            self.names.insert(room_id.to_owned(), name);
         }
     }
 

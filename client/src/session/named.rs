@@ -145,7 +145,10 @@ impl Session {
                 )
             }
             _ if room.name.is_empty() => (room.room_id.clone(), room.room_id.clone()),
-            _ => (room.name.clone(), room.name.clone()),
+            _ => {
+                let name = crate::display::escape_name(&room.name).into_owned();
+                (name.clone(), name)
+            }
         };
         self.name_room(&room.room_id, &called);
         let current = self.current.take();
