@@ -24,6 +24,11 @@ pub struct ApiConfig {
     /// Directory lookups (`GET /users`, `GET /rooms/public`) per user (`API_SEARCH_PER_SEC`,
     /// `API_SEARCH_BURST`); beyond it 429, so nobody can walk the whole directory quickly.
     pub search_rate: chat_core::ratelimit::Rate,
+    /// How often other people may add one person to rooms (room creation with members,
+    /// `POST /rooms/{roomId}/members`), per added person (`API_ADDED_PER_SEC`,
+    /// `API_ADDED_BURST`): strangers with free accounts cannot bury someone under hundreds
+    /// of rooms. Charged only for people actually added.
+    pub added_rate: chat_core::ratelimit::Rate,
     /// Login attempts per username per minute (`API_LOGINS_PER_MIN`); beyond it 429.
     pub logins_per_minute: f64,
     /// Sign-in attempts (`/auth/login` and `/auth/register` together) per client address
@@ -97,6 +102,10 @@ impl ApiConfig {
                 per_second: var_or("API_SEARCH_PER_SEC", 5.0)?,
                 burst: var_or("API_SEARCH_BURST", 20.0)?,
             },
+            added_rate: chat_core::ratelimit::Rate {
+                per_second: var_or("API_ADDED_PER_SEC", 0.1)?,
+                burst: var_or("API_ADDED_BURST", 30.0)?,
+            },
             logins_per_minute: var_or("API_LOGINS_PER_MIN", 10.0)?,
             auth_per_minute_per_address: var_or("API_AUTH_PER_MIN_PER_ADDR", 30.0)?,
             auth_limit_exempt: ranges_from_env("API_AUTH_LIMIT_EXEMPT", LOOPBACK)?,
@@ -134,6 +143,10 @@ impl Default for ApiConfig {
             search_rate: chat_core::ratelimit::Rate {
                 per_second: 5.0,
                 burst: 20.0,
+            },
+            added_rate: chat_core::ratelimit::Rate {
+                per_second: 0.1,
+                burst: 30.0,
             },
             logins_per_minute: 10.0,
             auth_per_minute_per_address: 30.0,

@@ -38,6 +38,8 @@ struct Limits {
     writes: KeyedLimiter<UserId>,
     /// Directory lookups (people and public rooms, one allowance) per user.
     searches: KeyedLimiter<UserId>,
+    /// Being added to rooms by others, per added person.
+    added: KeyedLimiter<UserId>,
     /// Login attempts per username (its [`UsernameKey`]), against password guessing.
     logins: KeyedLimiter<UsernameKey>,
     /// Logins and registrations per client address: each costs a password hash.
@@ -49,6 +51,7 @@ impl ApiState {
         let limits = Arc::new(Limits {
             writes: KeyedLimiter::new(config.write_rate),
             searches: KeyedLimiter::new(config.search_rate),
+            added: KeyedLimiter::new(config.added_rate),
             logins: KeyedLimiter::new(Rate {
                 per_second: config.logins_per_minute / 60.0,
                 burst: config.logins_per_minute,
@@ -86,6 +89,30 @@ impl ApiState {
             .searches
             .take(&user)
             .map_err(ApiError::rate_limited)
+    }
+
+    /// Answers 429 when one of `people` was added to rooms by others too often lately,
+    /// taking nothing: [`Self::charge_added`] charges those the action then added, so a
+    /// refused or failed attempt (by someone not even in the room) costs nobody anything.
+    pub fn limit_added(&self, people: &[UserId]) -> Result<(), ApiError> {
+        for person in people {
+            if let Err(wait) = self.limits.added.check(person) {
+                return Err(ApiError {
+                    message: "someone you are adding was added to many rooms lately; \
+                              try again later"
+                        .into(),
+                    ..ApiError::rate_limited(wait)
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Charges each of `people` (just added to a room by someone else) one addition.
+    pub fn charge_added(&self, people: &[UserId]) {
+        for person in people {
+            self.limits.added.spend(person);
+        }
     }
 
     /// Takes one login attempt for the username `key`, or answers 429.

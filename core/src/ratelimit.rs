@@ -50,6 +50,18 @@ impl TokenBucket {
         }
     }
 
+    /// Whether a token is available now, without taking it (or how long until one is).
+    pub fn check(&self) -> Result<(), Duration> {
+        let elapsed = self.updated.elapsed().as_secs_f64();
+        let tokens = (self.tokens + elapsed * self.rate.per_second).min(self.rate.burst);
+        if tokens >= 1.0 {
+            Ok(())
+        } else {
+            let wait = (1.0 - tokens) / self.rate.per_second.max(f64::MIN_POSITIVE);
+            Err(Duration::from_secs_f64(wait))
+        }
+    }
+
     fn is_full_at(&self, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
         self.tokens + elapsed * self.rate.per_second >= self.rate.burst
@@ -69,6 +81,18 @@ impl<K: Eq + Hash + Clone> KeyedLimiter<K> {
             rate,
             buckets: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Whether `key` has a token now, without taking it: for allowances charged only once
+    /// the action succeeded (see [`Self::spend`]).
+    pub fn check(&self, key: &K) -> Result<(), Duration> {
+        let buckets = self.buckets.lock().expect("rate-limit lock");
+        buckets.get(key).map_or(Ok(()), TokenBucket::check)
+    }
+
+    /// Takes a token from `key` if it has one (after an action [`Self::check`] allowed).
+    pub fn spend(&self, key: &K) {
+        let _ = self.take(key);
     }
 
     pub fn take(&self, key: &K) -> Result<(), Duration> {
@@ -103,6 +127,23 @@ mod tests {
         assert!((wait.as_secs_f64() - 0.5).abs() < 0.01, "{wait:?}");
         assert!(bucket.take_at(start + Duration::from_millis(500)).is_ok());
         assert!(bucket.take_at(start + Duration::from_millis(500)).is_err());
+    }
+
+    #[test]
+    fn checking_takes_nothing_and_spending_does() {
+        let limiter = KeyedLimiter::new(Rate {
+            per_second: 0.001,
+            burst: 2.0,
+        });
+        for _ in 0..5 {
+            assert!(limiter.check(&"k").is_ok());
+        }
+        limiter.spend(&"k");
+        limiter.spend(&"k");
+        assert!(limiter.check(&"k").is_err());
+        limiter.spend(&"k");
+        assert!(limiter.take(&"k").is_err());
+        assert!(limiter.check(&"other").is_ok());
     }
 
     #[test]

@@ -93,7 +93,7 @@ bench_services_up() {
   # The abuse limits are per user and per connection; load-generator users stay far below
   # them, but room creation comes from one user, and nothing here is abuse.
   export GATEWAY_RATE_PER_SEC=1000 GATEWAY_RATE_BURST=2000
-  export API_RATE_PER_SEC=1000000 API_RATE_BURST=1000000
+  export API_RATE_PER_SEC=1000000 API_RATE_BURST=1000000 API_ADDED_PER_SEC=1000000 API_ADDED_BURST=1000000
 }
 
 # stack_up BIN GATEWAYS: the projector (18083), the api (18081) and that many gateways

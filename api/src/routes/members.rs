@@ -27,7 +27,9 @@ pub async fn add_members(
 ) -> Result<Json<MembersAdded>, ApiError> {
     state.limit_write(caller)?;
     let users = body.check(caller)?;
+    state.limit_added(&users)?;
     let done = state.commands.add_members(caller, &room, &users).await?;
+    state.charge_added(&done.added);
     Ok(Json(MembersAdded {
         room_id: room.to_string(),
         added: done.added.iter().map(ToString::to_string).collect(),

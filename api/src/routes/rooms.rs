@@ -23,7 +23,10 @@ pub async fn create_room(
 ) -> Result<(StatusCode, Json<RoomRef>), ApiError> {
     state.limit_write(caller)?;
     let new_room = body.check(caller)?;
+    state.limit_added(&new_room.members)?;
+    let members = new_room.members.clone();
     let (room, published) = state.commands.create_room(caller, new_room).await?;
+    state.charge_added(&members);
     Ok((
         StatusCode::CREATED,
         Json(RoomRef {

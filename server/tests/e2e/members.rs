@@ -355,3 +355,68 @@ async fn two_members_adding_the_same_person_at_once_add_them_once() {
     let (_, list) = members(&app, &alice, &room, "").await;
     assert_eq!(usernames(&list), ["alice", "bob", "carol"]);
 }
+
+/// Strangers with free accounts cannot bury someone under rooms: each person may be added
+/// to rooms by others only so often (30 at once, then one every 10 s), whoever adds them;
+/// a refused or failed attempt stores nothing and costs the person nothing.
+#[tokio::test]
+async fn nobody_can_be_added_to_rooms_without_end() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let mallory = app.register("mallory").await;
+    let carol = app.register("carol").await;
+    let bob = app.register("bob").await;
+    let dave = app.register("dave").await;
+    let lobby = app
+        .create_room(&alice, json!({"name": "lobby", "visibility": "private"}))
+        .await;
+
+    // Failed attempts (mallory is not in alice's room) do not use up bob's allowance.
+    for _ in 0..35 {
+        let (status, answer) = add_raw(&app, &mallory, &lobby, json!({"userIds": [bob.id]})).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    }
+
+    // 30 rooms with bob, from two accounts, then the allowance is spent.
+    for i in 0..30 {
+        let by = if i % 2 == 0 { &mallory } else { &carol };
+        let (status, answer) = app
+            .post(
+                "/rooms",
+                Some(&by.token),
+                json!({"name": format!("spam {i}"), "visibility": "private", "members": [bob.id]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "room {i}: {answer}");
+    }
+    let (status, answer) = app
+        .post(
+            "/rooms",
+            Some(&mallory.token),
+            json!({"name": "one more", "visibility": "private", "members": [bob.id, dave.id]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{answer}");
+    assert_eq!(code(&answer), "rate_limited");
+    let (status, answer) = add_raw(&app, &alice, &lobby, json!({"userIds": [bob.id]})).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{answer}");
+    let refused = app
+        .count("SELECT count(*) FROM rooms WHERE name = 'one more'")
+        .await;
+    assert_eq!(refused, 0, "a refused room is not created");
+    let (_, rooms) = app.get("/rooms", Some(&bob.token)).await;
+    assert_eq!(rooms["rooms"].as_array().unwrap().len(), 30, "{rooms}");
+
+    // Everyone else can still be added, and bob can still join and create rooms himself.
+    let (status, answer) = add_raw(&app, &alice, &lobby, json!({"userIds": [dave.id]})).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["added"], json!([dave.id]));
+    let (status, answer) = app
+        .post(
+            "/rooms",
+            Some(&bob.token),
+            json!({"name": "mine", "members": [alice.id]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+}
