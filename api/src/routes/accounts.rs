@@ -28,6 +28,9 @@ pub async fn register(
     let (username, password) = body.for_registration()?;
     // Checked before anything is stored: a bad name creates no account.
     let display_name = people::optional_display_name(&body.display_name)?;
+    if let Some(name) = &display_name {
+        state.commands.check_display_name_free(None, name).await?;
+    }
     let hash = state.hasher.hash(password.to_owned()).await?;
     let user = UserId::generate();
     let key = UsernameKey::of(username);

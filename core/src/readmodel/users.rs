@@ -18,6 +18,26 @@ pub struct StatusSeen {
 }
 
 impl ReadModel {
+    /// The account whose username folds to `key` (see [`crate::input::accounts::UsernameKey`]).
+    pub async fn account_named(
+        &self,
+        key: &crate::input::accounts::UsernameKey,
+    ) -> Result<Option<UserId>, DbError> {
+        if !key.can_name_an_account() {
+            return Ok(None);
+        }
+        let key = key.as_str().to_owned();
+        self.with_client(|c| async move {
+            Ok(c.query_opt(
+                "SELECT user_id FROM accounts WHERE username_key = $1",
+                &[&key],
+            )
+            .await?
+            .map(|row| UserId(row.get(0))))
+        })
+        .await
+    }
+
     /// Whether every one of `users` has an account.
     pub async fn users_exist(&self, users: &[UserId]) -> Result<bool, DbError> {
         if users.is_empty() {

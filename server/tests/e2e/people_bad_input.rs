@@ -191,3 +191,35 @@ async fn every_people_route_needs_a_token() {
     }
     assert_eq!(app.count("SELECT count(*) FROM profiles").await, 0);
 }
+
+/// A stranger cannot take another person's username as their display name (in any case
+/// or width), at registration or later; a name that merely contains it, or one's own
+/// username, is fine.
+#[tokio::test]
+async fn nobody_can_be_named_after_another_persons_username() {
+    let app = spawn_app().await;
+    let carol = register_as(&app, "carol", "Carol").await;
+    let eve = app.register("eve").await;
+    for name in ["carol", "CAROL", " Carol ", "ｃａｒｏｌ"] {
+        let (status, body) = rename(&app, &eve, json!(name)).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{name}: {body}");
+        assert_eq!(body["error"]["code"], "display_name_taken", "{name}");
+    }
+    let (_, me) = app.get("/users/me", Some(&eve.token)).await;
+    assert_eq!(me["displayName"], "eve", "nothing was stored");
+
+    let (status, body) = register_named(&app, "mallory", json!("Carol")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "display_name_taken");
+    let sql = "SELECT count(*) FROM accounts WHERE username = 'mallory'";
+    assert_eq!(app.count(sql).await, 0, "no account was created");
+
+    let (status, body) = rename(&app, &eve, json!("Carol's friend Eve")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = rename(&app, &carol, json!("carol")).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "one's own username is one's own: {body}"
+    );
+}
