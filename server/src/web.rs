@@ -66,6 +66,7 @@ const ASSETS: &[Asset] = &[
     asset!("js/members.js"),
     asset!("js/outgoing.js"),
     asset!("js/catchup.js"),
+    asset!("js/joins.js"),
     asset!("js/features.js"),
     asset!("js/ui/login.js"),
     asset!("js/ui/sidebar.js"),

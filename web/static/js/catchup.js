@@ -1,16 +1,16 @@
-// Catching up after a reconnect: the resume sent at hello names several rooms, and the
-// connection counts as back ("Online") only once every one of them has answered (`resumed`,
-// or an error for it), or after a time limit, so that one slow room does not hold the
-// page at "Reconnecting…" for ever. No DOM, no socket.
+// Catching up after a reconnect: the rooms this client followed before resume (in paced
+// batches, see joins.js), and the connection counts as back ("Online") only once every one
+// of them has been answered (`resumed`, or an error for its batch), or after a time limit,
+// so that one slow room does not hold the page at "Reconnecting…" for ever. No DOM, no socket.
 
-/** A resume not answered by then no longer holds the state at "Reconnecting…". */
+/** Rooms not answered by then no longer hold the state at "Reconnecting…". */
 const CATCH_UP_LIMIT_MS = 30_000;
 
 export class CatchUp {
   constructor(onChange) {
     this.onChange = onChange;
-    /** id of the resume sent at hello → how many rooms have not answered yet */
-    this.waiting = new Map();
+    /** roomIds resumed at hello that have not been answered yet */
+    this.waiting = new Set();
     this.timer = null;
   }
 
@@ -18,22 +18,22 @@ export class CatchUp {
     return this.waiting.size > 0;
   }
 
-  /** The resume with frame id `id` asked for `rooms` rooms. */
-  start(id, rooms) {
+  /** These rooms are resuming after a hello. */
+  start(roomIds) {
     this.clear();
-    this.waiting.set(id, rooms);
+    for (const id of roomIds) this.waiting.add(id);
+    if (!this.waiting.size) return;
     this.timer = setTimeout(() => {
       this.waiting.clear();
       this.onChange();
     }, CATCH_UP_LIMIT_MS);
   }
 
-  /** One room of the resume `id` has answered. */
-  answered(id) {
-    const left = this.waiting.get(id);
-    if (left == null) return;
-    if (left > 1) this.waiting.set(id, left - 1);
-    else this.clear();
+  /** These rooms have been answered (or given up). */
+  settled(roomIds) {
+    if (!this.waiting.size) return;
+    for (const id of roomIds) this.waiting.delete(id);
+    if (!this.waiting.size) this.clear();
     this.onChange();
   }
 

@@ -6,10 +6,12 @@
 // The room list is read once per (re)connect and kept current by the inbox frames
 // `roomAdded` and `roomRemoved`, not by polling. The connection counts as back ("open") only
 // once hello has come and every room's resume is answered, so "Online" means up to date.
+// Rooms become live through a paced queue of batched `resume` frames (joins.js), so being
+// added to hundreds of rooms cannot trip the gateway's frame limit.
 // Owns no DOM. Events: 'change' (anything shown may have changed), 'message' (a new message
 // from someone else), 'error' (detail.message to show), 'signedout'.
 
-import { Connection, ConnectionLost } from '../sdk/index.js';
+import { Connection } from '../sdk/index.js';
 import { MAX_MESSAGE_CHARS, Outgoing } from './outgoing.js';
 import { Room, PAGE_SIZE } from './room.js';
 import { People } from './people.js';
@@ -17,6 +19,7 @@ import { Names } from './names.js';
 import { ReadState } from './reading.js';
 import { loadMembers } from './members.js';
 import { CatchUp } from './catchup.js';
+import { JoinQueue } from './joins.js';
 import { detectFeatures } from './features.js';
 import { loadOpenRoom, saveOpenRoom } from './session.js';
 
@@ -53,6 +56,21 @@ export class ChatClient extends EventTarget {
     /** roomId → when this client last left it (a room list read before that is stale). */
     this.leftAt = new Map();
     this.catchUp = new CatchUp(() => this.#changed());
+    this.joins = new JoinQueue({
+      conn: this.conn,
+      positions: (ids) => this.#positions(ids),
+      onSettled: (ids) => this.catchUp.settled(ids),
+    });
+  }
+
+  /** The rooms' resume positions, the open room first, then direct rooms, then the busiest. */
+  #positions(roomIds) {
+    const rank = (room) => (room.id === this.activeRoomId ? 2 : room.kind === 'direct' ? 1 : 0);
+    return roomIds
+      .map((id) => this.rooms.get(id))
+      .filter(Boolean)
+      .sort((a, b) => rank(b) - rank(a) || b.activitySeq - a.activitySeq)
+      .map((room) => ({ roomId: room.id, lastSeq: room.lastSeq }));
   }
 
   async start() {
@@ -78,6 +96,7 @@ export class ChatClient extends EventTarget {
   }
 
   stop() {
+    this.joins.clear();
     this.catchUp.clear();
     document.removeEventListener('visibilitychange', this.onFront);
     window.removeEventListener('focus', this.onFront);
@@ -197,8 +216,8 @@ export class ChatClient extends EventTarget {
 
   /** Joins newly listed rooms live, watches their people, counts their unread. */
   #follow(rooms) {
+    if (this.conn.state === 'open') this.#subscribe(rooms);
     for (const room of rooms) {
-      if (this.conn.state === 'open') this.#subscribe(room);
       this.reading.countUnread(room, () => room.id === this.activeRoomId);
     }
     this.#watchPeople(rooms);
@@ -346,21 +365,11 @@ export class ChatClient extends EventTarget {
   }
 
   #onHello(hello) {
-    // Rooms this client followed before resume from their cursors; the rest join.
-    const resume = [];
-    for (const room of this.rooms.values()) {
-      if (room.subscribed) {
-        room.resumingSince = Date.now();
-        resume.push({ roomId: room.id, lastSeq: room.lastSeq });
-      } else {
-        this.#subscribe(room);
-      }
-    }
-    this.catchUp.clear();
-    if (resume.length) {
-      const id = this.conn.id();
-      if (this.conn.send({ type: 'resume', id, rooms: resume })) this.catchUp.start(id, resume.length);
-    }
+    // Rooms this client followed before resume from their cursors, and "Online" waits for
+    // them; the rest are made live too, from the listing's lastSeq.
+    this.joins.clear();
+    this.catchUp.start([...this.rooms.values()].filter((r) => r.subscribed).map((r) => r.id));
+    this.#subscribe(this.rooms.values());
     // Whatever changed while there was no connection (rooms added, removed, read elsewhere)
     // is in the room list; from now on the inbox frames keep it current.
     this.refreshRooms().catch((e) => this.#quiet(e));
@@ -372,21 +381,16 @@ export class ChatClient extends EventTarget {
     this.#changed();
   }
 
-  #subscribe(room) {
-    room.subscribed = true;
-    // With lastSeq the join replays what happened since GET /rooms read the room.
-    if (room.lastSeq) room.resumingSince = Date.now();
-    this.conn
-      .request({ type: 'join', roomId: room.id, lastSeq: room.lastSeq || undefined })
-      .then((joined) => {
-        if (!room.lastSeq) room.lastSeq = joined.lastSeq;
-        room.resumingSince = 0;
-      })
-      .catch((e) => {
-        if (e instanceof ConnectionLost) return; // the next hello resumes it
-        room.subscribed = false;
-        this.#error(e.message);
-      });
+  /** Makes rooms live on the socket: queued, paced and batched (see joins.js). */
+  #subscribe(rooms) {
+    const ids = [];
+    for (const room of rooms) {
+      room.subscribed = true;
+      // Resuming: a gap seen meanwhile needs no resume of its own.
+      room.resumingSince = Date.now();
+      ids.push(room.id);
+    }
+    this.joins.add(ids);
   }
 
   #onFrame(frame) {
@@ -394,7 +398,7 @@ export class ChatClient extends EventTarget {
       case 'event':
         return this.#onEvent(frame);
       case 'resumed':
-        this.catchUp.answered(frame.id);
+        this.joins.resumed(frame);
         return this.#onResumed(frame);
       case 'presence':
         this.names.want([frame.userId]);
@@ -424,8 +428,9 @@ export class ChatClient extends EventTarget {
         this.names.want([frame.userId]);
         return this.people.startTyping(frame);
       case 'error':
-        this.catchUp.answered(frame.id);
-        // A resume for a room left elsewhere is not the user's concern.
+        // A refused resume is sent again by the queue, and a resume for a room left
+        // elsewhere is not the user's concern.
+        if (this.joins.failed(frame) && frame.code === 'rate_limited') return undefined;
         if (frame.code !== 'not_a_member') this.#error(frame.message);
         return undefined;
       default:
@@ -481,6 +486,7 @@ export class ChatClient extends EventTarget {
   }
 
   #onLost({ greeted, attempt }) {
+    this.joins.clear();
     this.catchUp.clear();
     // Failing before hello again and again may be an expired token (401 at the upgrade,
     // which a browser cannot see): the api says so plainly.
