@@ -2,8 +2,9 @@
 // accounts add the user to 150 rooms within seconds while the page is open. The page makes
 // them live in a few paced `resume` frames, so the gateway's frame limit refuses none of
 // them, the socket stays open, all 150 rooms are listed, and the user's direct conversation
-// (made before the flood) still gets its messages live. And a socket closed by the server
-// (4029, too many frames) is shown as not online.
+// (made before the flood) still gets its messages live. (The api refuses more than 30
+// additions of one person by others in a burst; this test lifts that limit to see the page
+// cope with many rooms at once.)
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +20,10 @@ describe('added to many rooms at once', { timeout: 240_000 }, () => {
   const problems = [];
 
   before(async () => {
-    stack = await startStack();
+    // The api limits how often others may add one person (30, then one per 10 s); this
+    // test lifts that to see what the page does with many rooms at once (several api
+    // processes, or a long-lived account, can get there legitimately).
+    stack = await startStack({ API_ADDED_PER_SEC: '1000', API_ADDED_BURST: '1000' });
     browser = await launchBrowser();
   });
 
@@ -118,27 +122,6 @@ describe('added to many rooms at once', { timeout: 240_000 }, () => {
     console.log(`DM message shown ${Date.now() - sentAt} ms after it was sent`);
     await screenshot(vic.page, 'flood');
     await vic.context.close();
-  });
-
-  test('a socket closed by the server for too many frames (4029) is not shown as online', async () => {
-    let closeNext = false;
-    const { context, page } = await signUp('cal', (ws) => {
-      const server = ws.connectToServer();
-      server.onMessage((frame) => ws.send(frame));
-      ws.onMessage((frame) => {
-        if (!closeNext) return server.send(frame);
-        closeNext = false;
-        // What the gateway does to a client that keeps flooding.
-        server.close();
-        return ws.close({ code: 4029, reason: 'rate limit exceeded' });
-      });
-      ws.onClose(() => server.close());
-    });
-    closeNext = true;
-    // The next frame the page sends (a ping at the latest) is answered with the close.
-    await badge(page, 'Reconnecting…', 15_000);
-    await badge(page, 'Online', 30_000);
-    await context.close();
   });
 
   test('no script errors', () => {
