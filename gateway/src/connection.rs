@@ -128,7 +128,6 @@ pub async fn run(state: GatewayState, socket: WebSocket, admitted: Admitted) {
     }
     state.presence().unwatch_all(id, watching);
     state.inbox().leave(verified.user, id);
-    state.reads().unfollow(verified.user, id);
     // Sends still in flight are answered as they are stored, as long as the writer runs.
     tokio::spawn(driver::answer_in_flight(
         session,

@@ -11,7 +11,6 @@
 use axum::extract::ws::{Message, WebSocket};
 use chat_core::commands::{CommandError, PostedMessage};
 use chat_core::sessions::AuthError;
-use chat_schemas::ws::ServerFrame;
 use chat_schemas::{ClientMsgId, RoomId, UserId};
 use futures::stream::SplitStream;
 use futures::{FutureExt, StreamExt};
@@ -179,12 +178,7 @@ impl Driver {
         while let Some(action) = queue.pop_front() {
             match action {
                 Action::Reply(frame) => {
-                    let hello = matches!(frame, ServerFrame::Hello { .. });
                     self.push(Outbound::Reply(frames::encode(&frame))).await;
-                    if hello {
-                        // The user's read positions follow `hello`, never precede it.
-                        self.state.reads().follow(self.user, self.id, &self.out);
-                    }
                 }
                 Action::BeginReplay { room, from } => {
                     self.push(Outbound::BeginReplay { room, from }).await;

@@ -75,7 +75,9 @@ impl InboxRelay {
         }
     }
 
-    fn deliver(&self, user: UserId, frame: &ServerFrame) {
+    /// Queues `frame` for each of `user`'s connections here, through their sessions (after
+    /// `hello`, in order with what the session sends).
+    pub fn deliver(&self, user: UserId, frame: &ServerFrame) {
         if let Some(connections) = self.users.lock().expect("inbox lock").get(&user) {
             for registration in connections.values() {
                 if registration.notices.try_send(frame.clone()).is_err() {

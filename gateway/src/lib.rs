@@ -154,13 +154,14 @@ impl GatewayState {
                 tracing::error!(error = %e, "inbox relay stopped");
             }
         });
-        let (reads, client, fanout) = (
+        let (reads, client, fanout, inbox) = (
             state.inner.reads.clone(),
             state.commands().event_log().client().clone(),
             state.fanout().clone(),
+            state.inner.inbox.clone(),
         );
         tokio::spawn(async move {
-            if let Err(e) = reads.run(client, fanout).await {
+            if let Err(e) = reads.run(client, fanout, inbox).await {
                 tracing::error!(error = %e, "read position relay stopped");
             }
         });
@@ -203,10 +204,6 @@ impl GatewayState {
 
     pub fn inbox(&self) -> &inbox::InboxRelay {
         &self.inner.inbox
-    }
-
-    pub fn reads(&self) -> &reads::ReadRelay {
-        &self.inner.reads
     }
 
     /// The gateway-wide bound on replay reads in flight.

@@ -3,8 +3,8 @@
 //! presence) and for each one
 //!
 //! - sends `readPosition {roomId, lastReadSeq}` to every local connection of the reader
-//!   (from `hello` on: see [`ReadRelay::follow`]), the one that sent `read` included, so
-//!   every device of the user shows the same unread state;
+//!   through their inbox ([`InboxRelay::deliver`]: after `hello`, the one that sent `read`
+//!   included), so every device of the user shows the same unread state;
 //! - sends `receipt {roomId, userId, seq}` to the local connections subscribed to that
 //!   room, except the reader's, throttled per (room, reader) by [`ReceiptThrottle`], and
 //!   only in rooms within the presence member bound (rooms too large for per-member
@@ -16,62 +16,30 @@
 //! client connected to one gateway sees at most one receipt per second per reader.
 
 use async_nats::Client;
-use axum::extract::ws::Utf8Bytes;
 use chat_core::eventlog::subjects;
 use chat_schemas::events::{Envelope, EventBody};
 use chat_schemas::ws::ServerFrame;
-use chat_schemas::UserId;
 use futures::StreamExt;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::fanout::{ConnectionId, Fanout};
+use crate::fanout::Fanout;
 use crate::frames;
-use crate::outbound::{Outbound, OutboundSender};
+use crate::inbox::InboxRelay;
 use crate::receipts::{Receipt, ReceiptThrottle};
 
 #[derive(Default)]
 pub struct ReadRelay {
-    /// Each user's connections on this gateway that have had `hello`.
-    readers: Mutex<HashMap<UserId, HashMap<ConnectionId, OutboundSender>>>,
     throttle: Mutex<ReceiptThrottle>,
 }
 
 impl ReadRelay {
-    /// Starts sending `user`'s read positions to this connection.
-    pub fn follow(&self, user: UserId, connection: ConnectionId, out: &OutboundSender) {
-        self.readers
-            .lock()
-            .expect("reads lock")
-            .entry(user)
-            .or_default()
-            .insert(connection, out.clone());
-    }
-
-    pub fn unfollow(&self, user: UserId, connection: ConnectionId) {
-        let mut readers = self.readers.lock().expect("reads lock");
-        if let Some(conns) = readers.get_mut(&user) {
-            conns.remove(&connection);
-            if conns.is_empty() {
-                readers.remove(&user);
-            }
-        }
-    }
-
-    fn to_reader(&self, user: UserId, frame: &Utf8Bytes) {
-        if let Some(conns) = self.readers.lock().expect("reads lock").get(&user) {
-            for out in conns.values() {
-                out.offer(Outbound::Reply(frame.clone()));
-            }
-        }
-    }
-
     /// Subscribes to read positions; runs until the connection ends.
     pub async fn run(
         self: Arc<Self>,
         client: Client,
         fanout: Arc<Fanout>,
+        inbox: Arc<InboxRelay>,
     ) -> Result<(), async_nats::Error> {
         let mut moves = client
             .subscribe(format!("{}.>", subjects::LIVE_READ_PREFIX))
@@ -91,10 +59,10 @@ impl ReadRelay {
                         tracing::warn!(subject = %message.subject, "unreadable read position; skipped");
                         continue;
                     };
-                    self.to_reader(receipt.reader, &frames::encode(&ServerFrame::ReadPosition {
+                    inbox.deliver(receipt.reader, &ServerFrame::ReadPosition {
                         room_id: receipt.room.to_string(),
                         last_read_seq: receipt.seq,
-                    }));
+                    });
                     let now = self.throttle.lock().expect("reads lock").offer(receipt, Instant::now());
                     if let Some(receipt) = now {
                         send_receipt(&fanout, receipt);
@@ -134,7 +102,7 @@ fn send_receipt(fanout: &Fanout, receipt: Receipt) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chat_schemas::RoomId;
+    use chat_schemas::{RoomId, UserId};
 
     #[test]
     fn a_stored_read_position_names_room_reader_and_seq() {
