@@ -69,7 +69,8 @@ pub struct RoomSummary {
     /// The caller's read position in the room (a `seq`; 0 if never read).
     #[serde(default)]
     pub last_read_seq: i64,
-    /// Messages after `lastReadSeq`, not deleted, not sent by the caller.
+    /// Messages after `lastReadSeq`, not deleted, not sent by the caller; counted up to
+    /// 1000 (more shows as 1000).
     #[serde(default)]
     pub unread_count: i64,
 }

@@ -400,7 +400,8 @@ export interface RoomSummary {
   peerName?: string | null;
   roomId: string;
   /**
-   * Messages after `lastReadSeq`, not deleted, not sent by the caller.
+   * Messages after `lastReadSeq`, not deleted, not sent by the caller; counted up to
+   * 1000 (more shows as 1000).
    */
   unreadCount?: number;
   visibility: string;

@@ -33,20 +33,24 @@ pub struct RoomListing {
     pub peer_name: Option<String>,
     /// The listing user's read position in the room (0 if never read).
     pub last_read_seq: i64,
-    /// Messages after `last_read_seq`, not deleted, not sent by the listing user.
+    /// Messages after `last_read_seq`, not deleted, not sent by the listing user, counted
+    /// up to [`UNREAD_COUNT_MAX`].
     pub unread_count: i64,
 }
 
 /// The one query behind every room listing (all of a user's rooms, or one of them), so a
 /// room shows the same wherever it is listed. `$1` is the user, `$2` a room or NULL.
+/// Unread messages are counted up to [`UNREAD_COUNT_MAX`]: a room never read costs a
+/// bounded index scan, not one as long as its history.
+pub const UNREAD_COUNT_MAX: i64 = 1000;
 const LISTING: &str = "\
     SELECT r.room_id, r.name, r.visibility, r.kind, r.created_by, r.created_at, \
            (SELECT count(*) FROM room_members x WHERE x.room_id = r.room_id), r.last_seq, \
            peer.user_id, \
            COALESCE(rp.last_read_seq, 0), \
-           (SELECT count(*) FROM messages u WHERE u.room_id = r.room_id \
+           (SELECT count(*) FROM (SELECT 1 FROM messages u WHERE u.room_id = r.room_id \
                 AND u.seq > COALESCE(rp.last_read_seq, 0) AND NOT u.deleted \
-                AND u.sender_id <> $1), \
+                AND u.sender_id <> $1 LIMIT 1000) unread), \
            COALESCE(pp.display_name, pa.username) \
     FROM rooms r JOIN room_members m ON m.room_id = r.room_id AND m.user_id = $1 \
     LEFT JOIN LATERAL (SELECT o.user_id FROM room_members o \
@@ -254,5 +258,15 @@ impl RoomListing {
             last_read_seq: self.last_read_seq,
             unread_count: self.unread_count,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_listing_counts_unread_up_to_the_documented_bound() {
+        assert!(LISTING.contains(&format!("LIMIT {UNREAD_COUNT_MAX}) unread")));
     }
 }
