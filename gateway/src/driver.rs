@@ -112,7 +112,7 @@ impl Driver {
                     continue;
                 }
                 Some(notice) = self.inbox.recv() => {
-                    let actions = session.on_inbox(notice);
+                    let actions = session.on_inbox(Arc::unwrap_or_clone(notice));
                     self.execute(session, actions, posted_tx).await;
                     continue;
                 }

@@ -27,9 +27,10 @@ use crate::outbound::{Outbound, OutboundSender};
 /// Notices waiting for one connection's driver; beyond this the connection is closed.
 const QUEUE: usize = 64;
 
-/// Where one connection's notices go.
+/// Where one connection's notices go. The queue holds shared pointers: its first block is
+/// allocated with the channel, for every connection, so its slots stay a word each.
 struct Registration {
-    notices: mpsc::Sender<ServerFrame>,
+    notices: mpsc::Sender<Arc<ServerFrame>>,
     out: OutboundSender,
 }
 
@@ -40,7 +41,7 @@ pub struct InboxRelay {
 }
 
 /// A connection's inbox queue; dropping it does not unregister (see [`InboxRelay::leave`]).
-pub type InboxReceiver = mpsc::Receiver<ServerFrame>;
+pub type InboxReceiver = mpsc::Receiver<Arc<ServerFrame>>;
 
 impl InboxRelay {
     /// Starts delivering `user`'s notices to this connection.
@@ -79,6 +80,7 @@ impl InboxRelay {
     /// `hello`, in order with what the session sends).
     pub fn deliver(&self, user: UserId, frame: &ServerFrame) {
         if let Some(connections) = self.users.lock().expect("inbox lock").get(&user) {
+            let frame = Arc::new(frame.clone());
             for registration in connections.values() {
                 if registration.notices.try_send(frame.clone()).is_err() {
                     registration
