@@ -25,7 +25,14 @@ use crate::fanout::ConnectionId;
 use crate::outbound::{Outbound, OutboundSender};
 
 /// Notices waiting for one connection's driver; beyond this the connection is closed.
-const QUEUE: usize = 64;
+///
+/// The driver reads notices between the I/O it does for the client's own frames, so a burst
+/// of notices (being added to 150 rooms within seconds while the page resumes them in
+/// batches) can wait behind a few slow batches on a busy machine; 64 closed such a
+/// connection. tokio allocates a bounded channel's slots in blocks of 32 as they fill, so a
+/// larger bound costs nothing until it is used; the per-person add limit in the api keeps
+/// strangers far below it.
+const QUEUE: usize = 1024;
 
 /// Where one connection's notices go. The queue holds shared pointers: its first block is
 /// allocated with the channel, for every connection, so its slots stay a word each.
