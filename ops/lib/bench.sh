@@ -75,19 +75,24 @@ bench_cleanup() {
   stop_postgres bench-pg || true
 }
 
+# Every port below is shifted by BENCH_PORT_OFFSET (default 0), so that two checkouts can
+# benchmark side by side.
+BP=${BENCH_PORT_OFFSET:-0}
+BENCH_NATS_PORT=$((16222 + BP)) BENCH_PG_PORT=$((16432 + BP)) BENCH_API_PORT=$((18081 + BP))
+
 # bench_services_up: a private NATS (16222) and Postgres (16432) with fresh data, a new JWT
 # secret, and the environment the product's processes and chat-load read.
 bench_services_up() {
   stop_nats bench-nats || true
   rm -rf "$DATA_DIR/bench-nats/nats"
-  start_nats bench-nats 16222
-  start_postgres bench-pg 16432
-  "$(pg_bin_dir)/dropdb" -h 127.0.0.1 -p 16432 -U postgres --if-exists bench
-  "$(pg_bin_dir)/createdb" -h 127.0.0.1 -p 16432 -U postgres bench
+  start_nats bench-nats "$BENCH_NATS_PORT"
+  start_postgres bench-pg "$BENCH_PG_PORT"
+  "$(pg_bin_dir)/dropdb" -h 127.0.0.1 -p "$BENCH_PG_PORT" -U postgres --if-exists bench
+  "$(pg_bin_dir)/createdb" -h 127.0.0.1 -p "$BENCH_PG_PORT" -U postgres bench
   mkdir -p "$BENCH_DIR"
   (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$BENCH_DIR/jwt_secret")
-  export NATS_URL=nats://127.0.0.1:16222
-  export DATABASE_URL=postgres://postgres@127.0.0.1:16432/bench
+  export NATS_URL=nats://127.0.0.1:$BENCH_NATS_PORT
+  export DATABASE_URL=postgres://postgres@127.0.0.1:$BENCH_PG_PORT/bench
   export JWT_SECRET_FILE="$BENCH_DIR/jwt_secret"
   export RUST_LOG=${RUST_LOG:-warn}
   # The abuse limits are per user and per connection; load-generator users stay far below
@@ -102,11 +107,12 @@ bench_services_up() {
 GATEWAY_URLS="" GATEWAY_PIDS=""
 stack_up() {
   local bin=$1 n=$2 i port
-  bench_start projector 18083 env PROJECTOR_HTTP_ADDR=127.0.0.1:18083 "$bin/projector"
-  bench_start api 18081 env API_HTTP_ADDR=127.0.0.1:18081 API_METRICS_ADDR=127.0.0.1:18091 "$bin/api"
+  bench_start projector $((18083 + BP)) env PROJECTOR_HTTP_ADDR=127.0.0.1:$((18083 + BP)) "$bin/projector"
+  bench_start api "$BENCH_API_PORT" env API_HTTP_ADDR=127.0.0.1:"$BENCH_API_PORT" \
+    API_METRICS_ADDR=127.0.0.1:$((18091 + BP)) "$bin/api"
   GATEWAY_URLS="" GATEWAY_PIDS=""
   for ((i = 0; i < n; i++)); do
-    port=$((18082 + 10 * i))
+    port=$((18082 + BP + 10 * i))
     bench_start "gateway$i" "$port" env GATEWAY_HTTP_ADDR="127.0.0.1:$port" \
       GATEWAY_METRICS_ADDR="127.0.0.1:$((port + 5))" GATEWAY_ID="bench-gw$i" "$bin/gateway"
     GATEWAY_URLS+="${GATEWAY_URLS:+,}http://127.0.0.1:$port"
@@ -129,7 +135,7 @@ peers_up() {
   PEER_URLS="" PEER_PIDS=""
   if [ "$kind" = socketio ]; then base=19101; else base=19201; fi
   for ((i = 0; i < n; i++)); do
-    port=$((base + i))
+    port=$((base + BP + i))
     if [ "$kind" = socketio ]; then
       bench_start "$kind$i" "$port" node "$peers/socketio/server.js" "$port"
     else
