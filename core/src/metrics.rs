@@ -34,8 +34,13 @@ pub fn render() -> String {
     install().render()
 }
 
-/// The `GET /metrics` handler, shared by every service.
+/// The `GET /metrics` handler, shared by every service. It also reports the Tokio
+/// runtime's live tasks (`chat_runtime_alive_tasks`), read at each scrape: a count that
+/// grows with idle connections or requests means something keeps a task per one.
 pub async fn endpoint() -> impl axum::response::IntoResponse {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        metrics::gauge!("chat_runtime_alive_tasks").set(runtime.metrics().num_alive_tasks() as f64);
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -1,7 +1,11 @@
 //! One WebSocket connection from admission to its end: authentication (at the handshake,
 //! or an `auth` frame first), then the [`crate::session`] state machine run by
-//! [`crate::driver`] while the writer task (see [`crate::outbound`]) sends replies and
-//! live events, and finally the release of everything the connection held.
+//! [`crate::driver`] while the writer (see [`crate::outbound`]) sends replies and live
+//! events, and finally the release of everything the connection held.
+//!
+//! A connection is one task: the reader and the writer are two futures joined in it, and
+//! its `opened` / `closed` events are stored by the gateway's announcer (see
+//! [`crate::announce`]), not by a task of its own.
 
 use axum::extract::ws::{Message, WebSocket};
 use chat_core::sessions::AuthError;
@@ -14,10 +18,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 use crate::admission::{AddressSlot, UserSlot};
-use crate::announce::{Announcer, ConnectionInfo};
 use crate::driver::{self, Driver};
 use crate::frames;
-use crate::outbound;
+use crate::outbound::{self, OutboundSender};
 use crate::session::{self, Limits, Session};
 use crate::GatewayState;
 
@@ -29,8 +32,8 @@ pub struct Admitted {
     pub address: AddressSlot,
 }
 
-/// Longest a closing connection waits for its `connection.closed` to be stored (it keeps
-/// being retried after that; see [`crate::announce`]).
+/// Longest a closing connection waits for its `connection.closed` to be stored (the
+/// announcer keeps retrying it after that; see [`crate::announce`]).
 const ANNOUNCE_BOUND: Duration = Duration::from_secs(2);
 
 /// How long a closing connection waits for the client's Close reply.
@@ -63,13 +66,36 @@ pub async fn run(state: GatewayState, socket: WebSocket, admitted: Admitted) {
     };
     let config = state.config().clone();
     let (out, queue) = outbound::channel(config.queue_frames, config.queue_bytes);
-    let writer = tokio::spawn(outbound::write_loop(
+    // The writer runs beside the reader in this same task (one task per connection): it
+    // must, since the reader waits for room in the queue that only the writer frees.
+    let writer = outbound::write_loop(
         sink,
         queue,
         config.heartbeat_interval,
         state.shutdown_token(),
-    ));
-    user_slot.attach(verified.generation, &out);
+    );
+    let serving = serve(&state, verified, (user_slot, address), out, &mut stream);
+    tokio::join!(writer, serving);
+    // Closing handshake: give the client a moment to answer our Close frame. Dropping the
+    // socket at once would reset the connection under a client that is still sending
+    // (pongs, say) and it would lose the Close frame and its code.
+    let _ = tokio::time::timeout(CLOSE_HANDSHAKE, async {
+        while stream.next().await.is_some() {}
+    })
+    .await;
+}
+
+/// The authenticated connection: its session and driver until the client goes, then the
+/// release of everything it held. Dropping `out` (the last sender) ends the writer.
+async fn serve(
+    state: &GatewayState,
+    verified: Verified,
+    slots: (UserSlot, AddressSlot),
+    out: OutboundSender,
+    stream: &mut SplitStream<WebSocket>,
+) {
+    let config = state.config();
+    slots.0.attach(verified.generation, &out);
     // A logout between the token check and the attach above sent its notice before this
     // connection could hear it: check once more now that a notice would reach it.
     if let Err(AuthError::Revoked) = state.sessions().check(&verified).await {
@@ -77,8 +103,6 @@ pub async fn run(state: GatewayState, socket: WebSocket, admitted: Admitted) {
             close::SESSION_REVOKED,
             "session ended: logged out or banned",
         );
-        drop(out);
-        let _ = writer.await;
         return;
     }
     let id = state.next_connection_id();
@@ -90,12 +114,10 @@ pub async fn run(state: GatewayState, socket: WebSocket, admitted: Admitted) {
         heartbeat: config.heartbeat_interval,
         idle_timeout: config.idle_timeout,
     };
-    let mut session = Session::new(
-        verified.user,
-        connection_id.clone(),
-        verified.expires_at,
-        limits,
-    );
+    let announced = state
+        .announcements()
+        .opened(id, verified.user, &connection_id);
+    let mut session = Session::new(verified.user, connection_id, verified.expires_at, limits);
     // Before `hello` reads the user's rooms, so that no membership change falls between.
     let inbox = state.inbox().register(verified.user, id, &out);
     let mut driver = Driver {
@@ -106,22 +128,12 @@ pub async fn run(state: GatewayState, socket: WebSocket, admitted: Admitted) {
         allowance: state.user_limits().allowance(verified.user),
         in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
         last_command: Instant::now(),
-        idle: tokio::sync::watch::Sender::new(false),
+        announced,
         members: Default::default(),
         state: state.clone(),
     };
     metrics::gauge!("chat_gateway_connections").increment(1.0);
-    let announcer = Announcer::start(
-        state.commands().clone(),
-        ConnectionInfo {
-            user: verified.user,
-            connection_id,
-            gateway_id: state.gateway_id().to_owned(),
-            boot_id: state.boot_id().to_owned(),
-        },
-        driver.idle.subscribe(),
-    );
-    let in_flight = driver.run(&mut session, &mut stream).await;
+    let in_flight = driver.run(&mut session, stream).await;
     let (rooms, watching) = session.take_subscriptions();
     for room in rooms {
         state.fanout().unsubscribe(&room, id);
@@ -135,18 +147,11 @@ pub async fn run(state: GatewayState, socket: WebSocket, admitted: Admitted) {
         in_flight,
     ));
     // The connection is over for its caps as soon as it stops reading.
-    drop((user_slot, address));
-    announcer.closed(ANNOUNCE_BOUND).await;
+    drop(slots);
+    let Driver { announced, out, .. } = driver;
+    announced.closed(ANNOUNCE_BOUND).await;
     metrics::gauge!("chat_gateway_connections").decrement(1.0);
-    drop(driver);
-    let _ = writer.await;
-    // Closing handshake: give the client a moment to answer our Close frame. Dropping the
-    // socket at once would reset the connection under a client that is still sending
-    // (pongs, say) and it would lose the Close frame and its code.
-    let _ = tokio::time::timeout(CLOSE_HANDSHAKE, async {
-        while stream.next().await.is_some() {}
-    })
-    .await;
+    drop(out);
 }
 
 /// Why a connection ends before `hello`: an `error` frame, then a Close frame.

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Semaphore};
 
+use crate::announce::Announced;
 use crate::fanout::ConnectionId;
 use crate::frames;
 use crate::inbox::InboxReceiver;
@@ -53,8 +54,8 @@ pub struct Driver {
     pub in_flight: Arc<Semaphore>,
     /// When the client last sent a command (pings and pongs do not count): for `away`.
     pub last_command: Instant,
-    /// Whether this connection is idle, as told to its [`crate::announce::Announcer`].
-    pub idle: tokio::sync::watch::Sender<bool>,
+    /// Tells the gateway's announcer when this connection goes idle or active again.
+    pub announced: Announced,
     /// Proofs of membership of the rooms this connection joined or resumed.
     pub members: Memberships,
     /// The user's inbox notices (see [`crate::inbox`]), handed to the session between frames.
@@ -298,8 +299,7 @@ impl Driver {
         } else {
             return;
         };
-        self.idle
-            .send_if_modified(|reported| std::mem::replace(reported, idle) != idle);
+        self.announced.idle(idle);
     }
 
     async fn push(&self, item: Outbound) {

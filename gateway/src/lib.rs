@@ -11,8 +11,9 @@
 //!   (re-authentication, dispatch to commands, rooms, resume, watch, replies), unit-tested
 //!   with scripted frames; [`driver`] reads the socket and carries out its actions, posting
 //!   under the proofs of membership in [`memberships`].
-//! - [`announce`]: the connection's `opened` / `closed` events, in order, retried.
-//! - [`outbound`]: the bounded per-connection queue and the writer task (heartbeats,
+//! - [`announce`]: every connection's `opened` / `idle` / `closed` events, in order per
+//!   connection, retried, by one task per gateway.
+//! - [`outbound`]: the bounded per-connection queue and its writer (heartbeats,
 //!   slow-consumer cut-off, per-room ordering and de-duplication); its socket writes are
 //!   bounded in `socket_writer`.
 //! - [`fanout`]: refcounted per-room subscriptions to the RePublish subjects.
@@ -97,6 +98,8 @@ struct Inner {
     reads: Arc<reads::ReadRelay>,
     /// Replay reads in flight on this gateway (see [`room_log`]).
     replay_permits: room_log::ReplayPermits,
+    /// Stores the connections' `opened` / `idle` / `closed` events.
+    announcements: announce::Announcements,
 }
 
 impl GatewayState {
@@ -115,6 +118,9 @@ impl GatewayState {
             .with_cache(config.session_cache);
         let admission = admission::Admission::new(&config);
         let replay_permits = Arc::new(tokio::sync::Semaphore::new(config.replay_concurrency));
+        let boot_id = uuid::Uuid::now_v7().simple().to_string();
+        let announcements =
+            announce::Announcements::start(commands.clone(), gateway_id.clone(), boot_id.clone());
         let state = Self {
             inner: Arc::new(Inner {
                 commands,
@@ -128,11 +134,12 @@ impl GatewayState {
                 connections: TaskTracker::new(),
                 next_connection: AtomicU64::new(1),
                 gateway_id,
-                boot_id: uuid::Uuid::now_v7().simple().to_string(),
+                boot_id,
                 presence: Arc::default(),
                 inbox: Arc::default(),
                 reads: Arc::default(),
                 replay_permits,
+                announcements,
             }),
         };
         let (relay, inbox) = (state.inner.presence.clone(), state.inner.inbox.clone());
@@ -204,6 +211,11 @@ impl GatewayState {
 
     pub fn inbox(&self) -> &inbox::InboxRelay {
         &self.inner.inbox
+    }
+
+    /// Where connections announce their `opened` / `idle` / `closed` events.
+    pub fn announcements(&self) -> &announce::Announcements {
+        &self.inner.announcements
     }
 
     /// The gateway-wide bound on replay reads in flight.

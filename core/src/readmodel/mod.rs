@@ -54,12 +54,15 @@ impl ReadModel {
         self.pool.status()
     }
 
-    /// Runs `f` with a pooled connection, bounded by the database timeout.
+    /// Runs `f` with a pooled connection, bounded by the database timeout. Every database
+    /// round trip of a service starts here, so `chat_db_queries_total` counts them (tests
+    /// check with it that a hot path makes none).
     pub(crate) async fn with_client<T, F, Fut>(&self, f: F) -> Result<T, DbError>
     where
         F: FnOnce(deadpool_postgres::Object) -> Fut,
         Fut: Future<Output = Result<T, DbError>>,
     {
+        metrics::counter!("chat_db_queries_total").increment(1);
         tokio::time::timeout(self.timeout, async {
             let client = self.pool.get().await?;
             f(client).await

@@ -12,6 +12,7 @@ mod faults_under_load;
 mod http_hardening;
 mod idempotency;
 mod inbox;
+mod lean_connections;
 mod limits;
 mod members;
 mod observability;
