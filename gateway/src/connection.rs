@@ -141,11 +141,13 @@ async fn serve(
     state.presence().unwatch_all(id, watching);
     state.inbox().leave(verified.user, id);
     // Sends still in flight are answered as they are stored, as long as the writer runs.
-    tokio::spawn(driver::answer_in_flight(
-        session,
-        driver.out.clone(),
-        in_flight,
-    ));
+    if in_flight.any() {
+        tokio::spawn(driver::answer_in_flight(
+            session,
+            driver.out.clone(),
+            in_flight,
+        ));
+    }
     // The connection is over for its caps as soon as it stops reading.
     drop(slots);
     let Driver { announced, out, .. } = driver;

@@ -35,6 +35,41 @@ mod perform;
 /// A send's outcome, on its way back from its task to the session.
 type Posted = (String, Result<PostedMessage, CommandError>);
 
+/// Where the outcomes of sends come back from their tasks. Its channel is made at the
+/// connection's first send: an idle connection holds none (a channel allocates its first
+/// block of 32 slots when it is made).
+#[derive(Default)]
+pub struct Outcomes {
+    sender: Option<mpsc::UnboundedSender<Posted>>,
+    receiver: Option<mpsc::UnboundedReceiver<Posted>>,
+}
+
+impl Outcomes {
+    fn sender(&mut self) -> mpsc::UnboundedSender<Posted> {
+        let (sender, receiver) = (&mut self.sender, &mut self.receiver);
+        sender
+            .get_or_insert_with(|| {
+                let (sender, new_receiver) = mpsc::unbounded_channel();
+                *receiver = Some(new_receiver);
+                sender
+            })
+            .clone()
+    }
+
+    /// The next outcome; never, before the first send.
+    async fn next(&mut self) -> Option<Posted> {
+        match &mut self.receiver {
+            Some(receiver) => receiver.recv().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Whether a send was made (its outcome may still be on its way).
+    pub fn any(&self) -> bool {
+        self.receiver.is_some()
+    }
+}
+
 /// Whether the connection goes on after a batch of actions.
 #[derive(PartialEq, Eq)]
 enum Flow {
@@ -69,22 +104,20 @@ impl Driver {
         &mut self,
         session: &mut Session,
         stream: &mut SplitStream<WebSocket>,
-    ) -> mpsc::UnboundedReceiver<Posted> {
-        let (posted_tx, mut posted_rx) = mpsc::unbounded_channel();
+    ) -> Outcomes {
+        let mut outcomes = Outcomes::default();
         let hello = session.start();
-        if self.execute(session, hello, &posted_tx).await == Flow::Open {
-            self.read_loop(session, stream, &posted_tx, &mut posted_rx)
-                .await;
+        if self.execute(session, hello, &mut outcomes).await == Flow::Open {
+            self.read_loop(session, stream, &mut outcomes).await;
         }
-        posted_rx
+        outcomes
     }
 
     async fn read_loop(
         &mut self,
         session: &mut Session,
         stream: &mut SplitStream<WebSocket>,
-        posted_tx: &mpsc::UnboundedSender<Posted>,
-        posted_rx: &mut mpsc::UnboundedReceiver<Posted>,
+        outcomes: &mut Outcomes,
     ) {
         let config = self.state.config().clone();
         let mut idle_check =
@@ -98,14 +131,14 @@ impl Driver {
                 next = stream.next() => next,
                 () = silence => {
                     let actions = session.on_silence();
-                    self.execute(session, actions, posted_tx).await;
+                    self.execute(session, actions, outcomes).await;
                     return;
                 }
                 // The writer ended (slow consumer, shutdown, broken socket).
                 () = self.out.closed() => return,
                 () = expiry => {
                     let actions = session.on_token_expired();
-                    self.execute(session, actions, posted_tx).await;
+                    self.execute(session, actions, outcomes).await;
                     return;
                 }
                 _ = idle_check.tick() => {
@@ -114,12 +147,12 @@ impl Driver {
                 }
                 Some(notice) = self.inbox.recv() => {
                     let actions = session.on_inbox(Arc::unwrap_or_clone(notice));
-                    self.execute(session, actions, posted_tx).await;
+                    self.execute(session, actions, outcomes).await;
                     continue;
                 }
-                Some((id, result)) = posted_rx.recv() => {
+                Some((id, result)) = outcomes.next() => {
                     let actions = session.on_posted(id, result);
-                    self.execute(session, actions, posted_tx).await;
+                    self.execute(session, actions, outcomes).await;
                     continue;
                 }
             };
@@ -133,7 +166,7 @@ impl Driver {
                         tracing::debug!(error = %text, "connection read error");
                     }
                     let actions = session.on_read_failure(failure);
-                    self.execute(session, actions, posted_tx).await;
+                    self.execute(session, actions, outcomes).await;
                     return;
                 }
                 Some(Ok(Message::Close(_))) => return,
@@ -162,7 +195,7 @@ impl Driver {
                     }
                 }
             };
-            if self.execute(session, actions, posted_tx).await == Flow::Closed {
+            if self.execute(session, actions, outcomes).await == Flow::Closed {
                 return;
             }
         }
@@ -173,7 +206,7 @@ impl Driver {
         &mut self,
         session: &mut Session,
         actions: Vec<Action>,
-        posted_tx: &mpsc::UnboundedSender<Posted>,
+        outcomes: &mut Outcomes,
     ) -> Flow {
         let mut queue = VecDeque::from(actions);
         while let Some(action) = queue.pop_front() {
@@ -217,9 +250,7 @@ impl Driver {
                     message,
                     client_msg_id,
                 } => {
-                    let refused = self
-                        .post(id, room, &message, client_msg_id, posted_tx)
-                        .await;
+                    let refused = self.post(id, room, &message, client_msg_id, outcomes).await;
                     if let Some((id, e)) = refused {
                         queue.extend(session.on_posted(id, Err(e)));
                     }
@@ -245,7 +276,7 @@ impl Driver {
         room: RoomId,
         message: &str,
         client_msg_id: Option<ClientMsgId>,
-        posted_tx: &mpsc::UnboundedSender<Posted>,
+        outcomes: &mut Outcomes,
     ) -> Option<(String, CommandError)> {
         let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
             return None;
@@ -278,7 +309,7 @@ impl Driver {
             Ok(pending) => pending,
             Err(e) => return Some((id, e)),
         };
-        let posted_tx = posted_tx.clone();
+        let posted_tx = outcomes.sender();
         let stored = async move {
             let _ = posted_tx.send((id, pending.finish().await));
             drop(permit);
@@ -310,11 +341,13 @@ impl Driver {
 
 /// Answers the sends still in flight when the reader stopped, as they are stored: the
 /// writer keeps running until the last one is answered.
-pub async fn answer_in_flight(
-    mut session: Session,
-    out: OutboundSender,
-    mut posted: mpsc::UnboundedReceiver<Posted>,
-) {
+pub async fn answer_in_flight(mut session: Session, out: OutboundSender, outcomes: Outcomes) {
+    // Only the tasks of sends still in flight hold a sender now: the loop ends with them.
+    let Outcomes { sender, receiver } = outcomes;
+    drop(sender);
+    let Some(mut posted) = receiver else {
+        return;
+    };
     while let Some((id, result)) = posted.recv().await {
         for action in session.on_posted(id, result) {
             if let Action::Reply(frame) = action {

@@ -22,11 +22,11 @@ use chat_schemas::ws::close;
 use chat_schemas::RoomId;
 use futures::stream::SplitSink;
 use futures::SinkExt;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::socket_writer::{Stop, Writer};
@@ -78,30 +78,81 @@ impl Outbound {
     }
 }
 
-/// The bytes queued for one client (held-back live events included), and a signal each
-/// time the writer frees some.
-#[derive(Default)]
-struct Budget {
+/// What the senders and the writer of one connection share: the queue itself (allocated
+/// at the first frame and given back whenever it drains from a burst, so an idle
+/// connection holds no queue), the bytes it holds (held-back live events included), and
+/// the signals between them.
+struct Shared {
+    queue: Mutex<VecDeque<Outbound>>,
+    /// At most this many frames are queued.
+    max_frames: usize,
+    max_bytes: usize,
     bytes: AtomicUsize,
-    freed: Notify,
+    /// Live [`OutboundSender`]s: at none the writer ends.
+    senders: AtomicUsize,
+    /// The writer has gone: nothing more is queued.
+    gone: AtomicBool,
+    /// Wakes the writer: a frame was queued or the last sender went.
+    queued: Notify,
+    /// Wakes senders waiting for room: the writer freed bytes or a frame slot, or went.
+    room: Notify,
+    /// Wakes waiters of [`OutboundSender::closed`].
+    ended: Notify,
+    slow: CancellationToken,
 }
 
-impl Budget {
+/// A queue that grew beyond this many slots for a burst is given back once it drains.
+const KEEP_SLOTS: usize = 16;
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Outbound>> {
+        // A panic while the lock is held cannot leave the queue half-changed.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn free(&self, bytes: usize) {
         if bytes > 0 {
             self.bytes.fetch_sub(bytes, Ordering::Relaxed);
-            self.freed.notify_waiters();
+            self.room.notify_waiters();
         }
+    }
+
+    /// Queues `item` if a slot is free; answers it back when the queue is full.
+    fn try_queue(&self, item: Outbound) -> Result<(), Option<Outbound>> {
+        let mut queue = self.lock();
+        if self.gone.load(Ordering::Relaxed) {
+            return Err(None);
+        }
+        if queue.len() >= self.max_frames {
+            return Err(Some(item));
+        }
+        queue.push_back(item);
+        drop(queue);
+        self.queued.notify_one();
+        Ok(())
     }
 }
 
 /// The sending half, cheap to clone (fan-out holds one per subscribed room).
-#[derive(Clone)]
 pub struct OutboundSender {
-    tx: mpsc::Sender<Outbound>,
-    budget: Arc<Budget>,
-    max_bytes: usize,
-    slow: CancellationToken,
+    shared: Arc<Shared>,
+}
+
+impl Clone for OutboundSender {
+    fn clone(&self) -> Self {
+        self.shared.senders.fetch_add(1, Ordering::Relaxed);
+        Self {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl Drop for OutboundSender {
+    fn drop(&mut self) {
+        if self.shared.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.shared.queued.notify_one();
+        }
+    }
 }
 
 /// The connection has ended; nothing more can be sent.
@@ -120,17 +171,18 @@ pub enum NoRoom {
 impl OutboundSender {
     /// Offers a live event without waiting; a full queue marks the client slow.
     pub fn offer(&self, item: Outbound) {
+        let shared = &*self.shared;
         let cost = item.cost();
-        if self.budget.bytes.load(Ordering::Relaxed) + cost > self.max_bytes {
-            self.slow.cancel();
+        if shared.bytes.load(Ordering::Relaxed) + cost > shared.max_bytes {
+            shared.slow.cancel();
             return;
         }
         // Counted before it is queued: the writer may take it (and subtract) at once.
-        self.budget.bytes.fetch_add(cost, Ordering::Relaxed);
-        if let Err(e) = self.tx.try_send(item) {
-            self.budget.bytes.fetch_sub(cost, Ordering::Relaxed);
-            if matches!(e, mpsc::error::TrySendError::Full(_)) {
-                self.slow.cancel();
+        shared.bytes.fetch_add(cost, Ordering::Relaxed);
+        if let Err(full) = shared.try_queue(item) {
+            shared.bytes.fetch_sub(cost, Ordering::Relaxed);
+            if full.is_some() {
+                shared.slow.cancel();
             }
         }
     }
@@ -138,36 +190,49 @@ impl OutboundSender {
     /// Queues a reply or replayed event, waiting for room in frames (a replay first waits
     /// for room in bytes with [`Self::wait_for_room`]).
     pub async fn push(&self, item: Outbound) -> Result<(), Closed> {
+        let shared = &*self.shared;
         let cost = item.cost();
-        self.budget.bytes.fetch_add(cost, Ordering::Relaxed);
-        self.tx.send(item).await.map_err(|_| {
-            self.budget.bytes.fetch_sub(cost, Ordering::Relaxed);
-            Closed
-        })
+        shared.bytes.fetch_add(cost, Ordering::Relaxed);
+        let mut item = item;
+        loop {
+            let room = shared.room.notified();
+            tokio::pin!(room);
+            // Registered before the attempt, so a slot freed in between still wakes us.
+            room.as_mut().enable();
+            match shared.try_queue(item) {
+                Ok(()) => return Ok(()),
+                Err(Some(full)) => item = full,
+                Err(None) => {
+                    shared.bytes.fetch_sub(cost, Ordering::Relaxed);
+                    return Err(Closed);
+                }
+            }
+            room.await;
+        }
     }
 
     /// Waits until at most half the byte bound is used and a frame fits, so that a replay
     /// reads its next event from NATS only when the client can take it. After `bound`
     /// without room the client is marked slow (closed with 4008).
     pub async fn wait_for_room(&self, bound: Duration) -> Result<(), NoRoom> {
+        let shared = &*self.shared;
         let deadline = tokio::time::Instant::now() + bound;
         loop {
-            let freed = self.budget.freed.notified();
+            let freed = shared.room.notified();
             tokio::pin!(freed);
             // Registered before the check, so a byte freed in between still wakes us.
             freed.as_mut().enable();
-            if self.tx.is_closed() {
+            if shared.gone.load(Ordering::Relaxed) {
                 return Err(NoRoom::Closed);
             }
-            let used = self.budget.bytes.load(Ordering::Relaxed);
-            if used <= self.max_bytes / 2 && self.tx.capacity() > 0 {
+            let used = shared.bytes.load(Ordering::Relaxed);
+            if used <= shared.max_bytes / 2 && shared.lock().len() < shared.max_frames {
                 return Ok(());
             }
             tokio::select! {
                 _ = freed => {}
-                _ = self.tx.closed() => return Err(NoRoom::Closed),
                 _ = tokio::time::sleep_until(deadline) => {
-                    self.slow.cancel();
+                    shared.slow.cancel();
                     return Err(NoRoom::Stalled);
                 }
             }
@@ -177,42 +242,101 @@ impl OutboundSender {
     /// Asks the writer to close with `code`, without waiting for queue space: a full
     /// queue means the client is slow, and it is closed for that instead.
     pub fn close(&self, code: u16, reason: &'static str) {
-        if let Err(mpsc::error::TrySendError::Full(_)) =
-            self.tx.try_send(Outbound::Close { code, reason })
-        {
-            self.slow.cancel();
+        if let Err(Some(_)) = self.shared.try_queue(Outbound::Close { code, reason }) {
+            self.shared.slow.cancel();
         }
     }
 
     /// Whether the writer has gone (the connection is over).
     pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
+        self.shared.gone.load(Ordering::Relaxed)
     }
 
     /// Resolves when the writer has gone (the connection is over).
     pub async fn closed(&self) {
-        self.tx.closed().await
+        loop {
+            let ended = self.shared.ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if self.is_closed() {
+                return;
+            }
+            ended.await;
+        }
     }
 }
 
+/// The writer's half; dropping it ends the connection for every sender.
 pub struct OutboundReceiver {
-    rx: mpsc::Receiver<Outbound>,
-    budget: Arc<Budget>,
-    slow: CancellationToken,
+    shared: Arc<Shared>,
+}
+
+impl OutboundReceiver {
+    /// The next frame; `None` once every sender has gone and the queue is empty.
+    async fn recv(&self) -> Option<Outbound> {
+        let shared = &*self.shared;
+        loop {
+            let queued = shared.queued.notified();
+            tokio::pin!(queued);
+            queued.as_mut().enable();
+            {
+                let mut queue = shared.lock();
+                let was_full = queue.len() >= shared.max_frames;
+                if let Some(item) = queue.pop_front() {
+                    if queue.is_empty() && queue.capacity() > KEEP_SLOTS {
+                        *queue = VecDeque::new();
+                    }
+                    drop(queue);
+                    if was_full {
+                        shared.room.notify_waiters();
+                    }
+                    return Some(item);
+                }
+                if shared.senders.load(Ordering::Acquire) == 0 {
+                    return None;
+                }
+            }
+            queued.await;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.shared.lock().is_empty()
+    }
+}
+
+impl Drop for OutboundReceiver {
+    fn drop(&mut self) {
+        let shared = &*self.shared;
+        let dropped = {
+            let mut queue = shared.lock();
+            shared.gone.store(true, Ordering::Relaxed);
+            std::mem::take(&mut *queue)
+        };
+        shared.free(dropped.iter().map(Outbound::cost).sum());
+        shared.room.notify_waiters();
+        shared.ended.notify_waiters();
+    }
 }
 
 pub fn channel(frames: usize, max_bytes: usize) -> (OutboundSender, OutboundReceiver) {
-    let (tx, rx) = mpsc::channel(frames);
-    let budget = Arc::new(Budget::default());
-    let slow = CancellationToken::new();
+    let shared = Arc::new(Shared {
+        queue: Mutex::new(VecDeque::new()),
+        max_frames: frames.max(1),
+        max_bytes,
+        bytes: AtomicUsize::new(0),
+        senders: AtomicUsize::new(1),
+        gone: AtomicBool::new(false),
+        queued: Notify::new(),
+        room: Notify::new(),
+        ended: Notify::new(),
+        slow: CancellationToken::new(),
+    });
     (
         OutboundSender {
-            tx,
-            budget: budget.clone(),
-            max_bytes,
-            slow: slow.clone(),
+            shared: shared.clone(),
         },
-        OutboundReceiver { rx, budget, slow },
+        OutboundReceiver { shared },
     )
 }
 
@@ -230,7 +354,7 @@ impl RoomCursor {
     }
 
     /// Takes the held-back events; their bytes stop counting.
-    fn release(&mut self, budget: &Budget) -> Vec<(u64, Utf8Bytes)> {
+    fn release(&mut self, budget: &Shared) -> Vec<(u64, Utf8Bytes)> {
         let held = self.held.take().unwrap_or_default();
         budget.free(held.iter().map(|(_, f)| f.len()).sum());
         held
@@ -242,13 +366,13 @@ impl RoomCursor {
 /// timeout, so a client that stops reading (a zero TCP window) cannot hold the writer.
 pub async fn write_loop(
     sink: SplitSink<WebSocket, Message>,
-    mut queue: OutboundReceiver,
+    queue: OutboundReceiver,
     heartbeat: Duration,
     shutdown: CancellationToken,
 ) {
     let mut writer = Writer {
         sink,
-        slow: queue.slow.clone(),
+        slow: queue.shared.slow.clone(),
         shutdown: shutdown.clone(),
         unflushed: false,
     };
@@ -258,7 +382,7 @@ pub async fn write_loop(
         let item = tokio::select! {
             biased;
             _ = shutdown.cancelled() => break Stop::Shutdown,
-            _ = queue.slow.cancelled() => break Stop::Slow,
+            _ = queue.shared.slow.cancelled() => break Stop::Slow,
             _ = ping.tick() => {
                 if let Err(stop) = writer.send(Message::Ping(Default::default())).await {
                     break stop;
@@ -266,7 +390,7 @@ pub async fn write_loop(
                 writer.unflushed = false;
                 continue;
             }
-            item = queue.rx.recv() => match item {
+            item = queue.recv() => match item {
                 Some(item) => item,
                 None => break Stop::Gone,
             },
@@ -275,7 +399,7 @@ pub async fn write_loop(
         let held_back = matches!(&item, Outbound::Live { room, .. }
             if rooms.get(room).is_some_and(RoomCursor::holding));
         if !held_back {
-            queue.budget.free(item.cost());
+            queue.shared.free(item.cost());
         }
         let sent = match item {
             Outbound::Reply(frame) => writer.feed(Message::Text(frame)).await,
@@ -309,7 +433,7 @@ pub async fn write_loop(
                     cursor.last_sent = seq;
                 }
                 let mut sent = Ok(());
-                for (seq, frame) in cursor.release(&queue.budget) {
+                for (seq, frame) in cursor.release(&queue.shared) {
                     sent = writer.send_if_new(cursor, seq, frame).await;
                     if sent.is_err() {
                         break;
@@ -322,7 +446,7 @@ pub async fn write_loop(
             }
             Outbound::Forget { room } => {
                 if let Some(mut cursor) = rooms.remove(&room) {
-                    cursor.release(&queue.budget);
+                    cursor.release(&queue.shared);
                 }
                 Ok(())
             }
@@ -335,7 +459,7 @@ pub async fn write_loop(
         // Frames are written to the socket's buffer as they come and flushed once the
         // queue is empty: under load, one write carries many frames (loopback tops out
         // near 100k socket writes a second, far below the frames a gateway can fan out).
-        if writer.unflushed && queue.rx.is_empty() {
+        if writer.unflushed && queue.is_empty() {
             if let Err(stop) = writer.flush().await {
                 break stop;
             }
