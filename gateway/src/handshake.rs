@@ -52,8 +52,11 @@ pub struct HandshakeQuery {
 }
 
 /// Per-connection socket buffers: small, so that idle connections cost little memory
-/// (tungstenite's default read buffer alone is 128 KiB).
-const READ_BUFFER: usize = 4 * 1024;
+/// (tungstenite's default read buffer alone is 128 KiB). The read buffer is allocated
+/// whole when the connection opens and grows only for a larger frame, and clients send
+/// small frames, so it is 1 KiB; the write buffer grows as frames are batched into one
+/// write, up to 4 KiB, and is allocated at the first write.
+const READ_BUFFER: usize = 1024;
 const WRITE_BUFFER: usize = 4 * 1024;
 /// Past this much unsent data the socket write fails and the connection ends; the
 /// outbound queue's own bound normally trips first.
