@@ -48,7 +48,8 @@ pub async fn run(state: GatewayState, socket: WebSocket, admitted: Admitted) {
     let (sink, mut stream) = socket.split();
     let (verified, user_slot) = match user {
         Some(admitted) => admitted,
-        None => match authenticate(&state, &mut stream).await {
+        // Boxed: what a connection awaits only once need not size its task for good.
+        None => match Box::pin(authenticate(&state, &mut stream)).await {
             Ok(verified) => match state.admission().admit_user(verified.user) {
                 Ok(slot) => (verified, slot),
                 Err(full) => {
@@ -98,7 +99,7 @@ async fn serve(
     slots.0.attach(verified.generation, &out);
     // A logout between the token check and the attach above sent its notice before this
     // connection could hear it: check once more now that a notice would reach it.
-    if let Err(AuthError::Revoked) = state.sessions().check(&verified).await {
+    if let Err(AuthError::Revoked) = Box::pin(state.sessions().check(&verified)).await {
         out.close(
             close::SESSION_REVOKED,
             "session ended: logged out or banned",
@@ -151,7 +152,7 @@ async fn serve(
     // The connection is over for its caps as soon as it stops reading.
     drop(slots);
     let Driver { announced, out, .. } = driver;
-    announced.closed(ANNOUNCE_BOUND).await;
+    Box::pin(announced.closed(ANNOUNCE_BOUND)).await;
     metrics::gauge!("chat_gateway_connections").decrement(1.0);
     drop(out);
 }

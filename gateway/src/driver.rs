@@ -250,7 +250,11 @@ impl Driver {
                     message,
                     client_msg_id,
                 } => {
-                    let refused = self.post(id, room, &message, client_msg_id, outcomes).await;
+                    // Boxed, like `perform` below: an idle connection's task is as large as
+                    // the largest thing it may await, so rare, deep futures live on the heap
+                    // only while they run.
+                    let refused =
+                        Box::pin(self.post(id, room, &message, client_msg_id, outcomes)).await;
                     if let Some((id, e)) = refused {
                         queue.extend(session.on_posted(id, Err(e)));
                     }
@@ -260,7 +264,7 @@ impl Driver {
                     return Flow::Closed;
                 }
                 Action::Io(io) => {
-                    let done = self.perform(io).await;
+                    let done = Box::pin(self.perform(io)).await;
                     queue.extend(session.on_done(done));
                 }
             }

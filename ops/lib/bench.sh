@@ -103,7 +103,8 @@ bench_services_up() {
 
 # stack_up BIN GATEWAYS: the projector (18083), the api (18081) and that many gateways
 # (18082, 18092, ...; their /metrics on 18087, 18097, ..., the api's on 18091) from the
-# binaries in BIN; sets GATEWAY_URLS and GATEWAY_PIDS.
+# binaries in BIN; sets GATEWAY_URLS and GATEWAY_PIDS. BENCH_GATEWAY_WRAPPER, when set, is
+# a command line the gateways run under (a heap profiler, say: see docs/BENCHMARKS.md).
 GATEWAY_URLS="" GATEWAY_PIDS=""
 stack_up() {
   local bin=$1 n=$2 i port
@@ -113,8 +114,10 @@ stack_up() {
   GATEWAY_URLS="" GATEWAY_PIDS=""
   for ((i = 0; i < n; i++)); do
     port=$((18082 + BP + 10 * i))
+    # shellcheck disable=SC2086  # the wrapper is a command line: split into words
     bench_start "gateway$i" "$port" env GATEWAY_HTTP_ADDR="127.0.0.1:$port" \
-      GATEWAY_METRICS_ADDR="127.0.0.1:$((port + 5))" GATEWAY_ID="bench-gw$i" "$bin/gateway"
+      GATEWAY_METRICS_ADDR="127.0.0.1:$((port + 5))" GATEWAY_ID="bench-gw$i" \
+      ${BENCH_GATEWAY_WRAPPER:-} "$bin/gateway"
     GATEWAY_URLS+="${GATEWAY_URLS:+,}http://127.0.0.1:$port"
     GATEWAY_PIDS+="${GATEWAY_PIDS:+,}$(bench_pid "gateway$i")"
   done
