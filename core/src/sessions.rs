@@ -23,6 +23,25 @@
 //! the lifetime gets 503 as before. The one gap: a revocation committed just before an
 //! outage whose notice this gateway missed and that no re-check saw yet is honoured when
 //! Postgres answers again (at most the re-check period after it returns).
+//!
+//! **Checks without a round trip** ([`Sessions::trusting`], the gateway's policy): a check
+//! is answered from an account state read within the trust bound (the gateway's
+//! `GATEWAY_SESSION_RECHECK_MS`, 30 s), so a reconnect storm costs Postgres nothing for
+//! users seen lately (each handshake used to read the account; under a mass reconnect the
+//! pool ran out and handshakes were refused with 503). Only a positive answer is taken
+//! from the cache, and only from a state read while the NATS connection stayed up since (a
+//! notice published meanwhile reached this process, see below); a token of an older
+//! generation than the remembered one is refused from the cache at any age (generations
+//! only grow). Anything else reads Postgres. Safety: a revocation notice heard raises the
+//! remembered generation at once, so a logout or ban is refused on the next handshake (a
+//! handshake that races the notice to the gateway is closed with 4004 when it lands: see
+//! `chat_gateway::admission`).
+//! A notice missed while the connection stayed up (NATS dropped it, or it crossed a
+//! concurrent read of the account) leaves the old state trusted until it is older than the
+//! bound: such a token still connects for at most the trust bound after the revocation,
+//! and the socket it opened is closed by the gateway's next re-check (another re-check
+//! period at most). Every open connection's account is re-read each re-check, which keeps
+//! connected users' states fresh.
 //! A generation rather than a "valid after" time: a login in the same second as the logout
 //! must work, and clocks of several processes need not agree.
 
@@ -83,42 +102,87 @@ impl AccountState {
 /// Account states as last read from Postgres (see the module comment).
 struct SessionCache {
     lifetime: Duration,
+    /// How old a state may be to answer a check without Postgres (zero: never).
+    trust: Duration,
+    entries: Mutex<HashMap<UserId, Entry>>,
+}
+
+struct Entry {
     /// `None`: no such account.
-    entries: Mutex<HashMap<UserId, (Option<AccountState>, Instant)>>,
+    state: Option<AccountState>,
+    read_at: Instant,
+    /// The NATS connection's connect count when the read started, if it was connected:
+    /// the state is trusted only while no reconnect happened since (no notice missed
+    /// for lack of a connection).
+    epoch: Option<u64>,
+}
+
+/// What the cache alone can say about a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quick {
+    Live,
+    Revoked,
 }
 
 impl SessionCache {
-    fn record(&self, user: UserId, state: Option<AccountState>) {
+    fn record(&self, user: UserId, state: Option<AccountState>, epoch: Option<u64>) {
         let mut entries = self.entries.lock().expect("session cache lock");
         let generation = entries
             .get(&user)
-            .and_then(|(s, _)| s.map(|s| s.generation));
+            .and_then(|e| e.state.map(|s| s.generation));
         // A notice may have raised the generation past what a slower read returned.
         let state = state.map(|s| AccountState {
             generation: s.generation.max(generation.unwrap_or(0)),
             ..s
         });
-        entries.insert(user, (state, Instant::now()));
+        entries.insert(
+            user,
+            Entry {
+                state,
+                read_at: Instant::now(),
+                epoch,
+            },
+        );
     }
 
     fn fresh(&self, user: UserId) -> Option<Option<AccountState>> {
         let entries = self.entries.lock().expect("session cache lock");
         entries
             .get(&user)
-            .filter(|(_, read_at)| read_at.elapsed() < self.lifetime)
-            .map(|(state, _)| *state)
+            .filter(|e| e.read_at.elapsed() < self.lifetime)
+            .map(|e| e.state)
+    }
+
+    /// The answer for a token of `generation` without Postgres, if the cache may give one
+    /// (`epoch`: the NATS connection's now; see the module comment).
+    fn quick(&self, user: UserId, generation: u64, epoch: Option<u64>) -> Option<Quick> {
+        let entries = self.entries.lock().expect("session cache lock");
+        let entry = entries.get(&user)?;
+        let state = entry.state?;
+        if generation < state.generation {
+            return Some(Quick::Revoked);
+        }
+        let trusted = entry.read_at.elapsed() < self.trust
+            && epoch.is_some()
+            && entry.epoch == epoch
+            && state.admits(generation);
+        trusted.then_some(Quick::Live)
     }
 
     fn revoked(&self, user: UserId, generation: u64) {
         let mut entries = self.entries.lock().expect("session cache lock");
-        if let Some((Some(state), _)) = entries.get_mut(&user) {
+        if let Some(Entry {
+            state: Some(state), ..
+        }) = entries.get_mut(&user)
+        {
             state.generation = state.generation.max(generation);
         }
     }
 
     fn prune(&self) {
+        let keep = self.lifetime.max(self.trust);
         let mut entries = self.entries.lock().expect("session cache lock");
-        entries.retain(|_, (_, read_at)| read_at.elapsed() < self.lifetime);
+        entries.retain(|_, e| e.read_at.elapsed() < keep);
     }
 }
 
@@ -146,14 +210,32 @@ impl Sessions {
 
     /// Answers checks from account states read within `lifetime` while Postgres is
     /// unavailable (see the module comment). A zero lifetime keeps the cache off.
-    pub fn with_cache(mut self, lifetime: Duration) -> Self {
-        self.cache = (!lifetime.is_zero()).then(|| {
+    pub fn with_cache(self, lifetime: Duration) -> Self {
+        self.caching(lifetime, Duration::ZERO)
+    }
+
+    /// Answers checks from account states read within `trust` without asking Postgres,
+    /// as the module comment says (and from states read within `lifetime` while Postgres
+    /// is unavailable). Zero durations turn each off.
+    pub fn caching(mut self, lifetime: Duration, trust: Duration) -> Self {
+        self.cache = (!lifetime.is_zero() || !trust.is_zero()).then(|| {
             Arc::new(SessionCache {
                 lifetime,
+                trust,
                 entries: Mutex::default(),
             })
         });
         self
+    }
+
+    /// The NATS connection's connect count, while it is connected.
+    fn epoch(&self) -> Option<u64> {
+        (self.nats.connection_state() == async_nats::connection::State::Connected).then(|| {
+            self.nats
+                .statistics()
+                .connects
+                .load(std::sync::atomic::Ordering::Acquire)
+        })
     }
 
     /// A revocation notice was heard: tokens older than `generation` are refused, also
@@ -177,6 +259,7 @@ impl Sessions {
         &self,
         users: &[UserId],
     ) -> Result<HashMap<UserId, AccountState>, DbError> {
+        let epoch = self.epoch();
         let mut found = HashMap::with_capacity(users.len());
         for chunk in users.chunks(BATCH) {
             let ids: Vec<uuid::Uuid> = chunk.iter().map(|u| u.0).collect();
@@ -201,7 +284,7 @@ impl Sessions {
         }
         if let Some(cache) = &self.cache {
             for user in users {
-                cache.record(*user, found.get(user).copied());
+                cache.record(*user, found.get(user).copied(), epoch);
             }
         }
         Ok(found)
@@ -220,6 +303,20 @@ impl Sessions {
 
     /// Whether an already verified token's session is still live.
     pub async fn check(&self, verified: &Verified) -> Result<(), AuthError> {
+        if let Some(cache) = &self.cache {
+            let quick = cache.quick(verified.user, verified.generation, self.epoch());
+            let answer = match quick {
+                Some(Quick::Live) => "cache_live",
+                Some(Quick::Revoked) => "cache_revoked",
+                None => "database",
+            };
+            metrics::counter!("chat_session_checks_total", "answer" => answer).increment(1);
+            match quick {
+                Some(Quick::Live) => return Ok(()),
+                Some(Quick::Revoked) => return Err(AuthError::Revoked),
+                None => {}
+            }
+        }
         let state = match (self.account(verified.user).await, &self.cache) {
             (Ok(state), _) => state,
             (Err(DbError::Unavailable(e)), Some(cache)) => match cache.fresh(verified.user) {
@@ -239,9 +336,10 @@ impl Sessions {
 
     /// The account's state from Postgres (remembered, with a cache).
     pub async fn account(&self, user: UserId) -> Result<Option<AccountState>, DbError> {
+        let epoch = self.epoch();
         let state = self.read_account(user).await?;
         if let Some(cache) = &self.cache {
-            cache.record(user, state);
+            cache.record(user, state, epoch);
         }
         Ok(state)
     }
@@ -346,5 +444,61 @@ mod tests {
         assert_eq!(parse_revoked(&revoked_subject(user), b"x"), None);
         assert_eq!(parse_revoked("control.user.nope.revoked", b"3"), None);
         assert_eq!(parse_revoked(&format!("live.user.{user}"), b"3"), None);
+    }
+
+    fn cache(trust: Duration) -> SessionCache {
+        SessionCache {
+            lifetime: Duration::from_secs(900),
+            trust,
+            entries: Mutex::default(),
+        }
+    }
+
+    fn live(generation: u64) -> Option<AccountState> {
+        Some(AccountState {
+            generation,
+            banned: false,
+        })
+    }
+
+    #[test]
+    fn only_a_recent_live_state_read_on_the_same_connection_answers_alone() {
+        let (cache, user) = (cache(Duration::from_secs(30)), UserId::generate());
+        assert_eq!(cache.quick(user, 1, Some(1)), None, "never read");
+        cache.record(user, live(1), Some(1));
+        assert_eq!(cache.quick(user, 1, Some(1)), Some(Quick::Live));
+        // NATS reconnected since the read, or is down: a notice may have been missed.
+        assert_eq!(cache.quick(user, 1, Some(2)), None);
+        assert_eq!(cache.quick(user, 1, None), None);
+        // A newer token than the state read (a login after a missed logout notice).
+        assert_eq!(cache.quick(user, 2, Some(1)), None);
+        // A notice heard: older tokens are refused without Postgres, at any age.
+        cache.revoked(user, 2);
+        assert_eq!(cache.quick(user, 1, Some(1)), Some(Quick::Revoked));
+        assert_eq!(cache.quick(user, 2, Some(1)), Some(Quick::Live));
+        // Banned, or no account: Postgres is asked.
+        let banned = Some(AccountState {
+            generation: 3,
+            banned: true,
+        });
+        cache.record(user, banned, Some(1));
+        assert_eq!(cache.quick(user, 3, Some(1)), None);
+        cache.record(user, None, Some(1));
+        assert_eq!(cache.quick(user, 3, Some(1)), None);
+        // Read without a connection: never trusted.
+        cache.record(user, live(4), None);
+        assert_eq!(cache.quick(user, 4, None), None);
+    }
+
+    #[test]
+    fn a_state_older_than_the_trust_bound_is_read_again() {
+        let (cache, user) = (cache(Duration::from_millis(20)), UserId::generate());
+        cache.record(user, live(1), Some(1));
+        assert_eq!(cache.quick(user, 1, Some(1)), Some(Quick::Live));
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(cache.quick(user, 1, Some(1)), None);
+        let off = self::cache(Duration::ZERO);
+        off.record(user, live(1), Some(1));
+        assert_eq!(off.quick(user, 1, Some(1)), None, "trust off");
     }
 }

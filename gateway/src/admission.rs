@@ -18,7 +18,9 @@
 //!
 //! Revocation: each gateway subscribes to `control.user.*.revoked` (see
 //! `chat_core::sessions`) and closes, with 4004, the user's connections whose token is of
-//! an older generation than the notice's. The notice is at most once, so it is not the
+//! an older generation than the notice's, including one whose session was checked (from
+//! the session cache, without Postgres) just before the notice came and that attaches
+//! after it. The notice is at most once, so it is not the
 //! only way: every `GATEWAY_SESSION_RECHECK_MS` (30 s), and at once after every reconnect
 //! to NATS (noticed within [`RECONNECT_POLL`]), the gateway reads the accounts of all the
 //! users it holds connections of in one batched query and closes, with 4004, every
@@ -32,6 +34,7 @@ use chat_schemas::UserId;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::config::GatewayConfig;
 
@@ -72,7 +75,15 @@ struct Tables {
     /// Per user, per slot: the connection once it has a queue to close.
     users: HashMap<UserId, HashMap<u64, Option<Attached>>>,
     next_slot: u64,
+    /// The generations of the revocation notices heard lately, per user, and when: a
+    /// connection whose session was checked (from the session cache) before the notice
+    /// came, but that attaches after it, is closed at once (see [`UserSlot::attach`]).
+    revoked: HashMap<UserId, (u64, Instant)>,
 }
+
+/// How long a heard revocation is remembered for connections still between their session
+/// check and [`UserSlot::attach`] (milliseconds, normally).
+const REVOKED_MEMORY: Duration = Duration::from_secs(60);
 
 struct Attached {
     generation: u64,
@@ -127,7 +138,12 @@ impl Admission {
 
     /// Closes `user`'s connections whose token is older than `generation`; answers how many.
     pub fn revoke(&self, user: UserId, generation: u64) -> usize {
-        let tables = self.tables.lock().expect("admission lock");
+        let mut tables = self.tables.lock().expect("admission lock");
+        tables
+            .revoked
+            .retain(|_, (_, heard)| heard.elapsed() < REVOKED_MEMORY);
+        let floor = tables.revoked.entry(user).or_insert((0, Instant::now()));
+        *floor = (floor.0.max(generation), Instant::now());
         let Some(open) = tables.users.get(&user) else {
             return 0;
         };
@@ -216,6 +232,19 @@ impl UserSlot {
     /// `generation` closes it through `out`.
     pub fn attach(&self, generation: u64, out: &OutboundSender) {
         let mut tables = self.admission.tables.lock().expect("admission lock");
+        // A notice heard since the session was checked (the check may have come from the
+        // cache just before it): the session has ended.
+        if tables
+            .revoked
+            .get(&self.user)
+            .is_some_and(|(floor, _)| generation < *floor)
+        {
+            out.close(
+                close::SESSION_REVOKED,
+                "session ended: logged out or banned",
+            );
+            return;
+        }
         if let Some(slot) = tables
             .users
             .get_mut(&self.user)

@@ -115,7 +115,9 @@ impl GatewayState {
         let fanout = fanout::Fanout::new(commands.event_log().clone());
         let sessions = commands
             .sessions(tokens.clone())
-            .with_cache(config.session_cache);
+            // Handshakes answered from states read within one re-check period (the bound
+            // a missed revocation notice already has; see `chat_core::sessions`).
+            .caching(config.session_cache, config.session_recheck);
         let admission = admission::Admission::new(&config);
         let replay_permits = Arc::new(tokio::sync::Semaphore::new(config.replay_concurrency));
         let boot_id = uuid::Uuid::now_v7().simple().to_string();

@@ -17,7 +17,10 @@
 //! that it has not asked for, a gateway-wide permit bounds the reads in flight (a mass
 //! reconnect is served in turn), and no permit is held while a client is slow. NATS 2.9 has
 //! no batch direct get, so this is one request per event; the shared connection is kept,
-//! as the reads in flight are bounded by the permits.
+//! as the reads in flight are bounded by the permits. No consumer and no JetStream API
+//! request is made by a replay (see [`crate::room_log`]): a resume of a short gap costs
+//! the room's latest (one direct get), whether the stream still keeps the position (one),
+//! and one per event.
 //!
 //! **Positions.** The latest sequence decides: a position equal to it has nothing to
 //! replay; a position beyond it (a client that kept its position across a reset store)
@@ -28,18 +31,23 @@
 //!
 //! **What is shown** is what history shows ([`crate::redaction`]): the window is read once
 //! ahead to learn which messages were edited or deleted in it (and to count it against
-//! `max_replay` before anything is sent), then replayed. That doubles the reads of a
-//! replay; it buys a replay that never shows a text history does not.
+//! `max_replay` before anything is sent), then replayed. A short window (at most
+//! [`KEPT_BYTES`] of stored events, the common case of a reconnect) is kept from the
+//! read-ahead and replayed from memory; a longer one is read again event by event, which
+//! doubles its reads but keeps its memory bounded. Either way a replay never shows a text
+//! history does not.
 //!
 //! **Memory** per replaying connection: the fates of the window's edited and deleted
-//! messages (bounded by `max_replay`), one event in hand, and the client's queue, bounded
-//! in bytes together with the held-back live events (see [`crate::outbound`]). A client
-//! that leaves no room for [`REPLAY_STALL`] is closed with 4008.
+//! messages (bounded by `max_replay`), a short window's events (at most [`KEPT_BYTES`]) or
+//! one event in hand, and the client's queue, bounded in bytes together with the
+//! held-back live events (see [`crate::outbound`]). A client that leaves no room for
+//! [`REPLAY_STALL`] is closed with 4008.
 //!
 //! **Requests.** A `resume` naming a room several times resumes it once, from the lowest
 //! position named ([`distinct_positions`]); it may name at most
 //! `max_rooms_per_connection` distinct rooms, and a connection receives at most that many.
 
+use async_nats::jetstream::message::StreamMessage;
 use chat_schemas::ws::RoomPosition;
 use chat_schemas::RoomId;
 
@@ -48,6 +56,10 @@ use crate::outbound::{NoRoom, Outbound, OutboundSender, REPLAY_STALL};
 use crate::redaction::{self, Fates, Shown};
 use crate::room_log::RoomLog;
 use crate::GatewayState;
+
+/// Most bytes of stored events a replay keeps from its read-ahead instead of reading
+/// them again (see the module comment): a few dozen chat messages.
+pub const KEPT_BYTES: usize = 16 * 1024;
 
 /// How one room's resume ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,20 +94,25 @@ pub async fn replay_room(
         return Ok(not_recovered);
     }
     let log = RoomLog::open(state, room).await?;
-    if from + 1 < log.first_kept() {
+    if !log.keeps(from + 1).await? {
         return Ok(not_recovered);
     }
     let max = state.config().max_replay;
-    let Some(fates) = read_ahead(&log, out, from, latest, max).await? else {
+    let Some(Window { fates, kept }) = read_ahead(&log, out, from, latest, max).await? else {
         return Ok(not_recovered);
     };
+    let mut kept = kept.map(Vec::into_iter);
     let (mut prev, mut replayed) = (from, 0);
     while prev < latest {
         out.wait_for_room(REPLAY_STALL).await.map_err(|e| match e {
             NoRoom::Closed => "connection closed during replay",
             NoRoom::Stalled => "the client did not read during the replay",
         })?;
-        let Some(message) = log.next_from(prev + 1).await? else {
+        let message = match &mut kept {
+            Some(kept) => kept.next(),
+            None => log.next_from(prev + 1).await?,
+        };
+        let Some(message) = message else {
             return Err("the room's events ended before its latest".into());
         };
         let seq = message.sequence;
@@ -132,16 +149,25 @@ pub async fn replay_room(
     })
 }
 
-/// Reads the window `(from, latest]` once, noting what became of its messages; `None` when
-/// it holds more than `max` events (too long to replay).
+/// A replay window as read ahead.
+struct Window {
+    fates: Fates,
+    /// The window's events in order, if they fit in [`KEPT_BYTES`].
+    kept: Option<Vec<StreamMessage>>,
+}
+
+/// Reads the window `(from, latest]` once, noting what became of its messages and keeping
+/// its events if they are few; `None` when it holds more than `max` events (too long to
+/// replay).
 async fn read_ahead(
     log: &RoomLog,
     out: &OutboundSender,
     from: u64,
     latest: u64,
     max: u64,
-) -> Result<Option<Fates>, async_nats::Error> {
+) -> Result<Option<Window>, async_nats::Error> {
     let (mut fates, mut seen, mut next) = (Fates::default(), 0, from + 1);
+    let (mut kept, mut kept_bytes) = (Some(Vec::new()), 0);
     while next <= latest {
         if out.is_closed() {
             return Err("connection closed during replay".into());
@@ -158,8 +184,15 @@ async fn read_ahead(
         }
         fates.note(message.sequence, &message.payload);
         next = message.sequence + 1;
+        kept_bytes += message.payload.len();
+        if kept_bytes > KEPT_BYTES {
+            kept = None;
+        }
+        if let Some(kept) = &mut kept {
+            kept.push(message);
+        }
     }
-    Ok(Some(fates))
+    Ok(Some(Window { fates, kept }))
 }
 
 /// The rooms of a `resume`, each once, in the order first named, from the lowest position

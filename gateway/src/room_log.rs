@@ -7,6 +7,14 @@
 //! at most a frame) are on their way to this process for replays at once, so replays can
 //! never make NATS see the process as a slow consumer. A permit is held only for the
 //! request itself, never while waiting for a client to read.
+//!
+//! **No JetStream API request per replay.** Opening a room's log makes no request (the
+//! stream is named, not looked up), and whether the stream still keeps a position is asked
+//! with one more direct get ([`RoomLog::keeps`]) instead of a `STREAM.INFO`: the JetStream
+//! API is served by one queue on the stream's leader, and 10,000 resumes at once each
+//! asking it for the stream's state made it the bottleneck of a reconnect storm. Direct
+//! gets are answered by any replica (`allow_direct`, checked against the server's config
+//! when the stream is ensured at start-up: see `chat_core::eventlog::streams`).
 
 use async_nats::jetstream::message::StreamMessage;
 use async_nats::jetstream::stream::{DirectGetErrorKind, Stream};
@@ -22,18 +30,18 @@ pub type ReplayPermits = Arc<Semaphore>;
 
 /// One room's events in the room stream.
 pub struct RoomLog {
-    stream: Stream,
+    stream: Stream<()>,
     subject: String,
     permits: ReplayPermits,
 }
 
 impl RoomLog {
-    /// Looks the stream up (one request, which also tells what it still keeps).
+    /// The room's log; makes no request.
     pub async fn open(state: &GatewayState, room: &RoomId) -> Result<Self, async_nats::Error> {
         let log = state.commands().event_log();
         let stream = log
             .jetstream()
-            .get_stream(log.settings().name(StreamKind::Rooms))
+            .get_stream_no_info(log.settings().name(StreamKind::Rooms))
             .await?;
         Ok(Self {
             stream,
@@ -42,9 +50,18 @@ impl RoomLog {
         })
     }
 
-    /// The oldest sequence the stream still keeps (older events were discarded).
-    pub fn first_kept(&self) -> u64 {
-        self.stream.cached_info().state.first_sequence
+    /// Whether the stream still holds the event stored at `seq` (whichever room's). The
+    /// stream discards only from its start (limits retention, discard old), so when it
+    /// holds `seq` it holds everything after it; a `seq` deleted on its own answers `false`
+    /// too, which is the safe answer (the client reloads the room's history).
+    pub async fn keeps(&self, seq: u64) -> Result<bool, async_nats::Error> {
+        let _permit = self.permits.acquire().await?;
+        metrics::counter!("chat_gateway_replay_reads_total").increment(1);
+        match self.stream.direct_get(seq).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == DirectGetErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The room's first event at or after `seq`, if any.

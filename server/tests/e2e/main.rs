@@ -31,4 +31,5 @@ mod realtime;
 mod realtime_faults;
 mod replay_isolation;
 mod security;
+mod storm;
 mod walkthrough;
