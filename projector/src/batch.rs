@@ -2,7 +2,6 @@
 //! it, move the checkpoint, commit. Replays and concurrent projectors are harmless because
 //! events at or below the locked checkpoint are skipped.
 
-use bytes::Bytes;
 use chat_core::database::DbError;
 use chat_schemas::events::Envelope;
 use deadpool_postgres::Pool;
@@ -12,13 +11,24 @@ use crate::messages::PostedRun;
 use crate::notices::Notice;
 use crate::partition::Partition;
 
-/// An event as read from the stream.
+/// An event as read from the stream, parsed (by the reader, while the applier works).
 #[derive(Debug, Clone)]
 pub struct StoredEvent {
     pub seq: u64,
-    pub payload: Bytes,
+    /// The event, or why this build cannot read it.
+    pub envelope: Result<Envelope, String>,
     /// The publisher's trace context, continued by the span that applies the event.
     pub traceparent: Option<String>,
+}
+
+impl StoredEvent {
+    pub fn parse(seq: u64, payload: &[u8], traceparent: Option<String>) -> Self {
+        Self {
+            seq,
+            envelope: serde_json::from_slice(payload).map_err(|e| e.to_string()),
+            traceparent,
+        }
+    }
 }
 
 pub async fn load_checkpoint(pool: &Pool, stream: &str) -> Result<u64, DbError> {
@@ -69,7 +79,7 @@ pub async fn apply_batch(
     let mut posted = PostedRun::default();
     let mut run_spans = Vec::new();
     for event in batch.iter().filter(|e| e.seq > committed) {
-        match serde_json::from_slice::<Envelope>(&event.payload) {
+        match &event.envelope {
             Ok(envelope)
                 if partition
                     .zip(envelope.room_id.as_ref())
@@ -82,13 +92,13 @@ pub async fn apply_batch(
                     event_type = envelope.body.type_name()
                 );
                 chat_core::telemetry::continue_traceparent(&span, event.traceparent.as_deref());
-                if posted.push(event.seq as i64, &envelope) {
+                if posted.push(event.seq as i64, envelope) {
                     // Its span lasts until the run that holds it is applied.
                     run_spans.push(span);
                     continue;
                 }
                 apply_posted(&tx, &mut posted, &mut run_spans).await?;
-                let applied = apply_event(&tx, event.seq as i64, &envelope);
+                let applied = apply_event(&tx, event.seq as i64, envelope);
                 notices.extend(tracing::Instrument::instrument(applied, span).await?)
             }
             // An event this build cannot read must not stop the stream for ever: it is

@@ -1,6 +1,7 @@
 //! Following one stream: an ordered consumer from `checkpoint + 1`, events gathered into
 //! batches of what is already buffered (up to `max_batch`), each batch applied by
-//! [`crate::batch::apply_batch`].
+//! [`crate::batch::apply_batch`]. Reading and parsing the next batch (a task of its own)
+//! overlaps with applying the current one.
 //!
 //! Failures never skip an event: a batch that failed because Postgres is down is retried
 //! as it is until it commits; a consumer that broke (NATS restarted) is recreated from the
@@ -14,6 +15,7 @@ use futures::{FutureExt, StreamExt};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::mpsc;
 
 use crate::batch::{advance_past, apply_batch, load_checkpoint, StoredEvent};
 use crate::notices::{announce, Notice};
@@ -83,30 +85,21 @@ async fn follow_once(
             ..Default::default()
         })
         .await?;
-    let mut messages = consumer.messages().await?;
+    let messages = consumer.messages().await?;
     since.store(unix_millis(), Ordering::Relaxed);
     tracing::info!(checkpoint = %key, from = start, "projector following");
 
-    loop {
-        let Some(first) = messages.next().await else {
-            anyhow::bail!("consumer ended");
-        };
-        let mut lag = Lag::default();
-        let mut batch = vec![to_stored(first?, &mut lag)?];
-        // Take what has already arrived, without waiting, so that a burst becomes one
-        // transaction and a single event is applied at once. Unconstrained: tokio's
-        // cooperative budget would otherwise end every batch at 128 events, however many
-        // are waiting, and a backlog would be applied in small transactions.
-        tokio::task::unconstrained(async {
-            while batch.len() < config.max_batch {
-                match messages.next().now_or_never() {
-                    Some(Some(next)) => batch.push(to_stored(next?, &mut lag)?),
-                    _ => break,
-                }
-            }
-            Ok::<(), anyhow::Error>(())
-        })
-        .await?;
+    // The next batch is read and parsed while the current one is applied: the reader
+    // never holds up Postgres, and Postgres never holds up the reader (beyond one batch
+    // waiting). The reader stops when this function returns (the handle aborts on drop).
+    let (batches, mut ready) = mpsc::channel(1);
+    let _reader = AbortOnDrop(tokio::spawn(read_batches(
+        messages,
+        config.max_batch,
+        batches,
+    )));
+    while let Some(batch) = ready.recv().await {
+        let (batch, lag) = batch?;
         let committed = commit_until_done(pool, key, partition, &batch).await;
         if committed.is_err() {
             since.store(0, Ordering::Relaxed);
@@ -114,6 +107,93 @@ async fn follow_once(
         let notices = committed?;
         record_progress(key, &batch, &lag);
         announce(log, &read, notices).await;
+    }
+    anyhow::bail!("consumer ended")
+}
+
+/// A batch read from the stream, and how far behind the stream its newest event was.
+type ReadBatch = anyhow::Result<(Vec<StoredEvent>, Lag)>;
+
+/// Gathers the consumer's events into batches and hands each to the applier as soon as
+/// it can take one: a single event when the applier is idle, up to `max_batch` (what
+/// arrived meanwhile) when it is busy. Ends at the first error, after handing it over.
+async fn read_batches<S>(mut messages: S, max_batch: usize, batches: mpsc::Sender<ReadBatch>)
+where
+    S: futures::Stream<Item = Result<async_nats::jetstream::Message, OrderedError>> + Unpin,
+{
+    let mut batch = Vec::new();
+    let mut lag = Lag::default();
+    loop {
+        if batch.is_empty() {
+            let Some(first) = messages.next().await else {
+                let _ = batches.send(Err(anyhow::anyhow!("consumer ended"))).await;
+                return;
+            };
+            if let Err(e) = take(first, &mut batch, &mut lag) {
+                let _ = batches.send(Err(e)).await;
+                return;
+            }
+        }
+        // Take what has already arrived, without waiting, so that a burst becomes one
+        // transaction. Unconstrained: tokio's cooperative budget would otherwise end every
+        // batch at 128 events, however many are waiting.
+        let drained = tokio::task::unconstrained(async {
+            while batch.len() < max_batch {
+                match messages.next().now_or_never() {
+                    Some(Some(next)) => take(next, &mut batch, &mut lag)?,
+                    Some(None) => anyhow::bail!("consumer ended"),
+                    None => break,
+                }
+            }
+            Ok(())
+        })
+        .await;
+        if let Err(e) = drained {
+            let _ = batches.send(Err(e)).await;
+            return;
+        }
+        // Hand the batch over as soon as the applier is free; until then keep adding
+        // what arrives, up to `max_batch`.
+        tokio::select! {
+            biased;
+            permit = batches.reserve() => {
+                let Ok(permit) = permit else { return };
+                permit.send(Ok((std::mem::take(&mut batch), std::mem::take(&mut lag))));
+            }
+            next = messages.next(), if batch.len() < max_batch => match next {
+                Some(next) => {
+                    if let Err(e) = take(next, &mut batch, &mut lag) {
+                        let _ = batches.send(Err(e)).await;
+                        return;
+                    }
+                }
+                None => {
+                    let _ = batches.send(Err(anyhow::anyhow!("consumer ended"))).await;
+                    return;
+                }
+            },
+        }
+    }
+}
+
+type OrderedError = async_nats::jetstream::consumer::push::OrderedError;
+
+/// Adds a delivered message to the batch, parsed.
+fn take(
+    message: Result<async_nats::jetstream::Message, OrderedError>,
+    batch: &mut Vec<StoredEvent>,
+    lag: &mut Lag,
+) -> anyhow::Result<()> {
+    batch.push(to_stored(message?, lag)?);
+    Ok(())
+}
+
+/// Aborts a task when dropped, so that a reader never outlives its follower.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -125,7 +205,7 @@ pub fn unix_millis() -> u64 {
 }
 
 /// How far behind the stream the newest event of a batch was.
-#[derive(Default)]
+#[derive(Default, Debug)]
 struct Lag {
     /// Events stored after it, not yet delivered.
     pending: u64,
@@ -144,11 +224,11 @@ fn to_stored(
     lag.seconds = (time::OffsetDateTime::now_utc() - info.published)
         .as_seconds_f64()
         .max(0.0);
-    Ok(StoredEvent {
-        seq: info.stream_sequence,
-        payload: message.message.payload.clone(),
-        traceparent: chat_core::telemetry::traceparent(message.message.headers.as_ref()),
-    })
+    Ok(StoredEvent::parse(
+        info.stream_sequence,
+        &message.message.payload,
+        chat_core::telemetry::traceparent(message.message.headers.as_ref()),
+    ))
 }
 
 fn record_progress(stream: &str, batch: &[StoredEvent], lag: &Lag) {
