@@ -168,11 +168,7 @@ pub async fn ensure(js: &jetstream::Context, wanted: &Config) -> anyhow::Result<
                     .with_context(|| format!("updating stream {}", wanted.name))?;
             }
         }
-        Err(_) => {
-            js.create_stream(wanted.clone())
-                .await
-                .with_context(|| format!("creating stream {}", wanted.name))?;
-        }
+        Err(_) => create(js, wanted).await?,
     }
     let mut stream = js
         .get_stream(&wanted.name)
@@ -190,6 +186,35 @@ pub async fn ensure(js: &jetstream::Context, wanted: &Config) -> anyhow::Result<
     }
     tracing::info!(stream = %wanted.name, "stream verified");
     Ok(())
+}
+
+/// How long a stream's creation waits for a NATS cluster that is still forming.
+const CLUSTER_FORMING: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Creates the stream. A cluster whose nodes have not all met yet answers "no suitable
+/// peers for placement" for a replicated stream: that is retried for [`CLUSTER_FORMING`]
+/// (every process of a fleet may start together with its NATS nodes); any other refusal
+/// is an error at once.
+async fn create(js: &jetstream::Context, wanted: &Config) -> anyhow::Result<()> {
+    use async_nats::jetstream::context::CreateStreamErrorKind;
+    use async_nats::jetstream::ErrorCode;
+    let deadline = std::time::Instant::now() + CLUSTER_FORMING;
+    loop {
+        match js.create_stream(wanted.clone()).await {
+            Ok(_) => return Ok(()),
+            Err(e)
+                if matches!(e.kind(), CreateStreamErrorKind::JetStream(ref j)
+                    if j.error_code() == ErrorCode::CLUSTER_NO_PEERS)
+                    && std::time::Instant::now() < deadline =>
+            {
+                tracing::info!(stream = %wanted.name, "NATS cluster still forming; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("creating stream {}", wanted.name));
+            }
+        }
+    }
 }
 
 /// Every setting we rely on whose stored value differs from the wanted one.
