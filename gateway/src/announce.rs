@@ -179,12 +179,6 @@ fn finished(
     id: ConnectionId,
     stored: Stored,
 ) -> Option<ConnectionId> {
-    if let Stored::Closed = stored {
-        for waiter in connections.remove(&id)?.closing.into_iter().flatten() {
-            let _ = waiter.send(());
-        }
-        return None;
-    }
     let connection = connections.get_mut(&id)?;
     connection.busy = false;
     match stored {
@@ -193,7 +187,12 @@ fn finished(
             connection.stored_idle = idle;
             connection.changes += 1;
         }
-        Stored::Closed => {}
+        Stored::Closed => {
+            for waiter in connections.remove(&id)?.closing.into_iter().flatten() {
+                let _ = waiter.send(());
+            }
+            return None;
+        }
     }
     Some(id)
 }
