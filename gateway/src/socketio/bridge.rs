@@ -15,7 +15,7 @@
 use axum::extract::ws::{CloseFrame, Message};
 use futures::{Sink, Stream};
 use serde_json::{json, value::RawValue, Map, Value};
-use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
+use socketioxide::extract::{AckSender, SocketRef};
 use socketioxide::handler::{FromMessageParts, Value as SioValue};
 use socketioxide::socket::Socket;
 use socketioxide::{SendError, SocketError};
@@ -70,7 +70,7 @@ impl Bridge {
     }
 
     /// One event from the client, in the order sent.
-    fn receive(&self, event: &str, payload: Value, ack: Option<AckSender>) {
+    fn receive(&self, socket: &Arc<Socket>, event: &str, payload: Value, ack: Option<AckSender>) {
         let Some(incoming) = self.incoming.lock().expect("bridge lock").clone() else {
             return;
         };
@@ -85,7 +85,7 @@ impl Bridge {
             Ok(frame) => frame,
             Err(mapping::NotAnObject) => {
                 let message = "the payload of an event is one object: the frame's fields";
-                return answer_now(ack, error_frame("invalid_frame", message));
+                return answer_now(socket, ack, error_frame("invalid_frame", message));
             }
         };
         // Registered before the frame is queued, so its answer always finds it.
@@ -99,7 +99,11 @@ impl Bridge {
             None => ack,
         };
         match incoming.try_send(Message::Text(frame.into())) {
-            Ok(()) => answer_now(ack, json!({"type": "ack"})),
+            Ok(()) => {
+                if let Some(ack) = ack {
+                    let _ = ack.send(&json!({"type": "ack"}));
+                }
+            }
             Err(mpsc::error::TrySendError::Closed(_)) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
                 let open =
@@ -107,7 +111,7 @@ impl Bridge {
                 let mut refusal =
                     error_frame("rate_limited", "too many events waiting; retry shortly");
                 refusal["retryAfterMs"] = json!(100);
-                answer_now(open.and_then(|o| o.ack).or(ack), refusal);
+                answer_now(socket, open.and_then(|o| o.ack).or(ack), refusal);
             }
         }
     }
@@ -177,10 +181,20 @@ fn error_frame(code: &str, message: &str) -> Value {
     json!({"type": "error", "code": code, "message": message})
 }
 
-/// Calls an ack callback with `answer`, if the client asked for one.
-fn answer_now(ack: Option<AckSender>, answer: Value) {
-    if let Some(ack) = ack {
-        let _ = ack.send(&answer);
+/// Answers a request at once with an `error` frame: to its ack callback, or as the event
+/// `error` when it has none.
+fn answer_now(socket: &Arc<Socket>, ack: Option<AckSender>, refusal: Value) {
+    match ack {
+        Some(ack) => {
+            let _ = ack.send(&refusal);
+        }
+        None => {
+            let Value::Object(refusal) = refusal else {
+                return;
+            };
+            let (kind, payload) = mapping::as_event(refusal);
+            let _ = socket.emit(kind, &payload);
+        }
     }
 }
 
@@ -266,18 +280,24 @@ impl FromMessageParts<socketioxide::adapter::LocalAdapter> for Forwarded {
             return Ok(Forwarded);
         };
         let ack = ack_id.map(|_| AckSender::from_message_parts(s, v, ack_id).expect("infallible"));
-        let Ok(Event(event)) = Event::from_message_parts(s, v, ack_id) else {
-            answer_now(ack, error_frame("invalid_frame", "an event needs a name"));
+        // The packet's data is `[event, ...arguments]`; read whole, so that extra
+        // arguments are seen (socketioxide's extractors would take the first and drop the
+        // rest).
+        let packet: Option<Vec<Value>> =
+            v.as_str().and_then(|text| serde_json::from_str(text).ok());
+        let mut arguments = packet.unwrap_or_default().into_iter();
+        let Some(Value::String(event)) = arguments.next() else {
+            let refusal = error_frame("invalid_frame", "an event needs a name");
+            answer_now(s, ack, refusal);
             return Ok(Forwarded);
         };
-        let TryData(payload) =
-            TryData::<Value>::from_message_parts(s, v, ack_id).expect("infallible");
-        let payload = match payload {
-            // Several arguments arrive as an array: not one object.
-            Ok(payload) => payload,
-            Err(_) => Value::Bool(false),
+        let payload = match (arguments.next(), arguments.next()) {
+            (None, _) => Value::Null,
+            (Some(payload), None) => payload,
+            // More than one argument: not one object.
+            (Some(_), Some(_)) => Value::Bool(false),
         };
-        bridge.receive(&event, payload, ack);
+        bridge.receive(s, &event, payload, ack);
         Ok(Forwarded)
     }
 }
