@@ -7,6 +7,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac, randomBytes } from 'node:crypto';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import { registerUser, startStack, waitFor } from './support/stack.js';
@@ -238,71 +239,119 @@ describe('the /socket.io/ endpoint with socket.io-client', { timeout: 300_000 },
     });
   }
 
-  test('bad input over Socket.IO: the native codes, the socket stays, nothing is published', async () => {
+  /** An error answer's code (a Socket.IO ack has no id; a /ws answer echoes the request's). */
+  function errorCode(answer, what, { native = false } = {}) {
+    assert.equal(answer.type, 'error', `${what}: ${JSON.stringify(answer)}`);
+    if (!native) assert.equal(answer.id, undefined, `${what}: no id`);
+    assert.equal(typeof answer.message, 'string', `${what}: a message`);
+    return answer.code;
+  }
+
+  /**
+   * Alice's private room with one message in it, watched over /ws on the other gateway, so
+   * that `assertNothingPublished` can tell that nothing reached the room since: the next event
+   * is the next message sent, and history has nothing in between.
+   */
+  async function quietRoom() {
     const alice = await user('alice');
-    const carol = await user('carol');
     const roomId = await room(alice, []);
-    const watcher = await native(alice); // sees anything published in the room
+    const watcher = await native(alice);
     await watcher.request({ type: 'join', roomId });
-    const { seq: baseline } = await alice.api('POST', '/sendMessage', { roomId, senderId: alice.userId, message: 'before', timestamp: new Date().toISOString() });
-    const history = async (minSeq) => (await alice.api('GET', `/getMessages?roomId=${roomId}&limit=100&minSeq=${minSeq}`)).messages;
-    const before = await history(baseline);
-
-    const c = await sio(carol);
-    const cNative = await native(carol);
-    const errorCode = (answer, what) => {
-      assert.equal(answer.type, 'error', `${what}: ${JSON.stringify(answer)}`);
-      assert.equal(answer.id, undefined, `${what}: no id`);
-      assert.equal(typeof answer.message, 'string', `${what}: a message`);
-      return answer.code;
+    const say = async (message) => (await alice.api('POST', '/sendMessage', { roomId, senderId: alice.userId, message, timestamp: new Date().toISOString() })).seq;
+    await say('before');
+    return {
+      alice, roomId, watcher,
+      async assertNothingPublished() {
+        const after = await say('after');
+        await waitFor(() => watcher.events(roomId).some((e) => e.seq === after), { what: 'the message after' });
+        assert.deepEqual(watcher.events(roomId).map((e) => e.event.data.message), ['before', 'after'], 'events in the room');
+        const history = await alice.api('GET', `/getMessages?roomId=${roomId}&limit=100&minSeq=${after}`);
+        assert.deepEqual(history.messages.map((m) => m.message), ['before', 'after'], 'history');
+      },
     };
+  }
 
-    assert.equal(errorCode(await ask(c.socket, 'frobnicate', { roomId }), 'unknown event'), 'unknown_type');
-    assert.equal(errorCode(await cNative.request({ type: 'frobnicate', roomId }), 'unknown type on /ws'), 'unknown_type');
-    // Not one object: a string, an array, no payload at all, two payloads.
-    assert.equal(errorCode(await ask(c.socket, 'send', 'hello'), 'string payload'), 'invalid_frame');
-    assert.equal(errorCode(await ask(c.socket, 'send', [roomId, 'hello']), 'array payload'), 'invalid_frame');
-    assert.equal(errorCode(await ask(c.socket, 'ping'), 'no payload'), 'invalid_frame');
-    assert.equal(errorCode(await ask(c.socket, 'send', { roomId, message: 'x' }, 'extra'), 'two payloads'), 'invalid_frame');
-    // A field of the wrong type: what /ws answers for the same frame.
+  test('an unknown event is `unknown_type`, as on /ws; nothing is published', async () => {
+    const q = await quietRoom();
+    const a = await sio(q.alice);
+    assert.equal(errorCode(await ask(a.socket, 'frobnicate', { roomId: q.roomId, message: 'x' }), 'unknown event'), 'unknown_type');
+    assert.equal(errorCode(await q.watcher.request({ type: 'frobnicate', roomId: q.roomId }), '/ws', { native: true }), 'unknown_type');
+    assert.deepEqual(await ask(a.socket, 'ping', {}), { type: 'pong' }, 'still answering');
+    await q.assertNothingPublished();
+  });
+
+  test('a payload that is not one object, or a field of the wrong type, is `invalid_frame`; nothing is published', async () => {
+    const q = await quietRoom();
+    const { roomId } = q;
+    const a = await sio(q.alice); // a member: a command carried out would publish
     for (const bad of [{ roomId, message: 42 }, { roomId: 7, message: 'x' }, { roomId, message: 'x', clientMsgId: {} }]) {
-      const viaSio = errorCode(await ask(c.socket, 'send', bad), `send ${JSON.stringify(bad)}`);
-      const viaWs = errorCode(await cNative.request({ type: 'send', ...bad }), `/ws send ${JSON.stringify(bad)}`);
+      const viaSio = errorCode(await ask(a.socket, 'send', bad), `send ${JSON.stringify(bad)}`);
+      const viaWs = errorCode(await q.watcher.request({ type: 'send', ...bad }), '/ws', { native: true });
       assert.equal(viaSio, viaWs, `send ${JSON.stringify(bad)}: Socket.IO and /ws agree`);
       assert.equal(viaSio, 'invalid_frame');
     }
-    // Somebody else's private room, and a room that does not exist: the codes /ws answers.
-    const nativeCodes = new Map();
+    for (const [what, args] of [
+      ['a string', ['hello']], ['an array', [[{ roomId, message: 'in an array' }]]], ['no payload', []],
+      ['two payloads', [{ roomId, message: 'first of two' }, 'second']],
+      ['three payloads', [{ roomId, message: 'first of three' }, 1, 2]],
+    ]) {
+      assert.equal(errorCode(await ask(a.socket, 'send', ...args), `send with ${what}`), 'invalid_frame', `send with ${what}`);
+    }
+    assert.deepEqual(await ask(a.socket, 'ping', {}), { type: 'pong' }, 'still answering');
+    assert.equal(a.socket.connected, true);
+    await q.assertNothingPublished();
+  });
+
+  test('join, send and read in a room you are not in: the codes /ws answers; nothing is published', async () => {
+    const q = await quietRoom();
+    const { roomId } = q;
+    const carol = await user('carol');
+    const c = await sio(carol);
+    const cNative = await native(carol);
+    const baseline = q.watcher.events(roomId)[0].seq;
     for (const [event, payload] of [
       ['join', { roomId }], ['send', { roomId, message: 'let me in' }], ['read', { roomId, seq: baseline }],
       ['join', { roomId: 'no-such-room' }], ['send', { roomId: 'no-such-room', message: 'hello?' }],
     ]) {
-      const viaSio = errorCode(await ask(c.socket, event, payload), `${event} ${JSON.stringify(payload)}`);
-      const viaWs = errorCode(await cNative.request({ type: event, ...payload }), `/ws ${event}`);
-      assert.equal(viaSio, viaWs, `${event} ${JSON.stringify(payload)}: Socket.IO and /ws agree`);
-      nativeCodes.set(`${event} ${payload.roomId}`, viaWs);
+      const what = `${event} ${JSON.stringify(payload)}`;
+      const viaSio = errorCode(await ask(c.socket, event, payload), what);
+      const viaWs = errorCode(await cNative.request({ type: event, ...payload }), `/ws ${what}`, { native: true });
+      assert.equal(viaSio, viaWs, `${what}: Socket.IO and /ws agree`);
       assert.match(viaSio, /^(not_a_member|room_not_found|room_private)$/);
     }
-    // Without an ack callback the refusal arrives as the event `error`.
-    c.socket.emit('send', { roomId, message: 'no ack' });
-    c.socket.emit('send', 'not an object');
-    await waitFor(() => c.errors.length >= 2, { what: 'two `error` events' });
-    assert.deepEqual(c.errors.map((e) => [e.code, e.type, typeof e.message]),
-      [[nativeCodes.get(`send ${roomId}`), undefined, 'string'], ['invalid_frame', undefined, 'string']]);
-    // Still connected and answering.
-    assert.deepEqual(await ask(c.socket, 'ping', {}), { type: 'pong' });
-    assert.equal(c.socket.connected, true);
-
-    // Nothing was published: the next event in the room is the next message, and history has
-    // nothing between.
-    const { seq: after } = await alice.api('POST', '/sendMessage', { roomId, senderId: alice.userId, message: 'after', timestamp: new Date().toISOString() });
-    await waitFor(() => watcher.events(roomId).some((e) => e.seq === after), { what: 'the message after' });
-    assert.deepEqual(watcher.events(roomId).map((e) => e.event.data.message), ['before', 'after']);
-    assert.deepEqual((await history(after)).map((m) => m.message), [...before.map((m) => m.message), 'after']);
-    c.socket.disconnect();
+    assert.deepEqual(await ask(c.socket, 'ping', {}), { type: 'pong' }, 'still answering');
+    await q.assertNothingPublished();
   });
 
-  for (const [what, auth] of [['no token', {}], ['a bad token', { token: 'not.a.jwt' }], ['a token of another server', { token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl' }]]) {
+  test('a refused event sent without an ack callback arrives as the event `error`', async () => {
+    const q = await quietRoom();
+    const carol = await user('carol');
+    const c = await sio(carol);
+    const cNative = await native(carol);
+    const expected = errorCode(await cNative.request({ type: 'send', roomId: q.roomId, message: 'no ack' }), '/ws', { native: true });
+    const names = [];
+    c.socket.onAny((name) => names.push(name));
+    c.socket.emit('send', { roomId: q.roomId, message: 'no ack' });
+    c.socket.emit('send', 'not an object');
+    c.socket.emit('ping', {}); // a success without a callback: dropped
+    // Then compare what came, so that a missing one shows which.
+    await waitFor(() => c.errors.length >= 2, { timeoutMs: 5_000 }).catch(() => {});
+    await sleep(300);
+    assert.deepEqual(c.errors.map((e) => [e.code, e.type, typeof e.message]),
+      [[expected, undefined, 'string'], ['invalid_frame', undefined, 'string']]);
+    assert.deepEqual(names, ['error', 'error'], 'nothing else arrived (the pong was dropped)');
+    await q.assertNothingPublished();
+  });
+
+  /** A well-formed, unexpired HS256 token for `sub`, signed with a secret the server does not have. */
+  function foreignToken(sub) {
+    const part = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const now = Math.floor(Date.now() / 1000);
+    const body = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ sub, iss: 'chat', aud: 'chat-clients', iat: now, exp: now + 3600 })}`;
+    return `${body}.${createHmac('sha256', randomBytes(32)).update(body).digest('base64url')}`;
+  }
+
+  for (const [what, auth] of [['no token', {}], ['a bad token', { token: 'not.a.jwt' }], ['a token signed by another server', { token: foreignToken('01a1') }]]) {
     for (const { label, options } of TRANSPORTS) {
       test(`${what} (${label}): connect_error "unauthenticated", no hello`, async () => {
         const socket = io(stack.url, { auth, forceNew: true, reconnection: false, ...options });
