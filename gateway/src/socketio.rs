@@ -65,6 +65,9 @@ pub fn routes(state: GatewayState) -> Router<GatewayState> {
         .ws_max_message_size(config.max_frame_bytes)
         .ws_max_frame_size(config.max_frame_bytes)
         .ws_read_buffer_size(1024)
+        // An Engine.IO session that has not connected to the namespace (and so passed the
+        // checks) by then is closed, as a `/ws` socket without its `auth` frame is.
+        .connect_timeout(config.auth_timeout)
         .build_svc();
     let check_state = state.clone();
     let check = move |socket: SocketRef, TryData(auth): TryData<Auth>| {
