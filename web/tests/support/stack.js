@@ -1,7 +1,8 @@
 // Starts the real product for the browser tests and stops it again, by pid: a nats-server
 // with JetStream and a temporary store, a fresh Postgres database on TEST_DATABASE_URL, and
 // target/debug/chat-server (built by ops/test) on a free port. The server can be stopped
-// with SIGTERM and started again on the same port with the same NATS and database.
+// with SIGTERM and started again on the same port with the same NATS and database, and
+// standalone gateways (target/debug/gateway) can be added beside it, sharing all three.
 // nats-server's arguments, the default admin database and the log level come from
 // testkit/services.env, the file the Rust test kit (chat-testkit) and ops/lib read too.
 
@@ -36,6 +37,8 @@ function natsServerArgs(port, store) {
 }
 
 const SERVER_BIN = process.env.CHAT_SERVER_BIN || path.join(ROOT, 'target/debug/chat-server');
+// The standalone gateway is built beside chat-server (cargo build --workspace --bins).
+const GATEWAY_BIN = process.env.GATEWAY_BIN || path.join(path.dirname(SERVER_BIN), 'gateway');
 const NATS_BIN = process.env.NATS_SERVER_BIN || 'nats-server';
 const ADMIN_URL = process.env.TEST_DATABASE_URL || SETTINGS.TEST_DATABASE_URL;
 
@@ -146,6 +149,7 @@ class Stack {
     this.nats = null;
     this.server = null;
     this.dbCreated = false;
+    this.gateways = [];
   }
 
   async start() {
@@ -191,7 +195,36 @@ class Stack {
     return this.server?.stop(signal);
   }
 
+  /**
+   * Starts one more gateway process (the `gateway` binary) on a free port, with the server's
+   * NATS, database and JWT secret, so that a token from the api works on it and what one
+   * gateway publishes reaches the other's clients through NATS. Resolves to the child with
+   * `url` (http://…) and `wsUrl` (ws://…/ws) once /healthz answers; `stop()` ends it early,
+   * `Stack.stop()` in any case.
+   */
+  async startGateway(gatewayEnv = {}) {
+    const port = await freePort();
+    const n = this.gateways.length + 1;
+    const env = {
+      ...this.env,
+      GATEWAY_HTTP_ADDR: `127.0.0.1:${port}`,
+      GATEWAY_METRICS_ADDR: 'off',
+      GATEWAY_ID: `web-test-gateway-${port}`,
+      ...gatewayEnv,
+    };
+    const gateway = new Child(`gateway ${n}`, GATEWAY_BIN, [], env, path.join(this.dir, `gateway-${n}.log`));
+    this.gateways.push(gateway);
+    gateway.url = `http://127.0.0.1:${port}`;
+    gateway.wsUrl = `ws://127.0.0.1:${port}/ws`;
+    await waitFor(async () => {
+      if (!gateway.running) throw new Error(`gateway exited\n${gateway.tail()}`);
+      return (await fetch(`${gateway.url}/healthz`)).ok;
+    }, { timeoutMs: 60_000, what: `gateway on ${gateway.url}` });
+    return gateway;
+  }
+
   async stop() {
+    for (const gateway of this.gateways) await gateway.stop();
     await this.server?.stop();
     await this.nats?.stop();
     if (this.dbCreated) await psql(`DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`).catch(() => {});
