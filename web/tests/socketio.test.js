@@ -337,8 +337,11 @@ describe('the /socket.io/ endpoint with socket.io-client', { timeout: 300_000 },
     // Then compare what came, so that a missing one shows which.
     await waitFor(() => c.errors.length >= 2, { timeoutMs: 5_000 }).catch(() => {});
     await sleep(300);
-    assert.deepEqual(c.errors.map((e) => [e.code, e.type, typeof e.message]),
-      [[expected, undefined, 'string'], ['invalid_frame', undefined, 'string']]);
+    // The bridge refuses a payload that is not one object at once, so that refusal may come
+    // before the answer of the earlier send (README, "Socket.IO"): compare as a set.
+    const sorted = (list) => list.map((e) => JSON.stringify(e)).sort();
+    assert.deepEqual(sorted(c.errors.map((e) => [e.code, e.type, typeof e.message])),
+      sorted([[expected, undefined, 'string'], ['invalid_frame', undefined, 'string']]));
     assert.deepEqual(names, ['error', 'error'], 'nothing else arrived (the pong was dropped)');
     await q.assertNothingPublished();
   });
@@ -351,9 +354,15 @@ describe('the /socket.io/ endpoint with socket.io-client', { timeout: 300_000 },
     return `${body}.${createHmac('sha256', randomBytes(32)).update(body).digest('base64url')}`;
   }
 
-  for (const [what, auth] of [['no token', {}], ['a bad token', { token: 'not.a.jwt' }], ['a token signed by another server', { token: foreignToken('01a1') }]]) {
+  // The codes of the /ws handshake: no token, unauthenticated; a token that does not
+  // verify, invalid_token.
+  for (const [what, auth, code] of [
+    ['no token', {}, 'unauthenticated'],
+    ['a bad token', { token: 'not.a.jwt' }, 'invalid_token'],
+    ['a token signed by another server', { token: foreignToken('01a1') }, 'invalid_token'],
+  ]) {
     for (const { label, options } of TRANSPORTS) {
-      test(`${what} (${label}): connect_error "unauthenticated", no hello`, async () => {
+      test(`${what} (${label}): connect_error "${code}", no hello`, async () => {
         const socket = io(stack.url, { auth, forceNew: true, reconnection: false, ...options });
         sockets.push(socket);
         let hello = false;
@@ -362,7 +371,7 @@ describe('the /socket.io/ endpoint with socket.io-client', { timeout: 300_000 },
           socket.once('connect_error', resolve);
           socket.once('connect', () => reject(new Error('connected without a valid token')));
         });
-        assert.equal(err.message, 'unauthenticated');
+        assert.equal(err.message, code);
         await sleep(200);
         assert.equal(hello, false);
         assert.equal(socket.connected, false);
