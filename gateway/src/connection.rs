@@ -7,11 +7,10 @@
 //! its `opened` / `closed` events are stored by the gateway's announcer (see
 //! [`crate::announce`]), not by a task of its own.
 
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::Message;
 use chat_core::sessions::AuthError;
 use chat_core::tokens::Verified;
 use chat_schemas::ws::{close, ClientFrame};
-use futures::stream::{SplitSink, SplitStream};
 use futures::StreamExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +21,7 @@ use crate::driver::{self, Driver};
 use crate::frames;
 use crate::outbound::{self, OutboundSender};
 use crate::session::{self, Limits, Session};
+use crate::transport::{FrameSink, FrameStream};
 use crate::GatewayState;
 
 /// What the handshake admitted: the user, when a valid token came with it, and the slots
@@ -43,9 +43,12 @@ const CLOSE_HANDSHAKE: Duration = Duration::from_secs(2);
 const TRY_AGAIN_LATER: u16 = 1013;
 
 /// Runs a connection to its end.
-pub async fn run(state: GatewayState, socket: WebSocket, admitted: Admitted) {
+pub async fn run(
+    state: GatewayState,
+    (sink, mut stream): (impl FrameSink, impl FrameStream),
+    admitted: Admitted,
+) {
     let Admitted { user, address } = admitted;
-    let (sink, mut stream) = socket.split();
     let (verified, user_slot) = match user {
         Some(admitted) => admitted,
         // Boxed: what a connection awaits only once need not size its task for good.
@@ -93,7 +96,7 @@ async fn serve(
     verified: Verified,
     slots: (UserSlot, AddressSlot),
     out: OutboundSender,
-    stream: &mut SplitStream<WebSocket>,
+    stream: &mut impl FrameStream,
 ) {
     let config = state.config();
     slots.0.attach(verified.generation, &out);
@@ -175,7 +178,7 @@ impl Refused {
         }
     }
 
-    async fn send(self, mut sink: SplitSink<WebSocket, Message>) {
+    async fn send(self, mut sink: impl FrameSink) {
         use futures::SinkExt;
         let error = session::error(None, self.code, self.detail);
         let _ = sink.send(Message::Text(frames::encode(&error))).await;
@@ -191,7 +194,7 @@ impl Refused {
 /// Waits for the first frame, which must be `auth` with a valid token of a live session.
 async fn authenticate(
     state: &GatewayState,
-    stream: &mut SplitStream<WebSocket>,
+    stream: &mut impl FrameStream,
 ) -> Result<Verified, Refused> {
     let first = tokio::time::timeout(state.config().auth_timeout, stream.next())
         .await

@@ -8,11 +8,10 @@
 //! a task of its own, at most `max_in_flight` at once; the outcome comes back to the
 //! session, which only then answers the `ack`.
 
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::Message;
 use chat_core::commands::{CommandError, PostedMessage};
 use chat_core::sessions::AuthError;
 use chat_schemas::{ClientMsgId, RoomId, UserId};
-use futures::stream::SplitStream;
 use futures::{FutureExt, StreamExt};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -27,6 +26,7 @@ use crate::memberships::Memberships;
 use crate::outbound::{Outbound, OutboundSender};
 use crate::resume;
 use crate::session::{Action, Command, Done, Io, ReadFailure, RefusedFrame, Session, SessionCheck};
+use crate::transport::FrameStream;
 use crate::user_limits::Allowance;
 use crate::GatewayState;
 
@@ -100,11 +100,7 @@ pub struct Driver {
 impl Driver {
     /// Says `hello`, then reads frames until the connection ends; returns where the
     /// outcomes of sends still in flight arrive, for [`answer_in_flight`].
-    pub async fn run(
-        &mut self,
-        session: &mut Session,
-        stream: &mut SplitStream<WebSocket>,
-    ) -> Outcomes {
+    pub async fn run(&mut self, session: &mut Session, stream: &mut impl FrameStream) -> Outcomes {
         let mut outcomes = Outcomes::default();
         let hello = session.start();
         if self.execute(session, hello, &mut outcomes).await == Flow::Open {
@@ -116,7 +112,7 @@ impl Driver {
     async fn read_loop(
         &mut self,
         session: &mut Session,
-        stream: &mut SplitStream<WebSocket>,
+        stream: &mut impl FrameStream,
         outcomes: &mut Outcomes,
     ) {
         let config = self.state.config().clone();

@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chat_core::sessions::AuthError;
 use chat_schemas::error::{ErrorBody, ErrorDetail};
+use futures::StreamExt;
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 
@@ -69,23 +70,71 @@ pub async fn upgrade(
     Query(query): Query<HandshakeQuery>,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let header_token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(chat_core::tokens::bearer_token)
+        .map(str::to_owned);
+    let admitted = match admit(&state, peer, &headers, header_token.or(query.token)).await {
+        Ok(admitted) => admitted,
+        Err(refusal) => return refuse(refusal.status, refusal.code, refusal.message),
+    };
+    let max = state.config().max_frame_bytes;
+    ws.read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| {
+            let tracker = state.tracker();
+            tracker.track_future(connection::run(state, socket.split(), admitted))
+        })
+}
+
+/// Why a connection was not admitted: the HTTP status `/ws` answers, and the error code
+/// both `/ws` and `/socket.io/` give.
+#[derive(Debug)]
+pub struct Refusal {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// The checks of the module comment for a connection from `peer` with these request
+/// headers, and `token` if one came with it: the slots it holds, or why it is refused.
+pub async fn admit(
+    state: &GatewayState,
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    token: Option<String>,
+) -> Result<Admitted, Refusal> {
     if state.shutdown_token().is_cancelled() {
-        return refuse(
+        return Err(Refusal::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "shutting_down",
             "this gateway is shutting down; connect to another",
-        );
+        ));
     }
     let origin = headers
         .get(header::ORIGIN)
         .map(|o| o.to_str().unwrap_or("<invalid>"));
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     if !origin_allowed(origin, host, &state.config().allowed_origins) {
-        return refuse(
+        return Err(Refusal::new(
             StatusCode::FORBIDDEN,
             "origin_not_allowed",
             "this origin may not open a WebSocket here",
-        );
+        ));
     }
     // Lossy: junk the client put at the left of the header must not hide the address the
     // proxy appended at its right.
@@ -99,51 +148,39 @@ pub async fn upgrade(
         forwarded.iter().map(String::as_str),
         &state.config().trusted_proxies,
     );
-    let address_slot = match state.admission().admit_address(address) {
-        Ok(slot) => slot,
-        Err(full) => return too_many(full),
-    };
-    let header_token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(chat_core::tokens::bearer_token)
-        .map(str::to_owned);
-    let user = match header_token.or(query.token) {
+    let address = state.admission().admit_address(address).map_err(too_many)?;
+    let user = match token {
         None => None,
         Some(token) => match state.sessions().authenticate(&token).await {
-            Ok(verified) => match state.admission().admit_user(verified.user) {
-                Ok(slot) => Some((verified, slot)),
-                Err(full) => return too_many(full),
-            },
+            Ok(verified) => {
+                let slot = state
+                    .admission()
+                    .admit_user(verified.user)
+                    .map_err(too_many)?;
+                Some((verified, slot))
+            }
             Err(AuthError::Database(e)) => {
                 tracing::warn!(error = %e, "cannot check a session at the handshake");
-                return refuse(
+                return Err(Refusal::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "database_unavailable",
                     "the database is unavailable; retry shortly",
-                );
+                ));
             }
-            Err(e) => return refuse(StatusCode::UNAUTHORIZED, "invalid_token", e.to_string()),
+            Err(e) => {
+                return Err(Refusal::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    e.to_string(),
+                ))
+            }
         },
     };
-    let admitted = Admitted {
-        user,
-        address: address_slot,
-    };
-    let max = state.config().max_frame_bytes;
-    ws.read_buffer_size(READ_BUFFER)
-        .write_buffer_size(WRITE_BUFFER)
-        .max_write_buffer_size(MAX_WRITE_BUFFER)
-        .max_message_size(max)
-        .max_frame_size(max)
-        .on_upgrade(move |socket| {
-            let tracker = state.tracker();
-            tracker.track_future(connection::run(state, socket, admitted))
-        })
+    Ok(Admitted { user, address })
 }
 
-fn too_many(full: Full) -> Response {
-    refuse(
+fn too_many(full: Full) -> Refusal {
+    Refusal::new(
         StatusCode::TOO_MANY_REQUESTS,
         "too_many_connections",
         full.message(),

@@ -50,6 +50,8 @@ pub mod resume;
 pub mod room_log;
 pub mod session;
 mod socket_writer;
+pub mod socketio;
+pub mod transport;
 pub mod user_limits;
 
 use axum::routing::get;
@@ -333,9 +335,10 @@ async fn heartbeat(state: GatewayState) {
     }
 }
 
-/// The gateway's routes: `/ws`.
+/// The gateway's routes: `/ws`, and `/socket.io/` (see [`socketio`]).
 pub fn router(state: GatewayState) -> Router {
     Router::new()
         .route("/ws", get(handshake::upgrade))
+        .merge(socketio::routes(state.clone()))
         .with_state(state)
 }

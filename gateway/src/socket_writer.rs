@@ -1,13 +1,13 @@
 //! Writing frames to one client's socket, each write bounded: a client that stops reading
 //! (a zero TCP window) cannot hold the writer (see [`crate::outbound`]).
 
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
-use futures::stream::SplitSink;
+use axum::extract::ws::{Message, Utf8Bytes};
 use futures::SinkExt;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::outbound::RoomCursor;
+use crate::transport::FrameSink;
 
 /// Longest a single frame may take to write before the client counts as gone.
 const WRITE_BOUND: Duration = Duration::from_secs(10);
@@ -21,15 +21,15 @@ pub(crate) enum Stop {
     Gone,
 }
 
-pub(crate) struct Writer {
-    pub(crate) sink: SplitSink<WebSocket, Message>,
+pub(crate) struct Writer<S> {
+    pub(crate) sink: S,
     pub(crate) slow: CancellationToken,
     pub(crate) shutdown: CancellationToken,
     /// Frames were fed to the sink since its last flush.
     pub(crate) unflushed: bool,
 }
 
-impl Writer {
+impl<S: FrameSink> Writer<S> {
     /// Writes and flushes at once (pings, and the frame before a close).
     pub(crate) async fn send(&mut self, message: Message) -> Result<(), Stop> {
         tokio::select! {

@@ -2,10 +2,9 @@
 //! each room's last sent `seq` (so a replay and the live events held back during it reach
 //! the client once, in order) and says goodbye with a Close frame that tells why.
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 use chat_schemas::ws::close;
 use chat_schemas::RoomId;
-use futures::stream::SplitSink;
 use futures::SinkExt;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -13,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Outbound, OutboundReceiver, Shared};
 use crate::socket_writer::{Stop, Writer};
+use crate::transport::FrameSink;
 
 /// Per room: the last `seq` sent, and live events held back during a replay.
 #[derive(Default)]
@@ -38,8 +38,8 @@ impl RoomCursor {
 /// Writes until the queue closes, the client is slow, the server shuts down, or a write
 /// fails. Pings every `heartbeat`. Every write races the slow and shutdown signals and a
 /// timeout, so a client that stops reading (a zero TCP window) cannot hold the writer.
-pub async fn write_loop(
-    sink: SplitSink<WebSocket, Message>,
+pub async fn write_loop<S: FrameSink>(
+    sink: S,
     queue: OutboundReceiver,
     heartbeat: Duration,
     shutdown: CancellationToken,
