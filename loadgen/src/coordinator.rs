@@ -30,8 +30,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<RunResult> {
     let started = Instant::now();
     let rooms = args.connections.div_ceil(args.room_size);
     let mut users = Vec::new();
+    if args.mode == Mode::Storm && args.target != Target::Chat {
+        bail!("the reconnect storm resumes over /ws: --target chat only");
+    }
     let room_ids = match args.target {
-        Target::Chat => {
+        Target::Chat | Target::ChatSocketio => {
             users = (0..args.connections).map(|_| UserId::generate()).collect();
             let owner = UserId::generate();
             users.push(owner);
@@ -39,7 +42,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<RunResult> {
             users.pop();
             setup::create_rooms(&args, owner, rooms).await?
         }
-        _ => (0..rooms).map(|r| format!("r{r}")).collect(),
+        // Ids as long as this product's, so that the peers' frames are as long too.
+        _ => (0..rooms)
+            .map(|_| uuid::Uuid::new_v4().to_string())
+            .collect(),
     };
     let plans = layout(&args, &room_ids, &users)?;
     let members: HashMap<u32, u64> = plans.iter().fold(HashMap::new(), |mut m, p| {
@@ -119,7 +125,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<RunResult> {
             for (index, rate) in args.rates.iter().copied().enumerate() {
                 bar.set_message(format!("step {}: {rate} sends/s", index + 1));
                 let http = match (args.http_qps, args.target) {
-                    (Some(qps), Target::Chat) if qps > 0.0 => {
+                    (Some(qps), target) if qps > 0.0 && target.is_product() => {
                         Some(http_load::start(&args, &plans, qps, args.step_secs)?)
                     }
                     _ => None,

@@ -189,7 +189,7 @@ impl Client {
         let target = shared.target;
         let url = target.ws_url(&self.plan.url);
         let mut request = url.as_str().into_client_request()?;
-        if let Some(token) = &self.token {
+        if let Some(token) = self.token.as_ref().filter(|_| target.token_in_header()) {
             request
                 .headers_mut()
                 .insert("authorization", format!("Bearer {token}").parse()?);
@@ -244,6 +244,10 @@ impl Client {
             }
             match incoming {
                 Incoming::Reply(answer) => socket.send(Message::text(answer)).await?,
+                Incoming::Open => {
+                    let connect = target.connect_frame(self.token.as_deref());
+                    socket.send(Message::text(connect)).await?
+                }
                 Incoming::Error(code) | Incoming::Refused { code, .. } => bail!("{code}"),
                 _ => {}
             }
@@ -313,7 +317,11 @@ impl Client {
             Incoming::Reply(answer) => {
                 let _ = socket.send(Message::text(answer)).await;
             }
-            Incoming::Ready | Incoming::Joined | Incoming::Resumed { .. } | Incoming::Other => {}
+            Incoming::Ready
+            | Incoming::Open
+            | Incoming::Joined
+            | Incoming::Resumed { .. }
+            | Incoming::Other => {}
         }
     }
 }

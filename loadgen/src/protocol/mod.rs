@@ -1,6 +1,6 @@
-//! The framings the load generator speaks: this product's protocol (`/ws`), Socket.IO v4
-//! over Engine.IO 4 (WebSocket transport only, as a Socket.IO client does after its
-//! upgrade) and the Bun peer's JSON pub/sub (`bench/peers/bun`).
+//! The framings the load generator speaks: this product's protocol (`/ws`), Socket.IO v5
+//! over Engine.IO 4 (see [`socketio`]: this product's `/socket.io/` and the Socket.IO 4.8
+//! peer, one framing for both) and the Bun peer's JSON pub/sub (`bench/peers/bun`).
 //!
 //! Only what a benchmark needs is decoded, and on the hot path (a delivered message) by
 //! substring search rather than a JSON parse: the load generator shares the machine's two
@@ -8,13 +8,18 @@
 
 use serde::{Deserialize, Serialize};
 
+mod socketio;
+
 /// Which server the load generator talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Target {
-    /// This product's gateway.
+    /// This product's gateway over `/ws`.
     Chat,
-    /// The Socket.IO 4.8 peer (`bench/peers/socketio`).
+    /// This product's gateway over `/socket.io/`: the same framing as `socketio`.
+    ChatSocketio,
+    /// The Socket.IO 4.8 peer (`bench/peers/socketio`), answering as this product's
+    /// `/socket.io/` does.
     Socketio,
     /// The Bun WebSocket pub/sub peer (`bench/peers/bun`).
     Bun,
@@ -23,8 +28,10 @@ pub enum Target {
 /// What one received text frame means to the load generator.
 #[derive(Debug, PartialEq)]
 pub enum Incoming<'a> {
-    /// The server is ready for `join` (chat `hello`, Socket.IO namespace connect).
+    /// The server is ready for `join` (`hello`).
     Ready,
+    /// Engine.IO `open`: to be answered with [`Target::connect_frame`].
+    Open,
     /// The answer to `join` (or `resume`, with the number of events replayed).
     Joined,
     Resumed {
@@ -59,8 +66,26 @@ impl Target {
             .unwrap_or_else(|| base.to_owned());
         match self {
             Target::Chat | Target::Bun => format!("{base}/ws"),
-            Target::Socketio => format!("{base}/socket.io/?EIO=4&transport=websocket"),
+            Target::ChatSocketio | Target::Socketio => {
+                format!("{base}/socket.io/?EIO=4&transport=websocket")
+            }
         }
+    }
+
+    /// Whether this is this product (accounts, tokens, rooms made through its api).
+    pub fn is_product(self) -> bool {
+        matches!(self, Target::Chat | Target::ChatSocketio)
+    }
+
+    /// Whether the token goes in an `Authorization` header (else in the Socket.IO
+    /// namespace connect, as `io(url, {auth: {token}})` sends it).
+    pub fn token_in_header(self) -> bool {
+        matches!(self, Target::Chat)
+    }
+
+    /// The answer to Engine.IO `open` (Socket.IO only): the namespace connect.
+    pub fn connect_frame(self, token: Option<&str>) -> String {
+        socketio::connect_frame(token)
     }
 
     /// Whether the server speaks before the client may join (`hello`, Engine.IO `open`).
@@ -76,7 +101,7 @@ impl Target {
     pub fn join_frame(self, room: &str) -> String {
         match self {
             Target::Chat => format!(r#"{{"type":"join","id":"j","roomId":"{room}"}}"#),
-            Target::Socketio => format!(r#"420["join","{room}"]"#),
+            Target::ChatSocketio | Target::Socketio => socketio::join_frame(room),
             Target::Bun => format!(r#"{{"t":"join","room":"{room}"}}"#),
         }
     }
@@ -87,7 +112,7 @@ impl Target {
             Target::Chat => {
                 format!(r#"{{"type":"send","id":"{n}","roomId":"{room}","message":"{text}"}}"#)
             }
-            Target::Socketio => format!(r#"42{n}["send",{{"room":"{room}","text":"{text}"}}]"#),
+            Target::ChatSocketio | Target::Socketio => socketio::send_frame(room, n, text),
             Target::Bun => format!(r#"{{"t":"send","room":"{room}","text":"{text}"}}"#),
         }
     }
@@ -96,7 +121,7 @@ impl Target {
     pub fn decode(self, frame: &str) -> Incoming<'_> {
         match self {
             Target::Chat => decode_chat(frame),
-            Target::Socketio => decode_socketio(frame),
+            Target::ChatSocketio | Target::Socketio => socketio::decode(frame),
             Target::Bun => decode_bun(frame),
         }
     }
@@ -192,35 +217,6 @@ fn decode_chat(frame: &str) -> Incoming<'_> {
     }
 }
 
-fn decode_socketio(frame: &str) -> Incoming<'_> {
-    // Engine.IO packet type first: 0 open, 2 ping, 4 message (then a Socket.IO packet:
-    // 0 connect, 2 event, 3 ack, 4 connect error).
-    if frame.starts_with("42") {
-        return match frame.find("lg|") {
-            Some(start) => Incoming::Delivery {
-                marker: &frame[start..],
-                seq: None,
-            },
-            None => Incoming::Other,
-        };
-    }
-    if let Some(rest) = frame.strip_prefix("43") {
-        let end = rest.find('[').unwrap_or(rest.len());
-        return match rest[..end].parse::<u64>() {
-            Ok(0) => Incoming::Joined,
-            Ok(n) => Incoming::Ack(n),
-            Err(_) => Incoming::Other,
-        };
-    }
-    match frame {
-        "2" => Incoming::Reply("3"),
-        _ if frame.starts_with("40") => Incoming::Ready,
-        _ if frame.starts_with("44") => Incoming::Error("connect_error".into()),
-        _ if frame.starts_with('0') => Incoming::Reply("40"),
-        _ => Incoming::Other,
-    }
-}
-
 fn decode_bun(frame: &str) -> Incoming<'_> {
     if frame.starts_with("lg|") {
         return Incoming::Delivery {
@@ -259,11 +255,6 @@ mod tests {
                 sent_at_us: 1_700_000_000_000_000
             }
         );
-        let sio = format!(r#"42["msg","{text}"]"#);
-        assert!(matches!(
-            Target::Socketio.decode(&sio),
-            Incoming::Delivery { .. }
-        ));
         assert!(matches!(
             Target::Bun.decode(&text),
             Incoming::Delivery { .. }
@@ -291,14 +282,6 @@ mod tests {
             Target::Chat.decode(r#"{"type":"resumed","id":"r","roomId":"x","recovered":true}"#),
             Incoming::Resumed { recovered: true }
         );
-        assert_eq!(Target::Socketio.decode("2"), Incoming::Reply("3"));
-        assert_eq!(
-            Target::Socketio.decode(r#"0{"sid":"a","pingInterval":25000}"#),
-            Incoming::Reply("40")
-        );
-        assert_eq!(Target::Socketio.decode(r#"40{"sid":"b"}"#), Incoming::Ready);
-        assert_eq!(Target::Socketio.decode(r#"430[true]"#), Incoming::Joined);
-        assert_eq!(Target::Socketio.decode(r#"4317[1]"#), Incoming::Ack(17));
         assert_eq!(Target::Bun.decode(r#"{"t":"joined"}"#), Incoming::Joined);
     }
 
@@ -308,9 +291,11 @@ mod tests {
             Target::Chat.ws_url("http://127.0.0.1:8082/"),
             "ws://127.0.0.1:8082/ws"
         );
-        assert_eq!(
-            Target::Socketio.ws_url("http://h:1"),
-            "ws://h:1/socket.io/?EIO=4&transport=websocket"
-        );
+        for target in [Target::Socketio, Target::ChatSocketio] {
+            assert_eq!(
+                target.ws_url("http://h:1"),
+                "ws://h:1/socket.io/?EIO=4&transport=websocket"
+            );
+        }
     }
 }
