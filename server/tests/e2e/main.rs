@@ -23,6 +23,7 @@ mod people_bad_input;
 mod presence;
 mod projector_crash;
 mod public_rooms;
+mod reactions;
 mod readme;
 mod reads;
 mod reads_bad_input;
