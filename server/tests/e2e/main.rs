@@ -24,6 +24,7 @@ mod presence;
 mod projector_crash;
 mod public_rooms;
 mod reactions;
+mod reactions_restart;
 mod readme;
 mod reads;
 mod reads_bad_input;
