@@ -2,12 +2,13 @@
 //! OpenAPI document is tested against it, so the two cannot drift apart.
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, patch, post, MethodRouter};
+use axum::routing::{delete, get, patch, post, MethodRouter};
 use axum::Router;
 
 use crate::error::ApiError;
 use crate::routes::{
-    accounts, admin, health, members, messages, openapi, people, public_rooms, reads, rooms, status,
+    accounts, admin, health, members, messages, openapi, people, public_rooms, reactions, reads,
+    rooms, status,
 };
 use crate::state::ApiState;
 
@@ -47,6 +48,16 @@ pub fn routes() -> Vec<Route> {
         ),
         route("GET", "/rooms/{roomId}/members", get(members::list_members)),
         route("POST", "/rooms/{roomId}/read", post(reads::mark_read)),
+        route(
+            "POST",
+            "/rooms/{roomId}/messages/{messageId}/reactions",
+            post(reactions::add_reaction),
+        ),
+        route(
+            "DELETE",
+            "/rooms/{roomId}/messages/{messageId}/reactions/{emoji}",
+            delete(reactions::remove_reaction),
+        ),
         route("POST", "/dms", post(rooms::open_direct)),
         route("POST", "/sendMessage", post(messages::send_message)),
         route("GET", "/getMessages", get(messages::get_messages)),

@@ -4,8 +4,8 @@
 
 use chat_schemas::error::ErrorBody;
 use chat_schemas::http::{
-    MembersAdded, MessagePage, PersonList, PersonView, PublicRoomList, RoomList, RoomRef, Session,
-    StatusView,
+    MembersAdded, MessagePage, PersonList, PersonView, PublicRoomList, ReactionsView, RoomList,
+    RoomRef, Session, StatusView,
 };
 use chat_schemas::{RoomId, UserId};
 use reqwest::{Method, StatusCode, Url};
@@ -187,6 +187,51 @@ impl ApiClient {
         let body = json!({ "userIds": ids });
         let path = format!("rooms/{room}/members");
         self.call(Method::POST, &path, &[], Some(body)).await
+    }
+
+    /// `GET /getMessages` from `seq`: the page whose first message is `#seq`, if it exists;
+    /// with `min_seq`, once history has reached what was seen live.
+    pub async fn message_at(
+        &self,
+        room: &RoomId,
+        seq: u64,
+        min_seq: Option<u64>,
+    ) -> Result<MessagePage, ApiError> {
+        let mut query = vec![
+            ("roomId", room.to_string()),
+            ("limit", "1".to_owned()),
+            ("afterSeq", (seq - 1).to_string()),
+        ];
+        if let Some(seen) = min_seq {
+            query.push(("minSeq", seen.to_string()));
+        }
+        self.call(Method::GET, "getMessages", &query, None).await
+    }
+
+    /// `POST` (`add`) or `DELETE` the caller's reaction `emoji` to a message.
+    pub async fn react(
+        &self,
+        room: &RoomId,
+        message_id: &str,
+        emoji: &str,
+        add: bool,
+    ) -> Result<ReactionsView, ApiError> {
+        let path = format!("rooms/{room}/messages/{message_id}/reactions");
+        if add {
+            let body = json!({ "emoji": emoji });
+            return self.call(Method::POST, &path, &[], Some(body)).await;
+        }
+        let encoded: String = emoji
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        self.call(Method::DELETE, &format!("{path}/{encoded}"), &[], None)
+            .await
     }
 
     /// `GET /getStatus`.

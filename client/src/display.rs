@@ -2,7 +2,9 @@
 //! scripts reading stdout; they are listed in the crate documentation and the README.
 
 use chat_schemas::events::{Envelope, EventBody};
-use chat_schemas::http::{MessageView, PersonView, PublicRoomView, RoomSummary, StatusView};
+use chat_schemas::http::{
+    MessageView, PersonView, PublicRoomView, ReactionView, RoomSummary, StatusView,
+};
 use std::borrow::Cow;
 use std::fmt::Write;
 
@@ -68,6 +70,16 @@ pub fn event_line(room_id: &str, event: &Envelope, names: &Names) -> String {
         EventBody::MessageDeleted { message_id } => {
             format!("[{room_id}] * {actor} deleted {message_id}")
         }
+        EventBody::ReactionAdded { message_id, emoji } => {
+            format!(
+                "[{room_id}] * {actor} reacted {} to {message_id}",
+                escape(emoji)
+            )
+        }
+        EventBody::ReactionRemoved { message_id, emoji } => format!(
+            "[{room_id}] * {actor} took back {} on {message_id}",
+            escape(emoji)
+        ),
         EventBody::MemberJoined { user_id } => format!(
             "[{room_id}] * {} joined",
             escape_name(&names.label(&user_id.to_string()))
@@ -182,7 +194,22 @@ pub fn history_line(message: &MessageView, room_tag: &str, names: &Names) -> Str
         line.push_str(" (deleted)");
     }
     let _ = write!(line, ": {}", escape(&message.message));
+    if !message.reactions.is_empty() {
+        let _ = write!(line, "  [{}]", reactions_text(&message.reactions));
+    }
     line
+}
+
+/// A message's reactions: `👍 2 (you), 🎉 1`.
+pub fn reactions_text(reactions: &[ReactionView]) -> String {
+    reactions
+        .iter()
+        .map(|r| {
+            let you = if r.me { " (you)" } else { "" };
+            format!("{} {}{you}", escape(&r.emoji), r.count)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A message's sender: its `senderName`, or the cached name (an older server).

@@ -37,6 +37,12 @@ pub enum Input {
     Add(String),
     /// Search the people directory.
     People(String),
+    /// Give (`add`) or take back a reaction to the current room's message `#seq`.
+    React {
+        seq: u64,
+        emoji: String,
+        add: bool,
+    },
     Help,
     Quit,
 }
@@ -56,6 +62,8 @@ commands (anything else is sent to the current room; //text sends /text):
   /who <username>           one person's status
   /status online|away|offline
   /history [n]              the last n messages of the current room (default 20)
+  /react <#seq> <emoji>     react to the message #seq of /history (an emoji or :name:)
+  /unreact <#seq> <emoji>   take your reaction back
   /quit                     wait briefly for pending acks and exit";
 
 /// Parses one line (without its line ending). The error is for the user, on stderr.
@@ -96,11 +104,21 @@ pub fn parse(line: &str) -> Result<Input, String> {
             Ok(n) if (1..=MAX_HISTORY).contains(&n) => Ok(Input::History(n)),
             _ => Err(format!("usage: /history [n], n from 1 to {MAX_HISTORY}")),
         },
+        ("react" | "unreact", [seq, emoji]) => match seq.trim_start_matches('#').parse::<u64>() {
+            Ok(seq) if seq > 0 => Ok(Input::React {
+                seq,
+                emoji: (*emoji).to_owned(),
+                add: name == "react",
+            }),
+            _ => Err(format!(
+                "usage: /{name} <#seq> <emoji>, #seq as /history shows it"
+            )),
+        },
         ("help", _) => Ok(Input::Help),
         ("quit", []) => Ok(Input::Quit),
         (
             "rooms" | "join" | "switch" | "create" | "dm" | "who" | "people" | "find" | "history"
-            | "quit" | "name" | "add",
+            | "quit" | "name" | "add" | "react" | "unreact",
             _,
         ) => Err(format!(
             "wrong arguments for /{name}; /help lists the commands"
@@ -169,6 +187,25 @@ mod tests {
         assert!(parse("/name").is_err());
         assert_eq!(parse("/add @bob"), Ok(Input::Add("bob".into())));
         assert!(parse("/add bob vic").is_err());
+        assert_eq!(
+            parse("/react #12 👍"),
+            Ok(Input::React {
+                seq: 12,
+                emoji: "👍".into(),
+                add: true
+            })
+        );
+        assert_eq!(
+            parse("/unreact 12 :tada:"),
+            Ok(Input::React {
+                seq: 12,
+                emoji: ":tada:".into(),
+                add: false
+            })
+        );
+        assert!(parse("/react 👍").is_err());
+        assert!(parse("/react x 👍").is_err());
+        assert!(parse("/react #0 👍").is_err());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use deadpool_postgres::Transaction;
 use crate::messages::PostedRun;
 use crate::notices::{MembershipNotice, Notice};
 use crate::presence;
-use crate::{profiles, reads};
+use crate::{profiles, reactions, reads};
 
 /// Applies one event; answers the presence or membership changes it caused, to be
 /// announced once the transaction has committed.
@@ -168,6 +168,12 @@ async fn apply_room_event(
                 &[&message_id.0, &room, &actor],
             )
             .await?;
+        }
+        EventBody::ReactionAdded { message_id, emoji } => {
+            reactions::added(tx, seq, room, event.actor, *message_id, emoji).await?;
+        }
+        EventBody::ReactionRemoved { message_id, emoji } => {
+            reactions::removed(tx, seq, room, event.actor, *message_id, emoji).await?;
         }
         other => {
             tracing::error!(

@@ -28,6 +28,7 @@ pub mod notices;
 pub mod partition;
 pub mod presence;
 pub mod profiles;
+pub mod reactions;
 pub mod reads;
 pub mod reaper;
 

@@ -194,6 +194,19 @@ pub enum EventBody {
     },
     #[serde(rename = "message.deleted", rename_all = "camelCase")]
     MessageDeleted { message_id: MessageId },
+    /// The actor reacted to a message of the room with `emoji` (one emoji, or `:name:`).
+    /// A reaction the actor already has, or a 51st distinct emoji, changes nothing.
+    #[serde(rename = "reaction.added", rename_all = "camelCase")]
+    ReactionAdded {
+        message_id: MessageId,
+        emoji: String,
+    },
+    /// The actor took back their reaction `emoji` to a message.
+    #[serde(rename = "reaction.removed", rename_all = "camelCase")]
+    ReactionRemoved {
+        message_id: MessageId,
+        emoji: String,
+    },
     /// A WebSocket connection of the user opened on a gateway.
     #[serde(rename = "connection.opened", rename_all = "camelCase")]
     ConnectionOpened {
@@ -245,6 +258,8 @@ impl EventBody {
             EventBody::MessagePosted { .. } => "message.posted",
             EventBody::MessageEdited { .. } => "message.edited",
             EventBody::MessageDeleted { .. } => "message.deleted",
+            EventBody::ReactionAdded { .. } => "reaction.added",
+            EventBody::ReactionRemoved { .. } => "reaction.removed",
             EventBody::StatusChanged { .. } => "status.changed",
             EventBody::ConnectionOpened { .. } => "connection.opened",
             EventBody::ConnectionClosed { .. } => "connection.closed",

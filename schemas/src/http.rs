@@ -168,6 +168,38 @@ pub struct MessageView {
     pub edited_at: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deleted: bool,
+    /// The message's reactions, each emoji once, in the order they were first given;
+    /// `me` is whether the caller is one who gave it. Empty for a deleted message.
+    #[serde(default)]
+    pub reactions: Vec<ReactionView>,
+}
+
+/// One emoji on a message, as the caller sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReactionView {
+    pub emoji: String,
+    pub count: i64,
+    pub me: bool,
+}
+
+/// `POST /rooms/{roomId}/messages/{messageId}/reactions`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AddReaction {
+    pub emoji: Value,
+}
+
+/// Answer to a reaction added or taken back: the message's reactions now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReactionsView {
+    pub room_id: String,
+    pub message_id: String,
+    /// The stream sequence of the stored event; `null` when nothing changed (the caller
+    /// already had that reaction, or did not have the one taken back).
+    pub seq: Option<u64>,
+    pub reactions: Vec<ReactionView>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -82,6 +82,17 @@ pub enum ClientFrame {
         room_id: String,
         message_id: String,
     },
+    /// Add (`add: true`) or take back (`add: false`) your reaction `emoji` (one emoji, or a
+    /// `:name:` of 1-32 `[a-z0-9_+-]`) to a message. Answered by `ack` with the `seq` of the
+    /// stored `reaction.added` / `reaction.removed` event, which members get as an `event`;
+    /// `seq` is absent when nothing changed (you already had it, or did not).
+    React {
+        id: String,
+        room_id: String,
+        message_id: String,
+        emoji: String,
+        add: bool,
+    },
     /// "I am typing in this room"; lapses after a few seconds unless repeated.
     Typing {
         #[serde(default)]
@@ -131,6 +142,7 @@ impl ClientFrame {
             | ClientFrame::Send { id, .. }
             | ClientFrame::Edit { id, .. }
             | ClientFrame::Delete { id, .. }
+            | ClientFrame::React { id, .. }
             | ClientFrame::Status { id, .. }
             | ClientFrame::Resume { id, .. }
             | ClientFrame::Watch { id, .. }

@@ -82,6 +82,7 @@ const ASSETS: &[Asset] = &[
     asset!("js/ui/person-card.js"),
     asset!("js/ui/members.js"),
     asset!("js/ui/seen.js"),
+    asset!("js/ui/reactions.js"),
     sdk_asset!("index.js"),
     sdk_asset!("client.js"),
     sdk_asset!("connection.js"),

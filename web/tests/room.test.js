@@ -84,3 +84,24 @@ test('a full page means there may be more before it', () => {
   room.mergeHistory([], 3);
   assert.equal(room.hasOlder, false);
 });
+
+const reaction = (seq, prevSeq, id, emoji, actor, added = true) => ({
+  roomId: 'r', seq, prevSeq,
+  event: { type: added ? 'reaction.added' : 'reaction.removed', actor, occurredAt: 'x', data: { messageId: id, emoji } },
+});
+
+test('reaction events change the counts history gave; my own repeat changes nothing', () => {
+  const room = new Room({ roomId: 'r', lastSeq: 1 });
+  room.mergeHistory([history(1, 'a', 'x', { reactions: [{ emoji: '👍', count: 1, me: false }] })]);
+  room.applyEvent(reaction(2, 1, 'a', '👍', ME), ME);
+  room.applyEvent(reaction(3, 2, 'a', '🎉', BOB), ME);
+  assert.deepEqual(room.messages.get('a').reactions, [{ emoji: '👍', count: 2, me: true }, { emoji: '🎉', count: 1, me: false }]);
+  room.applyEvent(reaction(4, 3, 'a', '👍', ME), ME);
+  assert.equal(room.messages.get('a').reactions[0].count, 2, 'a repeat of mine counts once');
+  room.applyEvent(reaction(5, 4, 'a', '🎉', BOB, false), ME);
+  room.applyEvent(reaction(6, 5, 'a', '👍', ME, false), ME);
+  assert.deepEqual(room.messages.get('a').reactions, [{ emoji: '👍', count: 1, me: false }]);
+  // A replayed event at or below the cursor is not applied twice.
+  room.applyEvent(reaction(6, 5, 'a', '👍', ME, false), ME);
+  assert.deepEqual(room.messages.get('a').reactions, [{ emoji: '👍', count: 1, me: false }]);
+});

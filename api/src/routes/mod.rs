@@ -8,6 +8,7 @@ pub mod messages;
 pub mod openapi;
 pub mod people;
 pub mod public_rooms;
+pub mod reactions;
 pub mod reads;
 pub mod rooms;
 pub mod status;

@@ -16,6 +16,7 @@ use crate::terminal::Keyboard;
 use crate::{password, sign_in, terminal, Args, ClientError};
 
 mod queries;
+mod reactions;
 
 /// After end of input (or `/quit`), how long unanswered requests (and the echo of our own
 /// acknowledged messages) are still waited for.

@@ -160,6 +160,7 @@ impl Client {
                     .collect()
             }
             Input::Who(None) => self.members().await?,
+            Input::React { seq, emoji, add } => self.react(seq, &emoji, add).await?,
             Input::Name(name) => {
                 let me = self.api.rename_me(&name).await?;
                 self.session
@@ -365,7 +366,7 @@ fn direct_name(names: &Names, peer: &str) -> String {
     }
 }
 
-fn no_current_room() -> Action {
+pub(super) fn no_current_room() -> Action {
     Action::Note("error: no current room: /join, /create or /switch first".into())
 }
 

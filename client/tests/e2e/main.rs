@@ -9,5 +9,6 @@ mod at_a_terminal;
 mod chatting;
 mod inbox;
 mod people;
+mod reacting;
 mod reconnecting;
 mod signing_in;

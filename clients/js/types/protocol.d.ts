@@ -47,6 +47,14 @@ export type ClientFrame =
       type: 'delete';
     }
   | {
+      add: boolean;
+      emoji: string;
+      id: string;
+      messageId: string;
+      roomId: string;
+      type: 'react';
+    }
+  | {
       id?: string | null;
       roomId: string;
       type: 'typing';
@@ -298,6 +306,20 @@ export type EventBody =
         messageId: MessageId;
       };
       type: 'message.deleted';
+    }
+  | {
+      data: {
+        emoji: string;
+        messageId: MessageId;
+      };
+      type: 'reaction.added';
+    }
+  | {
+      data: {
+        emoji: string;
+        messageId: MessageId;
+      };
+      type: 'reaction.removed';
     }
   | {
       data: {

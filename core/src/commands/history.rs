@@ -29,7 +29,10 @@ impl Commands {
             Some(min) => self.wait_for_min_seq(min).await?,
             None => 0,
         };
-        let (messages, checkpoint) = self.read.history(room, query, self.room_stream()).await?;
+        let (messages, checkpoint) = self
+            .read
+            .history(room, query, self.room_stream(), caller)
+            .await?;
         Ok(HistoryPage {
             messages,
             projected_seq: checkpoint.max(projected as i64),

@@ -14,6 +14,7 @@
 //! - [`status`]: status and typing.
 //! - [`profiles`]: display names (events on the people stream).
 //! - [`reads`]: read positions (events on the reads stream), only ever forward.
+//! - [`reactions`]: reactions to messages (one per user and emoji, a cap per message).
 //! - [`clock`]: message timestamps, strictly increasing per process.
 //!
 //! Authorization is decided here, never by a transport: every command checks the caller
@@ -31,6 +32,7 @@ mod members;
 mod messages;
 mod profiles;
 mod progress;
+mod reactions;
 mod reads;
 mod rooms;
 mod status;
@@ -40,6 +42,7 @@ pub use history::HistoryPage;
 pub use members::MembersAdded;
 pub use messages::{PendingPost, PostedMessage};
 pub use progress::RoomStreamProgress;
+pub use reactions::Reacted;
 pub use reads::ReadPosition;
 pub use rooms::RoomMember;
 

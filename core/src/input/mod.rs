@@ -17,6 +17,7 @@
 //! - [`people`]: display names and the people directory's parameters.
 //! - [`public_rooms`]: the public room directory's parameters.
 //! - [`reads`]: read positions.
+//! - [`reactions`]: reaction emoji and the distinct-emoji cap.
 //!
 //! Pure (no I/O, no async), so `fuzz/` exercises exactly what the api runs.
 
@@ -26,6 +27,7 @@ pub mod messages;
 pub mod names;
 pub mod people;
 pub mod public_rooms;
+pub mod reactions;
 pub mod reads;
 pub mod rooms;
 pub mod status;

@@ -6,6 +6,7 @@ use chat_schemas::{ClientMsgId, MessageId, RoomId, UserId};
 use time::OffsetDateTime;
 
 use super::progress::CHECKPOINT_SQL;
+use super::reactions::{self, ReactionCount};
 use super::ReadModel;
 use crate::database::DbError;
 
@@ -42,6 +43,8 @@ pub struct HistoryMessage {
     /// The sender's current display name (their username if they never set one), read
     /// in the page's own query rather than once per message.
     pub sender_name: String,
+    /// `[{emoji, count, me}]` as the page's viewer sees them (none for a deleted message).
+    pub reactions: Vec<ReactionCount>,
 }
 
 /// A message found by its sender's `clientMsgId`.
@@ -62,13 +65,14 @@ pub struct ClientMsgLookup {
 }
 
 impl ReadModel {
-    /// A page of `room`'s history, oldest first, and the checkpoint of `stream` read in the
-    /// same connection (what the page is complete up to).
+    /// A page of `room`'s history as `viewer` sees it, oldest first, and the checkpoint of
+    /// `stream` read in the same connection (what the page is complete up to).
     pub async fn history(
         &self,
         room: &RoomId,
         query: HistoryQuery,
         stream: &str,
+        viewer: UserId,
     ) -> Result<(Vec<HistoryMessage>, i64), DbError> {
         let ascending = query.ascending();
         let room_key = room.as_str().to_owned();
@@ -79,7 +83,7 @@ impl ReadModel {
             before_seq,
             since,
         } = query;
-        let (rows, checkpoint) = self
+        let (rows, reacted, checkpoint) = self
             .with_client(|c| async move {
                 let sql = format!(
                     "SELECT m.message_id, m.sender_id, m.body, m.sent_at, m.client_timestamp, \
@@ -103,14 +107,27 @@ impl ReadModel {
                 let rows = c
                     .query(&sql, &[&room_key, &after_seq, &before_seq, &since, &limit])
                     .await?;
+                // Read before the checkpoint, as the page is: reactions the checkpoint
+                // covers are all shown (one may be shown that it does not cover yet).
+                let ids: Vec<uuid::Uuid> = rows
+                    .iter()
+                    .filter(|r| !r.get::<_, bool>(7))
+                    .map(|r| r.get(0))
+                    .collect();
+                let reacted = if ids.is_empty() {
+                    Vec::new()
+                } else {
+                    c.query(reactions::PAGE_SQL, &[&ids, &viewer.0]).await?
+                };
                 let checkpoint = c
                     .query_one(CHECKPOINT_SQL, &[&stream])
                     .await?
                     .get::<_, Option<i64>>(0)
                     .unwrap_or(0);
-                Ok((rows, checkpoint))
+                Ok((rows, reacted, checkpoint))
             })
             .await?;
+        let mut reacted = reactions::by_message(&reacted);
         let mut messages: Vec<HistoryMessage> = rows
             .iter()
             .map(|r| HistoryMessage {
@@ -123,6 +140,7 @@ impl ReadModel {
                 edited_at: r.get(6),
                 deleted: r.get(7),
                 sender_name: r.get(8),
+                reactions: reacted.remove(&MessageId(r.get(0))).unwrap_or_default(),
             })
             .collect();
         if !ascending {

@@ -8,6 +8,7 @@
 //! - [`people`]: the people directory (`{userId, username, displayName}` only).
 //! - [`public_rooms`]: the public room directory (public group rooms by name).
 //! - [`messages`]: history pages, message owners, earlier sends of a `clientMsgId`.
+//! - [`reactions`]: each message's reactions, and what a reaction command decides on.
 //! - [`progress`]: how far the projector has got (for read-your-writes waits).
 //!
 //! A [`ReadModel`] handle only reads: its connections are reachable from inside this crate
@@ -22,6 +23,7 @@ pub mod messages;
 pub mod people;
 pub mod progress;
 pub mod public_rooms;
+pub mod reactions;
 pub mod rooms;
 pub mod users;
 
@@ -29,6 +31,7 @@ pub use members::Member;
 pub use messages::{HistoryMessage, HistoryQuery};
 pub use people::Person;
 pub use public_rooms::PublicRoom;
+pub use reactions::{ReactionCount, ReactionState};
 pub use rooms::{RoomAccess, RoomListing};
 pub use users::StatusSeen;
 

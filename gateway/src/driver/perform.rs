@@ -78,6 +78,15 @@ impl Driver {
             Command::Delete { room, message_id } => {
                 Some(commands.delete_message(user, &room, message_id).await?)
             }
+            Command::React {
+                room,
+                message_id,
+                emoji,
+                add,
+            } => {
+                let reacted = commands.react(user, &room, message_id, &emoji, add).await?;
+                return Ok(reacted.seq);
+            }
             Command::Typing(room) => Some(commands.typing(user, room).await?),
             Command::SetStatus(status) => Some(commands.set_status(user, status, None).await?),
             Command::Join(room) => {

@@ -1,5 +1,5 @@
 //! Dispatch: each client frame to the command or flow that handles it, with its ids
-//! parsed once here; plain commands (edit, delete, typing, status, leave) answered from
+//! parsed once here; plain commands (edit, delete, react, typing, status, leave) answered from
 //! their results.
 
 use chat_core::commands::CommandError;
@@ -58,6 +58,25 @@ impl Session {
                     Some(id),
                     AfterCommand::Ack,
                     Command::Delete { room, message_id },
+                ),
+                Err(e) => reply(replies::command_error(Some(id), e)),
+            },
+            ClientFrame::React {
+                id,
+                room_id,
+                message_id,
+                emoji,
+                add,
+            } => match replies::parse_target(&room_id, &message_id) {
+                Ok((room, message_id)) => self.command(
+                    Some(id),
+                    AfterCommand::Ack,
+                    Command::React {
+                        room,
+                        message_id,
+                        emoji,
+                        add,
+                    },
                 ),
                 Err(e) => reply(replies::command_error(Some(id), e)),
             },

@@ -115,6 +115,13 @@ pub enum Command {
         room: RoomId,
         message_id: MessageId,
     },
+    /// Add or take back a reaction (the emoji is checked by the command layer).
+    React {
+        room: RoomId,
+        message_id: MessageId,
+        emoji: String,
+        add: bool,
+    },
     Typing(RoomId),
     SetStatus(Status),
     Join(RoomId),

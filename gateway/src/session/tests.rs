@@ -251,7 +251,7 @@ mod commands {
     use super::*;
 
     #[test]
-    fn edit_delete_and_status_are_acked_with_the_stored_sequence() {
+    fn edit_delete_react_and_status_are_acked_with_the_stored_sequence() {
         let message = MessageId(uuid::Uuid::parse_str(MESSAGE).unwrap());
         let cases = [
             (
@@ -274,6 +274,17 @@ mod commands {
             (
                 r#"{"type":"status","id":"e","status":"away"}"#.to_owned(),
                 Command::SetStatus(Status::Away),
+            ),
+            (
+                format!(
+                    r#"{{"type":"react","id":"e","roomId":"r1","messageId":"{MESSAGE}","emoji":"👍","add":false}}"#
+                ),
+                Command::React {
+                    room: room("r1"),
+                    message_id: message,
+                    emoji: "👍".into(),
+                    add: false,
+                },
             ),
         ];
         for (text, command) in cases {

@@ -17,7 +17,7 @@ pub struct Refusal {
 /// The `type`s of [`ClientFrame`], as they appear on the wire.
 pub const KNOWN_TYPES: &[&str] = &[
     "auth", "join", "leave", "send", "edit", "delete", "typing", "status", "resume", "ping",
-    "watch", "read",
+    "watch", "read", "react",
 ];
 
 /// The longest request id accepted, in bytes.
@@ -122,6 +122,7 @@ mod tests {
             r#"{"type":"ping","id":"1"}"#,
             r#"{"type":"watch","id":"1","userIds":[]}"#,
             r#"{"type":"read","id":"1","roomId":"r","seq":3}"#,
+            r#"{"type":"react","id":"1","roomId":"r","messageId":"x","emoji":"👍","add":true}"#,
         ];
         assert_eq!(frames.len(), KNOWN_TYPES.len());
         for (text, kind) in frames.iter().zip(KNOWN_TYPES) {

@@ -23,6 +23,8 @@ mod people_bad_input;
 mod presence;
 mod projector_crash;
 mod public_rooms;
+mod reactions;
+mod reactions_restart;
 mod readme;
 mod reads;
 mod reads_bad_input;

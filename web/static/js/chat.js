@@ -357,6 +357,11 @@ export class ChatClient extends EventTarget {
     return this.#command({ type: 'delete', roomId, messageId });
   }
 
+  /** Gives (`add`) or takes back my reaction `emoji`; the room's event updates the count. */
+  async react(roomId, messageId, emoji, add) {
+    return this.#command({ type: 'react', roomId, messageId, emoji, add });
+  }
+
   /** Called on every keystroke in the composer; tells the room at most every 2 s. */
   typed(roomId) {
     const now = Date.now();

@@ -6,7 +6,10 @@
 //   - an event whose prevSeq is past the cursor means something was missed: reported as a
 //     gap (the caller resumes) and not applied, so the cursor never skips an event;
 //   - a history page adds only messages not yet held (live state is never older);
-//   - an edit or delete for a message not yet loaded is kept and applied when it loads.
+//   - an edit or delete for a message not yet loaded is kept and applied when it loads;
+//   - a reaction event changes the held message's `reactions` ([{emoji, count, me}] as
+//     history gives them): `actor` gives or takes back `emoji`. One for a message not yet
+//     loaded is dropped: the history page that loads it is read after it and has it.
 // It also holds the room's read state: how far this user has read (`readSeq`), the unread
 // count the server gave with the room list, and how far each other member has read.
 // No DOM and no I/O, so it can be tested on its own (web/tests/room.test.js).
@@ -110,6 +113,7 @@ export class Room {
           timestamp: occurredAt,
           editedAt: null,
           deleted: false,
+          reactions: [],
         });
         return { result: 'applied', type, message };
       }
@@ -118,6 +122,10 @@ export class Room {
         break;
       case 'message.deleted':
         this.#change(data.messageId, { deleted: true });
+        break;
+      case 'reaction.added':
+      case 'reaction.removed':
+        this.#react(data.messageId, data.emoji, type === 'reaction.added', actor === myId);
         break;
       case 'member.joined':
         this.members.add(data.userId);
@@ -151,6 +159,7 @@ export class Room {
         timestamp: m.timestamp,
         editedAt: m.editedAt ?? null,
         deleted: Boolean(m.deleted),
+        reactions: (m.reactions ?? []).map((r) => ({ ...r })),
       });
     }
     // A full page may have more before it; a short one reached the room's start.
@@ -187,6 +196,29 @@ export class Room {
     this.messages.set(message.messageId, message);
     this.sorted = null;
     return message;
+  }
+
+  /** `emoji` given (`add`) or taken back on a held message, by me (`mine`) or another. */
+  #react(messageId, emoji, add, mine) {
+    const target = this.messages.get(messageId);
+    if (!target || target.deleted) return;
+    const list = target.reactions ?? [];
+    let entry = list.find((r) => r.emoji === emoji);
+    // My own reaction is known exactly: a repeat changes nothing.
+    if (mine && Boolean(entry?.me) === add) return;
+    if (add) {
+      if (!entry) {
+        entry = { emoji, count: 0, me: false };
+        list.push(entry);
+      }
+      entry.count += 1;
+      if (mine) entry.me = true;
+    } else if (entry) {
+      entry.count -= 1;
+      if (mine) entry.me = false;
+    }
+    target.reactions = list.filter((r) => r.count > 0);
+    this.sorted = null;
   }
 
   #change(messageId, change) {

@@ -1,6 +1,6 @@
 // The conversation pane: the room header (title, id to share, presence of the people in
 // it), the message list with scroll-back, own messages' Edit and Delete, messages still on
-// their way out, and the typing line. People show by name with an avatar; a name or avatar
+// their way out, reactions under each message (reactions.js), and the typing line. People show by name with an avatar; a name or avatar
 // opens the person's card ("Message", see person-card.js). Web addresses in messages are links (links.js).
 // Message nodes are kept per id and updated in place, so the aria-live log announces only
 // what is new.
@@ -11,6 +11,7 @@ import {
 } from '../format.js';
 import { linkNodes } from '../links.js';
 import { avatar } from './avatar.js';
+import { reactionBar, reactionsKey } from './reactions.js';
 import { copy } from './sidebar.js';
 
 const SCROLL_SLACK_PX = 60;
@@ -164,7 +165,7 @@ export function mountConversation(ctx) {
     const status = chat.presence.get(w.message?.senderId)?.status ?? '';
     if (w.pending) return `${w.pending.state}|${w.pending.error}|${chat.connectionState}|${chat.me.displayName}`;
     const m = w.message;
-    return `${m.text}|${m.editedAt}|${m.deleted}|${status}|${userLabel(m.senderId, chat.me, chat.names)}`;
+    return `${m.text}|${m.editedAt}|${m.deleted}|${status}|${userLabel(m.senderId, chat.me, chat.names)}|${reactionsKey(m)}`;
   }
 
   /** (Re)builds one message's node. */
@@ -195,6 +196,7 @@ export function mountConversation(ctx) {
     const text = el('p', { class: 'text' }, ...(m.deleted ? ['This message was deleted.'] : linkNodes(m.text)));
     const bubble = el('div', { class: 'bubble' }, meta, text);
     if (w.pending?.state === 'failed') bubble.append(failedActions(chat, room, w.pending));
+    if (w.message && !m.deleted) bubble.append(reactionBar(chat, room, m, ctx.showError));
     node.replaceChildren(face, bubble);
     if (w.mine && w.message && !m.deleted) node.append(ownActions(chat, room, node, m));
   }
