@@ -194,7 +194,8 @@ export function mountConversation(ctx) {
       w.pending ? el('span', { class: 'state', text: pendingText(chat, w.pending) }) : null);
     // Web addresses become links, built as nodes (links.js); the rest stays plain text.
     const text = el('p', { class: 'text' }, ...(m.deleted ? ['This message was deleted.'] : linkNodes(m.text)));
-    const bubble = el('div', { class: 'bubble' }, meta, text);
+    // Focusable, so that a tap on a phone (no hover) shows the reaction button too.
+    const bubble = el('div', { class: 'bubble', tabindex: '-1' }, meta, text);
     if (w.pending?.state === 'failed') bubble.append(failedActions(chat, room, w.pending));
     if (w.message && !m.deleted) bubble.append(reactionBar(chat, room, m, ctx.showError));
     node.replaceChildren(face, bubble);

@@ -52,5 +52,7 @@ export function reactionBar(chat, room, m, showError) {
       open.setAttribute('aria-expanded', String(!picker.hidden));
     },
   });
-  return el('div', { class: 'reactions' }, ...chips, open, picker);
+  // Without reactions the bar takes no room in the conversation: only its button shows,
+  // over the bubble's corner, on hover or focus (app.css).
+  return el('div', { class: chips.length ? 'reactions' : 'reactions empty' }, ...chips, open, picker);
 }
