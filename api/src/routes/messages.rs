@@ -18,7 +18,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chat_core::input::{parse_time, NewMessage, SendMessagePolicy};
 use chat_core::readmodel::HistoryQuery;
-use chat_schemas::http::{MessageAccepted, MessagePage, MessageView, ReactionView, SendMessage};
+use chat_schemas::http::{MessageAccepted, MessagePage, MessageView, SendMessage};
 use serde::Deserialize;
 
 use crate::error::ApiError;
@@ -130,15 +130,7 @@ pub async fn get_messages(
             seq: m.seq,
             edited_at: m.edited_at.map(format_time),
             deleted: m.deleted,
-            reactions: m
-                .reactions
-                .into_iter()
-                .map(|r| ReactionView {
-                    emoji: r.emoji,
-                    count: r.count,
-                    me: r.me,
-                })
-                .collect(),
+            reactions: super::reactions::views(m.reactions),
         })
         .collect();
     Ok(Json(MessagePage {

@@ -10,6 +10,7 @@ use axum::Json;
 use chat_core::commands::Reacted;
 use chat_core::input::reactions::message_id;
 use chat_core::input::required_str;
+use chat_core::readmodel::reactions::ReactionCount;
 use chat_schemas::http::{AddReaction, ReactionView, ReactionsView};
 use chat_schemas::{MessageId, RoomId};
 
@@ -65,14 +66,18 @@ pub fn view(room: &RoomId, message: MessageId, reacted: Reacted) -> ReactionsVie
         room_id: room.to_string(),
         message_id: message.to_string(),
         seq: reacted.seq,
-        reactions: reacted
-            .reactions
-            .into_iter()
-            .map(|r| ReactionView {
-                emoji: r.emoji,
-                count: r.count,
-                me: r.me,
-            })
-            .collect(),
+        reactions: views(reacted.reactions),
     }
+}
+
+/// A message's reactions as the wire shows them (history and these routes alike).
+pub fn views(counts: Vec<ReactionCount>) -> Vec<ReactionView> {
+    counts
+        .into_iter()
+        .map(|r| ReactionView {
+            emoji: r.emoji,
+            count: r.count,
+            me: r.me,
+        })
+        .collect()
 }

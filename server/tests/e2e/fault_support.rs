@@ -119,6 +119,22 @@ impl Stack {
         }
     }
 
+    /// Every process goes down hard (`kill -9`: api, projector, gateways), NATS restarts and
+    /// Postgres stops and starts again: what a power cut does to a single machine. The
+    /// processes stay down until the test starts them.
+    pub fn kill_everything(&mut self) {
+        self.api.kill9();
+        self.projector.kill9();
+        for gateway in &mut self.gateways {
+            gateway.kill9();
+        }
+        tokio::task::block_in_place(|| {
+            self.nats.restart();
+            self.pg.stop();
+            self.pg.start_again();
+        });
+    }
+
     pub fn gateway_bases(&self) -> Vec<String> {
         self.gateways.iter().map(|g| g.base.clone()).collect()
     }

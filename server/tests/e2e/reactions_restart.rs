@@ -191,16 +191,7 @@ async fn reactions_go_live_across_gateways_and_history_is_the_same_after_a_rebui
     drop((alice_ws, bob_ws));
 
     // Every process goes down, hard; the room read models go with their checkpoints.
-    stack.api.kill9();
-    stack.projector.kill9();
-    for gateway in &mut stack.gateways {
-        gateway.kill9();
-    }
-    tokio::task::block_in_place(|| {
-        stack.nats.restart();
-        stack.pg.stop();
-        stack.pg.start_again();
-    });
+    stack.kill_everything();
     let db = connect_db(&stack.database_url)
         .await
         .expect("Postgres is back");

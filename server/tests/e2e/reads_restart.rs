@@ -85,16 +85,7 @@ async fn read_state_agrees_after_every_process_restarts_and_the_read_model_is_re
     wait_for_read_state(&stack, alice, &quiet, (0, 1)).await;
 
     // Every process goes down, hard.
-    stack.api.kill9();
-    stack.projector.kill9();
-    for gateway in &mut stack.gateways {
-        gateway.kill9();
-    }
-    tokio::task::block_in_place(|| {
-        stack.nats.restart();
-        stack.pg.stop();
-        stack.pg.start_again();
-    });
+    stack.kill_everything();
     // The read positions go, with their checkpoint: the projector rebuilds them.
     let db = connect_db(&stack.database_url)
         .await
