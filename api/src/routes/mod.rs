@@ -10,4 +10,5 @@ pub mod people;
 pub mod public_rooms;
 pub mod reads;
 pub mod rooms;
+pub mod search;
 pub mod status;

@@ -17,6 +17,7 @@
 //! - [`people`]: display names and the people directory's parameters.
 //! - [`public_rooms`]: the public room directory's parameters.
 //! - [`reads`]: read positions.
+//! - [`search`]: message search parameters.
 //!
 //! Pure (no I/O, no async), so `fuzz/` exercises exactly what the api runs.
 
@@ -28,6 +29,7 @@ pub mod people;
 pub mod public_rooms;
 pub mod reads;
 pub mod rooms;
+pub mod search;
 pub mod status;
 pub mod times;
 

@@ -8,6 +8,7 @@
 //! - [`people`]: the people directory (`{userId, username, displayName}` only).
 //! - [`public_rooms`]: the public room directory (public group rooms by name).
 //! - [`messages`]: history pages, message owners, earlier sends of a `clientMsgId`.
+//! - [`search`]: message search over the caller's rooms (full-text, ranked, snippets).
 //! - [`progress`]: how far the projector has got (for read-your-writes waits).
 //!
 //! A [`ReadModel`] handle only reads: its connections are reachable from inside this crate
@@ -23,6 +24,7 @@ pub mod people;
 pub mod progress;
 pub mod public_rooms;
 pub mod rooms;
+pub mod search;
 pub mod users;
 
 pub use members::Member;
@@ -30,6 +32,7 @@ pub use messages::{HistoryMessage, HistoryQuery};
 pub use people::Person;
 pub use public_rooms::PublicRoom;
 pub use rooms::{RoomAccess, RoomListing};
+pub use search::{SearchHit, SearchPage, Snippet};
 pub use users::StatusSeen;
 
 use deadpool_postgres::{Pool, Status};
