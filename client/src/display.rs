@@ -2,7 +2,9 @@
 //! scripts reading stdout; they are listed in the crate documentation and the README.
 
 use chat_schemas::events::{Envelope, EventBody};
-use chat_schemas::http::{MessageView, PersonView, PublicRoomView, RoomSummary, StatusView};
+use chat_schemas::http::{
+    MessageView, PersonView, PublicRoomView, RoomSummary, SearchResult, StatusView,
+};
 use std::borrow::Cow;
 use std::fmt::Write;
 
@@ -183,6 +185,17 @@ pub fn history_line(message: &MessageView, room_tag: &str, names: &Names) -> Str
     }
     let _ = write!(line, ": {}", escape(&message.message));
     line
+}
+
+/// A message found by `/search`: `found [room] #seq sender: message`, best match first.
+pub fn found_line(hit: &SearchResult, room_tag: &str) -> String {
+    format!(
+        "found [{}] #{} {}: {}",
+        room_tag,
+        hit.seq,
+        escape_name(&hit.sender_name),
+        escape(&hit.message)
+    )
 }
 
 /// A message's sender: its `senderName`, or the cached name (an older server).

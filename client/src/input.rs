@@ -37,6 +37,8 @@ pub enum Input {
     Add(String),
     /// Search the people directory.
     People(String),
+    /// Search the messages of one's rooms.
+    Search(String),
     Help,
     Quit,
 }
@@ -50,6 +52,7 @@ commands (anything else is sent to the current room; //text sends /text):
   /switch <room name|id>    make a room current
   /dm <username>            open the direct conversation with someone and make it current
   /people <text>            find people by the start of their name or username (/find)
+  /search <words>           find messages in your rooms (\"a phrase\", or, -word)
   /name <display name>      change the name others see you by
   /add <username>           add someone to the current room (private rooms too)
   /who                      the members of the current room, with their presence
@@ -87,6 +90,7 @@ pub fn parse(line: &str) -> Result<Input, String> {
         ("who", []) => Ok(Input::Who(None)),
         ("who", [user]) => Ok(Input::Who(Some(user.trim_start_matches('@').to_owned()))),
         ("people" | "find", [_, ..]) => Ok(Input::People(rest)),
+        ("search", [_, ..]) => Ok(Input::Search(rest)),
         ("status", [status @ ("online" | "away" | "offline")]) => {
             Ok(Input::Status((*status).to_owned()))
         }
@@ -100,7 +104,7 @@ pub fn parse(line: &str) -> Result<Input, String> {
         ("quit", []) => Ok(Input::Quit),
         (
             "rooms" | "join" | "switch" | "create" | "dm" | "who" | "people" | "find" | "history"
-            | "quit" | "name" | "add",
+            | "quit" | "name" | "add" | "search",
             _,
         ) => Err(format!(
             "wrong arguments for /{name}; /help lists the commands"
@@ -151,6 +155,11 @@ mod tests {
         assert_eq!(parse("/people ali"), Ok(Input::People("ali".into())));
         assert_eq!(parse("/find Zoë K"), Ok(Input::People("Zoë K".into())));
         assert!(parse("/people").is_err());
+        assert_eq!(
+            parse("/search  \"harbour  plan\" -draft"),
+            Ok(Input::Search("\"harbour plan\" -draft".into()))
+        );
+        assert!(parse("/search").is_err());
         assert_eq!(
             parse("/switch team room"),
             Ok(Input::Switch("team room".into()))

@@ -10,4 +10,5 @@ mod chatting;
 mod inbox;
 mod people;
 mod reconnecting;
+mod search;
 mod signing_in;
