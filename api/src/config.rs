@@ -21,7 +21,8 @@ pub struct ApiConfig {
     pub ready_max_lag: u64,
     /// Writes per user (`API_RATE_PER_SEC`, `API_RATE_BURST`); beyond it 429.
     pub write_rate: chat_core::ratelimit::Rate,
-    /// Directory lookups (`GET /users`, `GET /rooms/public`) per user (`API_SEARCH_PER_SEC`,
+    /// Directory lookups and message searches (`GET /users`, `GET /rooms/public`,
+    /// `GET /search`) per user (`API_SEARCH_PER_SEC`,
     /// `API_SEARCH_BURST`); beyond it 429, so nobody can walk the whole directory quickly.
     pub search_rate: chat_core::ratelimit::Rate,
     /// How often other people may add one person to rooms (room creation with members,

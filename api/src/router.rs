@@ -8,7 +8,7 @@ use axum::Router;
 use crate::error::ApiError;
 use crate::routes::{
     accounts, admin, health, members, messages, openapi, people, public_rooms, reactions, reads,
-    rooms, status,
+    rooms, search, status,
 };
 use crate::state::ApiState;
 
@@ -61,6 +61,7 @@ pub fn routes() -> Vec<Route> {
         route("POST", "/dms", post(rooms::open_direct)),
         route("POST", "/sendMessage", post(messages::send_message)),
         route("GET", "/getMessages", get(messages::get_messages)),
+        route("GET", "/search", get(search::search_messages)),
         route("POST", "/updateStatus", post(status::update_status)),
         route("GET", "/getStatus", get(status::get_status)),
         route("GET", "/users/me", get(people::get_me)),

@@ -5,7 +5,7 @@
 use chat_schemas::error::ErrorBody;
 use chat_schemas::http::{
     MembersAdded, MessagePage, PersonList, PersonView, PublicRoomList, ReactionsView, RoomList,
-    RoomRef, Session, StatusView,
+    RoomRef, SearchResults, Session, StatusView,
 };
 use chat_schemas::{RoomId, UserId};
 use reqwest::{Method, StatusCode, Url};
@@ -150,6 +150,16 @@ impl ApiClient {
     pub async fn search_people(&self, text: &str, limit: u32) -> Result<PersonList, ApiError> {
         let query = [("query", text.to_owned()), ("limit", limit.to_string())];
         self.call(Method::GET, "users", &query, None).await
+    }
+
+    /// `GET /search?q=`: messages of the caller's rooms with these words.
+    pub async fn search_messages(
+        &self,
+        words: &str,
+        limit: u32,
+    ) -> Result<SearchResults, ApiError> {
+        let query = [("q", words.to_owned()), ("limit", limit.to_string())];
+        self.call(Method::GET, "search", &query, None).await
     }
 
     /// `GET /users?ids=`: these people (at most [`crate::names::LOOKUP_BATCH`]).

@@ -3,7 +3,7 @@
 
 use chat_schemas::events::{Envelope, EventBody};
 use chat_schemas::http::{
-    MessageView, PersonView, PublicRoomView, ReactionView, RoomSummary, StatusView,
+    MessageView, PersonView, PublicRoomView, ReactionView, RoomSummary, SearchResult, StatusView,
 };
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -210,6 +210,17 @@ pub fn reactions_text(reactions: &[ReactionView]) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A message found by `/search`: `found [room] #seq sender: message`, best match first.
+pub fn found_line(hit: &SearchResult, room_tag: &str) -> String {
+    format!(
+        "found [{}] #{} {}: {}",
+        room_tag,
+        hit.seq,
+        escape_name(&hit.sender_name),
+        escape(&hit.message)
+    )
 }
 
 /// A message's sender: its `senderName`, or the cached name (an older server).

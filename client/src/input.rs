@@ -43,6 +43,8 @@ pub enum Input {
         emoji: String,
         add: bool,
     },
+    /// Search the messages of one's rooms.
+    Search(String),
     Help,
     Quit,
 }
@@ -56,6 +58,7 @@ commands (anything else is sent to the current room; //text sends /text):
   /switch <room name|id>    make a room current
   /dm <username>            open the direct conversation with someone and make it current
   /people <text>            find people by the start of their name or username (/find)
+  /search <words>           find messages in your rooms (\"a phrase\", or, -word)
   /name <display name>      change the name others see you by
   /add <username>           add someone to the current room (private rooms too)
   /who                      the members of the current room, with their presence
@@ -95,6 +98,7 @@ pub fn parse(line: &str) -> Result<Input, String> {
         ("who", []) => Ok(Input::Who(None)),
         ("who", [user]) => Ok(Input::Who(Some(user.trim_start_matches('@').to_owned()))),
         ("people" | "find", [_, ..]) => Ok(Input::People(rest)),
+        ("search", [_, ..]) => Ok(Input::Search(rest)),
         ("status", [status @ ("online" | "away" | "offline")]) => {
             Ok(Input::Status((*status).to_owned()))
         }
@@ -118,7 +122,7 @@ pub fn parse(line: &str) -> Result<Input, String> {
         ("quit", []) => Ok(Input::Quit),
         (
             "rooms" | "join" | "switch" | "create" | "dm" | "who" | "people" | "find" | "history"
-            | "quit" | "name" | "add" | "react" | "unreact",
+            | "quit" | "name" | "add" | "react" | "unreact" | "search",
             _,
         ) => Err(format!(
             "wrong arguments for /{name}; /help lists the commands"
@@ -169,6 +173,11 @@ mod tests {
         assert_eq!(parse("/people ali"), Ok(Input::People("ali".into())));
         assert_eq!(parse("/find Zoë K"), Ok(Input::People("Zoë K".into())));
         assert!(parse("/people").is_err());
+        assert_eq!(
+            parse("/search  \"harbour  plan\" -draft"),
+            Ok(Input::Search("\"harbour plan\" -draft".into()))
+        );
+        assert!(parse("/search").is_err());
         assert_eq!(
             parse("/switch team room"),
             Ok(Input::Switch("team room".into()))

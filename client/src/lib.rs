@@ -30,6 +30,7 @@
 //! | `person <name> @<username>` | `/people`, `/dm` candidates |
 //! | `member <name>[ (@<username>)] <status>` | `/who` |
 //! | `history [<roomId>] #<seq> <name>[ (edited)][ (deleted)]: <text>` | `/history` |
+//! | `found [<roomId>] #<seq> <name>: <text>` | `/search`, best match first |
 //! | `status <name>[ (@<username>)] <status> lastSeen=<time or never>[ typingIn=<roomId>]` | `/who <username>` |
 //!
 //! `<name>` is a display name ([`names`]): people are never shown by id. At a terminal,

@@ -293,3 +293,34 @@ pub struct ReadPositionView {
     pub room_id: String,
     pub last_read_seq: u64,
 }
+
+/// One match of `GET /search`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchResult {
+    pub room_id: String,
+    pub seq: i64,
+    pub message_id: String,
+    pub sender_id: String,
+    /// The sender's current display name (their username if they never set one).
+    pub sender_name: String,
+    /// The whole message, as history shows it.
+    pub message: String,
+    /// Plain text around the matched words: never markup.
+    pub snippet: String,
+    /// Where the matched words are in `snippet`: `[start, end)` in characters (Unicode
+    /// scalar values, what `Array.from(snippet)` counts).
+    pub highlights: Vec<[usize; 2]>,
+    pub rank: f64,
+    pub timestamp: String,
+}
+
+/// `GET /search`: matches newest first by page, best rank first within the page.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchResults {
+    pub results: Vec<SearchResult>,
+    /// The `beforeSeq` of the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_before_seq: Option<i64>,
+}

@@ -79,6 +79,7 @@ const ASSETS: &[Asset] = &[
     asset!("js/ui/people-search.js"),
     asset!("js/ui/profile.js"),
     asset!("js/ui/room-browser.js"),
+    asset!("js/ui/message-search.js"),
     asset!("js/ui/person-card.js"),
     asset!("js/ui/members.js"),
     asset!("js/ui/seen.js"),

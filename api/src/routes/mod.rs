@@ -11,4 +11,5 @@ pub mod public_rooms;
 pub mod reactions;
 pub mod reads;
 pub mod rooms;
+pub mod search;
 pub mod status;

@@ -1,6 +1,6 @@
 //! The event loop: signs in, keeps one WebSocket up (reconnecting with backoff), feeds
 //! stdin lines and server frames to the [`Session`] and carries out its actions. The
-//! commands the HTTP API answers are in [`queries`].
+//! commands the HTTP API answers are in [`queries`] (and [`search`]).
 
 use reqwest::{StatusCode, Url};
 use std::collections::VecDeque;
@@ -17,6 +17,7 @@ use crate::{password, sign_in, terminal, Args, ClientError};
 
 mod queries;
 mod reactions;
+mod search;
 
 /// After end of input (or `/quit`), how long unanswered requests (and the echo of our own
 /// acknowledged messages) are still waited for.

@@ -143,6 +143,7 @@ impl Client {
                     })
                     .collect()
             }
+            Input::Search(words) => self.search(&words).await?,
             Input::History(limit) => {
                 let Some(room) = self.session.current_room().cloned() else {
                     return Ok(vec![no_current_room()]);

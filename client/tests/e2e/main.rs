@@ -11,4 +11,5 @@ mod inbox;
 mod people;
 mod reacting;
 mod reconnecting;
+mod search;
 mod signing_in;

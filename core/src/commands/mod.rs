@@ -10,6 +10,7 @@
 //! - [`members`]: adding people to a group room, listing a room's members.
 //! - [`create`]: creating group rooms and opening direct rooms.
 //! - [`history`]: reading a room's history (a member's read, waiting for `minSeq`).
+//! - [`search`]: searching the messages of the caller's rooms.
 //! - [`progress`]: what transports may ask of the event log and the projection (health).
 //! - [`status`]: status and typing.
 //! - [`profiles`]: display names (events on the people stream).
@@ -35,6 +36,7 @@ mod progress;
 mod reactions;
 mod reads;
 mod rooms;
+mod search;
 mod status;
 
 pub use create::OpenedDirect;

@@ -18,6 +18,7 @@
 //! - [`public_rooms`]: the public room directory's parameters.
 //! - [`reads`]: read positions.
 //! - [`reactions`]: reaction emoji and the distinct-emoji cap.
+//! - [`search`]: message search parameters.
 //!
 //! Pure (no I/O, no async), so `fuzz/` exercises exactly what the api runs.
 
@@ -30,6 +31,7 @@ pub mod public_rooms;
 pub mod reactions;
 pub mod reads;
 pub mod rooms;
+pub mod search;
 pub mod status;
 pub mod times;
 

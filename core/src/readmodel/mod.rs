@@ -9,6 +9,7 @@
 //! - [`public_rooms`]: the public room directory (public group rooms by name).
 //! - [`messages`]: history pages, message owners, earlier sends of a `clientMsgId`.
 //! - [`reactions`]: each message's reactions, and what a reaction command decides on.
+//! - [`search`]: message search over the caller's rooms (full-text, ranked, snippets).
 //! - [`progress`]: how far the projector has got (for read-your-writes waits).
 //!
 //! A [`ReadModel`] handle only reads: its connections are reachable from inside this crate
@@ -25,6 +26,7 @@ pub mod progress;
 pub mod public_rooms;
 pub mod reactions;
 pub mod rooms;
+pub mod search;
 pub mod users;
 
 pub use members::Member;
@@ -33,6 +35,7 @@ pub use people::Person;
 pub use public_rooms::PublicRoom;
 pub use reactions::{ReactionCount, ReactionState};
 pub use rooms::{RoomAccess, RoomListing};
+pub use search::{SearchHit, SearchPage, Snippet};
 pub use users::StatusSeen;
 
 use deadpool_postgres::{Pool, Status};

@@ -76,6 +76,12 @@ export function createApi(getToken = () => null) {
     /** Moves the caller's read position in a room forward to `seq`. */
     markRead: (roomId, seq) => call('POST', `${room(roomId)}/read`, { seq }),
     listMembers: async (roomId) => (await call('GET', `${room(roomId)}/members`)).members,
+    /** { results: [{roomId, seq, messageId, senderName, snippet, highlights, …}], nextBeforeSeq? } */
+    searchMessages: (q, { limit = 20, beforeSeq } = {}) => {
+      const query = new URLSearchParams({ q, limit: String(limit) });
+      if (beforeSeq != null) query.set('beforeSeq', String(beforeSeq));
+      return call('GET', `/search?${query}`);
+    },
     /** { messages (oldest first), projectedSeq } */
     getMessages: (roomId, { limit = 50, beforeSeq, afterSeq } = {}) => {
       const query = new URLSearchParams({ roomId, limit: String(limit) });

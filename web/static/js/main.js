@@ -16,6 +16,7 @@ import { mountLeave } from './ui/leave.js';
 import { mountNotify } from './ui/notify.js';
 import { mountProfile } from './ui/profile.js';
 import { mountRoomBrowser } from './ui/room-browser.js';
+import { mountMessageSearch } from './ui/message-search.js';
 import { mountPersonCard } from './ui/person-card.js';
 import { mountMembers } from './ui/members.js';
 import { mountSeen } from './ui/seen.js';
@@ -44,7 +45,7 @@ const ctx = {
   openRoom: (roomId) => chat?.selectRoom(roomId),
 };
 const views = [
-  mountSidebar(ctx), mountProfile(ctx), mountRoomBrowser(ctx), mountConversation(ctx), mountSeen(ctx),
+  mountSidebar(ctx), mountProfile(ctx), mountRoomBrowser(ctx), mountMessageSearch(ctx), mountConversation(ctx), mountSeen(ctx),
   mountComposer(ctx), mountDrawer(ctx), mountLeave(ctx), mountNotify(ctx), mountPersonCard(ctx), mountMembers(ctx),
 ];
 
