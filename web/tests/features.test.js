@@ -170,6 +170,31 @@ describe('links, leaving a room, notifications', { timeout: 180_000 }, () => {
     assert.equal(await page.evaluate((id) => localStorage.getItem(`chat.notify.${id}`), lena.userId), null);
   });
 
+  test('a draft stays with its room; text typed the moment another room is chosen goes to that room', async () => {
+    const composer = page.getByLabel('Message', { exact: true });
+    await openRoom('links');
+    await composer.fill('half a thought for links');
+    await openRoom('quiet');
+    assert.equal(await composer.inputValue(), '', 'quiet has no draft');
+    await openRoom('links');
+    assert.equal(await composer.inputValue(), 'half a thought for links', 'the draft came back');
+    await composer.fill('');
+    // A click and a keystroke in the same moment, before the page has drawn the new room
+    // (views catch up at the next frame): the text belongs to the room chosen.
+    await page.evaluate(() => {
+      [...document.querySelectorAll('.room-button')].find((b) => b.textContent.includes('quiet')).click();
+      const input = document.getElementById('composer-input');
+      input.value = 'typed at once';
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await page.locator('#room-title', { hasText: 'quiet' }).waitFor();
+    assert.equal(await composer.inputValue(), 'typed at once');
+    await composer.press('Enter');
+    await page.locator('#message-list li.message:not(.pending) .text', { hasText: 'typed at once' }).waitFor();
+    const history = await max.api('GET', `/getMessages?roomId=${rooms.quiet}&limit=5`);
+    assert.ok(history.messages.some((m) => m.message === 'typed at once'), 'stored in quiet');
+  });
+
   test('a room can be left after a confirmation, in every tab; a direct room cannot', async () => {
     const other = await openTab();
     await other.locator('.room-button', { hasText: 'goodbye' }).waitFor();

@@ -13,6 +13,10 @@ export function mountComposer(ctx) {
   const count = byId('composer-count');
   const drafts = new Map();
   let shownRoom = null;
+  // The room the input's text was typed for. Views catch up with a room change at the next
+  // frame; a keystroke between the click and that frame belongs to the new room, so its
+  // text must not be filed away as the old room's draft.
+  let typedFor = null;
   // The keyboard hint does not fit (nor apply to a touch keyboard) on a phone.
   const narrow = window.matchMedia('(max-width: 720px)');
   const hint = input.placeholder;
@@ -39,6 +43,7 @@ export function mountComposer(ctx) {
   });
   input.addEventListener('input', () => {
     const chat = ctx.chat;
+    typedFor = chat?.activeRoomId ?? null;
     if (chat?.activeRoomId && input.value.trim()) chat.typed(chat.activeRoomId);
     resize();
   });
@@ -54,9 +59,12 @@ export function mountComposer(ctx) {
   function render() {
     const roomId = ctx.chat?.activeRoomId ?? null;
     if (roomId === shownRoom) return;
-    if (shownRoom) drafts.set(shownRoom, input.value);
+    if (typedFor !== roomId) {
+      if (shownRoom) drafts.set(shownRoom, input.value);
+      input.value = drafts.get(roomId) ?? '';
+    }
     shownRoom = roomId;
-    input.value = drafts.get(roomId) ?? '';
+    typedFor = null;
     resize();
   }
 
