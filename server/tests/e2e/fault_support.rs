@@ -171,6 +171,22 @@ impl Stack {
             .await
     }
 
+    /// `POST /sendMessage` as `user`, which must be stored (201); answers its body.
+    pub async fn send_message(&self, user: &User, room: &str, text: &str) -> Value {
+        let body = json!({"roomId": room, "message": text, "senderId": user.id,
+                          "timestamp": "2026-11-21T10:00:00.000Z"});
+        let (status, answer) = self
+            .api_request(
+                reqwest::Method::POST,
+                "/sendMessage",
+                &user.token,
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        answer
+    }
+
     /// Creates a private room of `owner` with `members`; answers its id.
     pub async fn create_room(&self, owner: &User, name: &str, members: &[&User]) -> String {
         let members: Vec<&str> = members.iter().map(|u| u.id.as_str()).collect();

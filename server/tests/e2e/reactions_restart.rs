@@ -15,12 +15,7 @@ use crate::reads::frame_of;
 use chat_testkit::{connect_db, WsClient};
 
 async fn send(stack: &Stack, user: &User, room: &str, text: &str) -> (String, u64) {
-    let body = json!({"roomId": room, "message": text, "senderId": user.id,
-                      "timestamp": "2026-11-21T10:00:00.000Z"});
-    let (status, answer) = stack
-        .api_request(Method::POST, "/sendMessage", &user.token, Some(body))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let answer = stack.send_message(user, room, text).await;
     (
         answer["messageId"].as_str().unwrap().to_owned(),
         answer["seq"].as_u64().unwrap(),

@@ -43,12 +43,7 @@ async fn wait_for_read_state(stack: &Stack, user: &User, room: &str, want: (i64,
 }
 
 async fn send(stack: &Stack, user: &User, room: &str, text: &str) -> u64 {
-    let body = json!({"roomId": room, "message": text, "senderId": user.id,
-                      "timestamp": "2026-11-21T10:00:00.000Z"});
-    let (status, answer) = stack
-        .api_request(Method::POST, "/sendMessage", &user.token, Some(body))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let answer = stack.send_message(user, room, text).await;
     answer["seq"].as_u64().unwrap()
 }
 

@@ -32,16 +32,6 @@ async fn answer_with(stack: &Stack, user: &User, words: &str, count: usize) -> V
     }
 }
 
-async fn send(stack: &Stack, user: &User, room: &str, text: &str) -> Value {
-    let body = json!({"roomId": room, "message": text, "senderId": user.id,
-                      "timestamp": "2026-11-21T10:00:00.000Z"});
-    let (status, answer) = stack
-        .api_request(Method::POST, "/sendMessage", &user.token, Some(body))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{answer}");
-    answer
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_answers_the_same_after_every_process_restarts_and_the_read_model_is_rebuilt() {
     let mut stack = Stack::start().await;
@@ -49,10 +39,18 @@ async fn search_answers_the_same_after_every_process_restarts_and_the_read_model
     let (alice, bob, carol) = (&users[0], &users[1], &users[2]);
     let room = stack.create_room(alice, "a", &[bob]).await;
     let other = stack.create_room(carol, "b", &[bob]).await;
-    send(&stack, alice, &room, "harbour lights at dusk").await;
-    let edited = send(&stack, alice, &room, "first draft of the harbour plan").await;
-    let deleted = send(&stack, bob, &room, "harbour gossip, delete me").await;
-    send(&stack, carol, &other, "harbour seen from room b only").await;
+    stack
+        .send_message(alice, &room, "harbour lights at dusk")
+        .await;
+    let edited = stack
+        .send_message(alice, &room, "first draft of the harbour plan")
+        .await;
+    let deleted = stack
+        .send_message(bob, &room, "harbour gossip, delete me")
+        .await;
+    stack
+        .send_message(carol, &other, "harbour seen from room b only")
+        .await;
     let mut ws = WsClient::connect(&stack.gateway_bases()[0], &alice.token).await;
     let answer = ws
         .call(
