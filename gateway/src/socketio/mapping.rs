@@ -131,10 +131,11 @@ pub struct Answer {
     pub frame: Map<String, Value>,
 }
 
-/// The request an answer belongs to, if the frame carries an `id`. Live events never do,
-/// so the hot path (`event`) is not parsed.
+/// The request an answer belongs to, if the frame carries an `id`. Only a frame with an
+/// `"id":` key is parsed: live events, presence and typing (most frames) never have one,
+/// and the text cannot occur inside a JSON string, where quotes are escaped.
 pub fn answer(kind: &str, frame: &str) -> Option<Answer> {
-    if kind == "event" {
+    if kind == "event" || !frame.contains(r#""id":"#) {
         return None;
     }
     let Ok(Value::Object(mut frame)) = serde_json::from_str(frame) else {
@@ -236,6 +237,9 @@ mod tests {
             None
         );
         assert_eq!(answer("event", r#"{"type":"event","id":"s3"}"#), None);
+        // An id only inside a string value is no id.
+        let quoted = r#"{"type":"presence","status":"\"id\":\"s3\""}"#;
+        assert_eq!(answer("presence", quoted), None);
         let (kind, payload) = as_event(object(json!({"type": "resumed", "roomId": "r"})));
         assert_eq!(
             (kind.as_str(), payload),
